@@ -1,0 +1,507 @@
+package layer
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc64"
+	"io"
+	"os"
+	"strings"
+
+	digest "github.com/opencontainers/go-digest"
+	"github.com/vbatts/tar-split/archive/tar"
+	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/whiteout"
+)
+
+// ErrUnsafeEntry marks a tar entry refused because it would write outside the
+// diff directory or change what the layer root is.
+var ErrUnsafeEntry = errors.New("unsafe tar entry")
+
+// LowerFunc opens a file of the parent chain by its path inside the image,
+// for a hardlink whose target lives in a lower layer. It returns an error
+// wrapping fs.ErrNotExist when no lower layer has a regular file there.
+type LowerFunc func(ctx context.Context, name string) (*os.File, error)
+
+// ApplyOptions configures Apply.
+type ApplyOptions struct {
+	// Converter writes whiteouts in the store's native form. Required.
+	Converter whiteout.Converter
+	// Lower resolves hardlinks to files of lower layers; nil refuses them.
+	Lower LowerFunc
+	// TarSplit, when set, receives the layer's tar headers and padding as
+	// tar-split JSON entries, so the stream can be reassembled later.
+	TarSplit io.Writer
+}
+
+// ApplyResult describes an applied layer.
+type ApplyResult struct {
+	DiffID digest.Digest // sha256 of the whole uncompressed stream
+	Size   int64         // bytes of regular file content
+	// Copied lists files the layer did not carry but that were copied in from
+	// a lower layer as the targets of hardlinks.
+	Copied []string `json:",omitempty"`
+}
+
+var crcTable = crc64.MakeTable(crc64.ISO) // tar-split's table
+
+// Apply extracts the uncompressed layer tar r into the directory dir, which
+// must exist and be empty, and returns its diffID. The whole stream is read,
+// trailing padding included, so that the diffID covers every byte.
+//
+// Every name is resolved from an open handle on dir without following
+// symlinks; entries naming "..", absolute paths, a path through a symlink or
+// a hardlink to anything outside the layer are refused with ErrUnsafeEntry.
+func Apply(ctx context.Context, dir string, r io.Reader, opts ApplyOptions) (ApplyResult, error) {
+	if opts.Converter == nil {
+		return ApplyResult{}, errors.New("apply layer: no whiteout converter")
+	}
+	rootfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply layer: open %s: %w", dir, err)
+	}
+	a := &applier{
+		ctx:     ctx,
+		dir:     dir,
+		root:    rootfd,
+		opts:    opts,
+		digest:  sha256.New(),
+		crc:     crc64.New(crcTable),
+		entries: map[string]entryKind{},
+		buf:     make([]byte, 256<<10),
+	}
+	defer a.close()
+	if opts.TarSplit != nil {
+		a.split = newSplitPacker(opts.TarSplit)
+	}
+	if err := a.run(io.TeeReader(r, a.digest)); err != nil {
+		return ApplyResult{}, err
+	}
+	return ApplyResult{
+		DiffID: digest.NewDigest(digest.SHA256, a.digest),
+		Size:   a.size,
+		Copied: a.copied,
+	}, nil
+}
+
+type entryKind uint8
+
+const (
+	kindDir entryKind = iota + 1
+	kindOther
+)
+
+type dirTime struct {
+	name string
+	ts   [2]unix.Timespec
+}
+
+type applier struct {
+	ctx    context.Context
+	dir    string
+	root   int
+	opts   ApplyOptions
+	digest hash.Hash
+	crc    hash.Hash64
+	split  *splitPacker
+	buf    []byte
+	size   int64
+	copied []string
+
+	// entries holds what this layer extracted, for hardlinks and for the
+	// rule that X and .wh.X in one layer keep X.
+	entries map[string]entryKind
+	// dirTimes are restored last: creating children changes a dir's mtime.
+	dirTimes []dirTime
+
+	// The parent directory of the last entry stays open: tar streams list
+	// a directory's entries together.
+	lastParent   string
+	lastParentFD int
+}
+
+func (a *applier) close() {
+	if a.lastParentFD > 0 {
+		unix.Close(a.lastParentFD)
+	}
+	unix.Close(a.root)
+}
+
+func (a *applier) run(r io.Reader) error {
+	tr := tar.NewReader(r)
+	tr.RawAccounting = a.split != nil
+	for {
+		if err := a.ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read layer tar: %w", err)
+		}
+		if err := a.split.segment(tr.RawBytes()); err != nil {
+			return err
+		}
+		a.crc.Reset()
+		if err := a.entry(hdr, tr); err != nil {
+			return fmt.Errorf("extract %q: %w", hdr.Name, err)
+		}
+		// Whatever the entry did with its payload, the rest is read so that
+		// the diffID and the checksum cover it.
+		if _, err := io.CopyBuffer(a.crc, tr, a.buf); err != nil {
+			return fmt.Errorf("read layer tar: %w", err)
+		}
+		if err := a.split.file(hdr.Name, hdr.Size, a.crc.Sum(nil)); err != nil {
+			return err
+		}
+		if err := a.split.segment(tr.RawBytes()); err != nil {
+			return err
+		}
+	}
+	if err := a.split.segment(tr.RawBytes()); err != nil {
+		return err
+	}
+	// Padding after the end-of-archive blocks belongs to the stream too.
+	if a.split != nil {
+		if err := a.split.rest(r); err != nil {
+			return fmt.Errorf("read layer tar: %w", err)
+		}
+	} else if _, err := io.CopyBuffer(io.Discard, r, a.buf); err != nil {
+		return fmt.Errorf("read layer tar: %w", err)
+	}
+	return a.restoreDirTimes()
+}
+
+// cleanName validates a tar entry name and returns it relative to the layer
+// root ("" for the root itself).
+func cleanName(name string) (string, error) {
+	if strings.HasPrefix(name, "/") {
+		return "", fmt.Errorf("%w: absolute name", ErrUnsafeEntry)
+	}
+	if strings.IndexByte(name, 0) >= 0 {
+		return "", fmt.Errorf("%w: NUL in name", ErrUnsafeEntry)
+	}
+	parts := strings.Split(name, "/")
+	kept := parts[:0]
+	for _, p := range parts {
+		switch p {
+		case "..":
+			return "", fmt.Errorf("%w: name contains ..", ErrUnsafeEntry)
+		case "", ".":
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return strings.Join(kept, "/"), nil
+}
+
+func splitName(name string) (parent, base string) {
+	i := strings.LastIndexByte(name, '/')
+	if i < 0 {
+		return "", name
+	}
+	return name[:i], name[i+1:]
+}
+
+func (a *applier) entry(hdr *tar.Header, payload io.Reader) error {
+	name, err := cleanName(hdr.Name)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		if hdr.Typeflag != tar.TypeDir {
+			return fmt.Errorf("%w: entry would replace the layer root with a non-directory", ErrUnsafeEntry)
+		}
+		return a.attrs(a.root, "", hdr, true)
+	}
+	parentName, base := splitName(name)
+	kind, target := whiteout.Classify(base)
+	if kind == whiteout.Whiteout && !whiteout.ValidTarget(target) {
+		return fmt.Errorf("%w: whiteout of %q", ErrUnsafeEntry, target)
+	}
+	if kind == whiteout.Meta {
+		return nil // aufs bookkeeping never belongs to an image
+	}
+	parent, err := a.parent(parentName)
+	if err != nil {
+		return err
+	}
+	if !a.opts.Converter.Passthrough() {
+		switch kind {
+		case whiteout.Whiteout:
+			return a.whiteout(parent, joinName(parentName, target), target)
+		case whiteout.Opaque:
+			return a.opaque(parent, parentName)
+		}
+	}
+	if err := a.clear(parent, name, base, hdr.Typeflag == tar.TypeDir); err != nil {
+		return err
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := unix.Mkdirat(parent, base, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+			return err
+		}
+		fd, err := unix.Openat(parent, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		a.entries[name] = kindDir
+		return a.attrs(fd, name, hdr, true)
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+		fd, err := unix.Openat(parent, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return err
+		}
+		f := os.NewFile(uintptr(fd), name)
+		defer f.Close()
+		n, err := io.CopyBuffer(io.MultiWriter(f, a.crc), payload, a.buf)
+		if err != nil {
+			return err
+		}
+		a.size += n
+		a.entries[name] = kindOther
+		if err := a.attrs(fd, name, hdr, false); err != nil {
+			return err
+		}
+		return unix.UtimesNanoAt(parent, base, times(hdr), unix.AT_SYMLINK_NOFOLLOW)
+	case tar.TypeSymlink:
+		if err := unix.Symlinkat(hdr.Linkname, parent, base); err != nil {
+			return err
+		}
+		a.entries[name] = kindOther
+		if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return err
+		}
+		return unix.UtimesNanoAt(parent, base, times(hdr), unix.AT_SYMLINK_NOFOLLOW)
+	case tar.TypeLink:
+		return a.hardlink(parent, name, base, hdr.Linkname)
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		mode := uint32(hdr.Mode & 0o7777)
+		switch hdr.Typeflag {
+		case tar.TypeChar:
+			mode |= unix.S_IFCHR
+		case tar.TypeBlock:
+			mode |= unix.S_IFBLK
+		default:
+			mode |= unix.S_IFIFO
+		}
+		dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
+		if err := unix.Mknodat(parent, base, mode, int(dev)); err != nil {
+			return err
+		}
+		a.entries[name] = kindOther
+		if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return err
+		}
+		// The node was just made here, so chmod cannot reach through a symlink.
+		if err := unix.Fchmodat(parent, base, uint32(hdr.Mode&0o7777), 0); err != nil {
+			return err
+		}
+		return unix.UtimesNanoAt(parent, base, times(hdr), unix.AT_SYMLINK_NOFOLLOW)
+	case tar.TypeXGlobalHeader:
+		return nil
+	}
+	return fmt.Errorf("unsupported tar entry type %q", hdr.Typeflag)
+}
+
+func joinName(dir, base string) string {
+	if dir == "" {
+		return base
+	}
+	return dir + "/" + base
+}
+
+// whiteout records the deletion of target, unless this layer has (or will
+// create, as a parent) its own entry there: a whiteout hides lower layers only.
+func (a *applier) whiteout(parent int, name, target string) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(parent, target, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+		return nil
+	}
+	if err := a.opts.Converter.Whiteout(parent, target); err != nil {
+		return err
+	}
+	a.entries[name] = kindOther
+	return nil
+}
+
+func (a *applier) opaque(parent int, dirName string) error {
+	fd, err := unix.Openat(parent, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return a.opts.Converter.Opaque(fd)
+}
+
+// clear removes whatever this layer already has at name, unless both the old
+// and the new entry are directories (a dir entry only updates attributes).
+func (a *applier) clear(parent int, name, base string, isDir bool) error {
+	var st unix.Stat_t
+	err := unix.Fstatat(parent, base, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	wasDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if wasDir && isDir {
+		return nil
+	}
+	delete(a.entries, name)
+	if !wasDir {
+		return unix.Unlinkat(parent, base, 0)
+	}
+	a.forgetParent()
+	// The parent chain was resolved without symlinks, and RemoveAll never
+	// follows one, so this stays inside the layer.
+	return os.RemoveAll(a.dir + "/" + name)
+}
+
+func (a *applier) hardlink(parent int, name, base, linkname string) error {
+	target, err := cleanName(linkname)
+	if err != nil {
+		return err
+	}
+	if target == "" {
+		return fmt.Errorf("%w: hardlink to the layer root", ErrUnsafeEntry)
+	}
+	switch a.entries[target] {
+	case kindDir:
+		return fmt.Errorf("%w: hardlink to directory %q", ErrUnsafeEntry, target)
+	case 0:
+		if err := a.copyFromLower(target); err != nil {
+			return err
+		}
+	}
+	tparentName, tbase := splitName(target)
+	tparent, err := openBeneath(a.root, tparentName)
+	if err != nil {
+		return fmt.Errorf("%w: hardlink target %q: %v", ErrUnsafeEntry, target, err)
+	}
+	defer unix.Close(tparent)
+	if err := unix.Linkat(tparent, tbase, parent, base, 0); err != nil {
+		return err
+	}
+	a.entries[name] = kindOther
+	return nil
+}
+
+// copyFromLower brings a hardlink's target from a lower layer into this one,
+// so that the link stays inside the layer (OCI layer.md allows hardlinks to
+// files of lower layers).
+func (a *applier) copyFromLower(target string) error {
+	if a.opts.Lower == nil {
+		return fmt.Errorf("%w: hardlink to %q, which is not in this layer", ErrUnsafeEntry, target)
+	}
+	src, err := a.opts.Lower(a.ctx, target)
+	if err != nil {
+		return fmt.Errorf("%w: hardlink to %q, which is not in this layer nor below: %v", ErrUnsafeEntry, target, err)
+	}
+	defer src.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(src.Fd()), &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Errorf("%w: hardlink to %q, which is not a regular file", ErrUnsafeEntry, target)
+	}
+	tparentName, tbase := splitName(target)
+	tparent, err := a.parent(tparentName)
+	if err != nil {
+		return err
+	}
+	fd, err := unix.Openat(tparent, tbase, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	dst := os.NewFile(uintptr(fd), target)
+	defer dst.Close()
+	if _, err := io.CopyBuffer(dst, src, a.buf); err != nil {
+		return err
+	}
+	if err := unix.Fchown(fd, int(st.Uid), int(st.Gid)); err != nil {
+		return err
+	}
+	if err := unix.Fchmod(fd, st.Mode&0o7777); err != nil {
+		return err
+	}
+	ts := []unix.Timespec{st.Atim, st.Mtim}
+	if err := unix.UtimesNanoAt(tparent, tbase, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return err
+	}
+	a.entries[target] = kindOther
+	a.copied = append(a.copied, target)
+	return nil
+}
+
+// attrs sets owner, then mode (chown clears setuid/setgid), then xattrs on an
+// open file or directory; a directory's times wait until the end.
+func (a *applier) attrs(fd int, name string, hdr *tar.Header, isDir bool) error {
+	if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
+		return fmt.Errorf("chown: %w", err)
+	}
+	if err := unix.Fchmod(fd, uint32(hdr.Mode&0o7777)); err != nil {
+		return fmt.Errorf("chmod: %w", err)
+	}
+	for key, value := range hdr.PAXRecords {
+		attr, ok := strings.CutPrefix(key, "SCHILY.xattr.")
+		// A tar must not forge the driver's own marks (opaque, redirect).
+		if !ok || a.opts.Converter.IsNativeXattr(attr) {
+			continue
+		}
+		if err := unix.Fsetxattr(fd, attr, []byte(value), 0); err != nil {
+			return fmt.Errorf("set xattr %s: %w", attr, err)
+		}
+	}
+	if isDir {
+		a.dirTimes = append(a.dirTimes, dirTime{name: name, ts: [2]unix.Timespec(times(hdr))})
+	}
+	return nil
+}
+
+func times(hdr *tar.Header) []unix.Timespec {
+	atime := hdr.AccessTime
+	if atime.IsZero() {
+		atime = hdr.ModTime
+	}
+	return []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}
+}
+
+// restoreDirTimes sets directory times deepest-last-created first. A dir that
+// a later entry replaced (by a symlink, say) is skipped, never followed.
+func (a *applier) restoreDirTimes() error {
+	a.forgetParent()
+	for i := len(a.dirTimes) - 1; i >= 0; i-- {
+		d := a.dirTimes[i]
+		if d.name == "" {
+			if err := unix.UtimesNanoAt(a.root, ".", d.ts[:], 0); err != nil {
+				return fmt.Errorf("set times of layer root: %w", err)
+			}
+			continue
+		}
+		parentName, base := splitName(d.name)
+		parent, err := openBeneath(a.root, parentName)
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Fstatat(parent, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			err = unix.UtimesNanoAt(parent, base, d.ts[:], unix.AT_SYMLINK_NOFOLLOW)
+		}
+		unix.Close(parent)
+		if err != nil {
+			return fmt.Errorf("set times of %s: %w", d.name, err)
+		}
+	}
+	return nil
+}

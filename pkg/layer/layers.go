@@ -1,0 +1,284 @@
+package layer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
+)
+
+// Blob names a compressed blob a layer came from.
+type Blob struct {
+	Digest    digest.Digest `json:"digest"`
+	MediaType string        `json:"mediaType,omitempty"`
+	Size      int64         `json:"size,omitempty"`
+}
+
+// Meta is a layer's record, layers/<chainID>/meta.json.
+type Meta struct {
+	ChainID digest.Digest `json:"chainID"`
+	DiffID  digest.Digest `json:"diffID"`
+	Parent  digest.Digest `json:"parent,omitempty"`
+	Size    int64         `json:"size"`
+	Blobs   []Blob        `json:"blobs,omitempty"`
+	Copied  []string      `json:"copied,omitempty"`
+	Created time.Time     `json:"created"`
+}
+
+// ChainID returns the chainID of a layer with this diffID over parent (the
+// chainID of the layer below, or "" for a base layer).
+func ChainID(parent, diffID digest.Digest) digest.Digest {
+	if parent == "" {
+		return diffID
+	}
+	return digest.FromString(parent.String() + " " + diffID.String())
+}
+
+// ChainIDs returns the chainIDs of a stack of diffIDs, base first.
+func ChainIDs(diffIDs []digest.Digest) []digest.Digest {
+	out := make([]digest.Digest, len(diffIDs))
+	var parent digest.Digest
+	for i, d := range diffIDs {
+		parent = ChainID(parent, d)
+		out[i] = parent
+	}
+	return out
+}
+
+// Get returns a layer's record.
+func (s *Store) Get(chainID digest.Digest) (Meta, error) {
+	var m Meta
+	if err := chainID.Validate(); err != nil {
+		return m, fmt.Errorf("layer %q: %w", chainID, err)
+	}
+	data, err := os.ReadFile(filepath.Join(s.layerDir(chainID), "meta.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, fmt.Errorf("layer %s: %w", chainID, ErrNotFound)
+	}
+	if err != nil {
+		return m, fmt.Errorf("read layer %s: %w", chainID, err)
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, fmt.Errorf("read layer %s: %w", chainID, err)
+	}
+	return m, nil
+}
+
+// Has reports whether the store holds the layer.
+func (s *Store) Has(chainID digest.Digest) bool {
+	_, err := os.Stat(filepath.Join(s.layerDir(chainID), "meta.json"))
+	return err == nil
+}
+
+// List returns every layer, sorted by chainID.
+func (s *Store) List() ([]Meta, error) {
+	entries, err := os.ReadDir(filepath.Join(s.root, "layers"))
+	if err != nil {
+		return nil, fmt.Errorf("list layers: %w", err)
+	}
+	var out []Meta
+	for _, e := range entries {
+		m, err := s.Get(digest.NewDigestFromEncoded(digest.SHA256, e.Name()))
+		if err != nil {
+			continue // not a layer directory
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ChainID < out[j].ChainID })
+	return out, nil
+}
+
+// Source opens a layer's uncompressed stream for Create. It is called only
+// when the layer is missing, under the layer's lock.
+type Source func(ctx context.Context) (io.ReadCloser, []Blob, error)
+
+// Create stores the layer with this diffID over parent, reading its tar from
+// open, unless the store already has it. Concurrent callers (in this or other
+// processes) extract a layer once: the others wait and reuse it. The stream's
+// diffID must equal diffID, or nothing is published. created tells whether
+// this call extracted the layer.
+func (s *Store) Create(ctx context.Context, parent, diffID digest.Digest, open Source, lower LowerFunc) (m Meta, created bool, err error) {
+	chainID := ChainID(parent, diffID)
+	if m, err := s.Get(chainID); err == nil {
+		return m, false, nil
+	}
+	err = s.Locked(chainID.Encoded(), func() error {
+		if m, err = s.Get(chainID); err == nil {
+			return nil
+		}
+		if parent != "" && !s.Has(parent) {
+			return fmt.Errorf("parent layer %s: %w", parent, ErrNotFound)
+		}
+		m, err = s.extract(ctx, parent, diffID, open, lower)
+		created = err == nil
+		return err
+	})
+	return m, created, err
+}
+
+func (s *Store) extract(ctx context.Context, parent, diffID digest.Digest, open Source, lower LowerFunc) (Meta, error) {
+	chainID := ChainID(parent, diffID)
+	tmp, err := s.TempDir("layer-")
+	if err != nil {
+		return Meta{}, fmt.Errorf("create layer %s: %w", chainID, err)
+	}
+	published := false
+	defer func() {
+		if !published {
+			os.RemoveAll(tmp)
+		}
+	}()
+	diff := filepath.Join(tmp, "diff")
+	if err := os.Mkdir(diff, 0o755); err != nil {
+		return Meta{}, err
+	}
+	rc, blobs, err := open(ctx)
+	if err != nil {
+		return Meta{}, err
+	}
+	defer rc.Close()
+	splitFile, err := os.Create(filepath.Join(tmp, "tar-split.json.gz"))
+	if err != nil {
+		return Meta{}, err
+	}
+	defer splitFile.Close()
+	zw := gzip.NewWriter(splitFile)
+	res, err := Apply(ctx, diff, rc, ApplyOptions{Converter: s.conv, Lower: lower, TarSplit: zw})
+	if err != nil {
+		return Meta{}, err
+	}
+	// Closing the source surfaces errors a reader only sees at its end
+	// (a compressed digest that does not match).
+	if err := rc.Close(); err != nil {
+		return Meta{}, err
+	}
+	if res.DiffID != diffID {
+		return Meta{}, fmt.Errorf("layer content has diffID %s, the image config says %s", res.DiffID, diffID)
+	}
+	if err := zw.Close(); err != nil {
+		return Meta{}, err
+	}
+	if err := splitFile.Close(); err != nil {
+		return Meta{}, err
+	}
+	m := Meta{ChainID: chainID, DiffID: diffID, Parent: parent, Size: res.Size, Blobs: blobs, Copied: res.Copied, Created: time.Now().UTC()}
+	data, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(filepath.Join(tmp, "meta.json"), data, 0o600); err != nil {
+		return Meta{}, err
+	}
+	if err := s.syncfs(); err != nil {
+		return Meta{}, err
+	}
+	if err := os.Rename(tmp, s.layerDir(chainID)); err != nil {
+		return Meta{}, fmt.Errorf("publish layer %s: %w", chainID, err)
+	}
+	published = true
+	return m, nil
+}
+
+// syncfs flushes the store's filesystem once, instead of an fsync per file of
+// a layer: the rename that publishes a layer must not reach the disk before
+// its files do.
+func (s *Store) syncfs() error {
+	fd, err := unix.Open(s.root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Syncfs(fd)
+}
+
+// GC removes every layer that is not in keep and is no parent of a kept
+// layer, while no other process has the store open. It returns what it
+// removed.
+func (s *Store) GC(keep []digest.Digest) ([]Meta, error) {
+	var removed []Meta
+	err := s.Exclusive(func() error {
+		all, err := s.List()
+		if err != nil {
+			return err
+		}
+		byID := map[digest.Digest]Meta{}
+		for _, m := range all {
+			byID[m.ChainID] = m
+		}
+		live := map[digest.Digest]bool{}
+		for _, id := range keep {
+			for id != "" && !live[id] {
+				live[id] = true
+				id = byID[id].Parent
+			}
+		}
+		for _, m := range all {
+			if live[m.ChainID] {
+				continue
+			}
+			if err := s.removeLayer(m.ChainID); err != nil {
+				return err
+			}
+			removed = append(removed, m)
+		}
+		return nil
+	})
+	return removed, err
+}
+
+// removeLayer makes a layer vanish at once by renaming it into tmp/, then
+// deletes it.
+func (s *Store) removeLayer(chainID digest.Digest) error {
+	tmp, err := s.TempDir("gc-")
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(s.layerDir(chainID), filepath.Join(tmp, "layer")); err != nil {
+		return fmt.Errorf("remove layer %s: %w", chainID, err)
+	}
+	os.Remove(filepath.Join(s.root, "locks", chainID.Encoded()))
+	return os.RemoveAll(tmp)
+}
+
+// OpenTarSplit opens a layer's recorded tar headers.
+func (s *Store) OpenTarSplit(chainID digest.Digest) (io.ReadCloser, error) {
+	f, err := os.Open(filepath.Join(s.layerDir(chainID), "tar-split.json.gz"))
+	if err != nil {
+		return nil, fmt.Errorf("open tar headers of %s: %w", chainID, err)
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open tar headers of %s: %w", chainID, err)
+	}
+	return readCloser{zr, f}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	c io.Closer
+}
+
+func (r readCloser) Close() error { return r.c.Close() }
+
+// Tar streams a layer's original uncompressed tar, reassembled from its diff
+// directory and recorded headers.
+func (s *Store) Tar(chainID digest.Digest) (io.ReadCloser, error) {
+	split, err := s.OpenTarSplit(chainID)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		defer split.Close()
+		pw.CloseWithError(Reassemble(s.DiffDir(chainID), split, pw))
+	}()
+	return pr, nil
+}

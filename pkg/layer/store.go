@@ -1,0 +1,220 @@
+package layer
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/whiteout"
+)
+
+// Error categories, checked with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	ErrInUse    = errors.New("in use")
+	ErrCorrupt  = errors.New("corrupt")
+)
+
+// Settings are fixed when a store is created and recorded in store.json.
+type Settings struct {
+	Driver   string          `json:"driver"`
+	Whiteout whiteout.Format `json:"whiteout"`
+}
+
+// OpenOptions says which driver the caller wants.
+type OpenOptions struct {
+	// Driver is an explicit choice; it must match a recorded one.
+	Driver string
+	// Default is asked for the settings of a new store when Driver is empty.
+	Default func() (Settings, error)
+	// FormatFor gives the whiteout form of an explicitly chosen driver.
+	FormatFor func(driver string) (whiteout.Format, error)
+}
+
+// Store is an open layer store. It holds a shared lock on the store for its
+// lifetime, so that gc (which takes it exclusively) never runs beside a pull.
+type Store struct {
+	root     string
+	settings Settings
+	conv     whiteout.Converter
+	lock     *os.File
+}
+
+// Open opens or creates the store at root. When no other process has the
+// store open, leftovers of interrupted runs in tmp/ are removed.
+func Open(root string, opts OpenOptions) (*Store, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"", "blobs/sha256", "layers", "tmp", "locks"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+			return nil, fmt.Errorf("create store %s: %w", root, err)
+		}
+	}
+	lock, err := os.OpenFile(filepath.Join(root, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open store lock: %w", err)
+	}
+	s := &Store{root: root, lock: lock}
+	if unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+		s.cleanTmp()
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_SH); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("lock store: %w", err)
+	}
+	if err := s.loadSettings(opts); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) loadSettings(opts OpenOptions) error {
+	path := filepath.Join(s.root, "store.json")
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(data, &s.settings); err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		if opts.Driver != "" && opts.Driver != s.settings.Driver {
+			return fmt.Errorf("store %s was created with driver %s, not %s", s.root, s.settings.Driver, opts.Driver)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		if opts.Driver != "" {
+			if opts.FormatFor == nil {
+				return fmt.Errorf("no whiteout format known for driver %s", opts.Driver)
+			}
+			f, err := opts.FormatFor(opts.Driver)
+			if err != nil {
+				return err
+			}
+			s.settings = Settings{Driver: opts.Driver, Whiteout: f}
+		} else {
+			if opts.Default == nil {
+				return fmt.Errorf("store %s has no driver recorded", s.root)
+			}
+			if s.settings, err = opts.Default(); err != nil {
+				return err
+			}
+		}
+		data, _ := json.MarshalIndent(s.settings, "", "  ")
+		if err := s.writeFileAtomic(path, data); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	s.conv, err = whiteout.ForFormat(s.settings.Whiteout)
+	return err
+}
+
+// Close releases the store.
+func (s *Store) Close() error { return s.lock.Close() }
+
+// Root is the store directory.
+func (s *Store) Root() string { return s.root }
+
+// Settings are the driver and whiteout form recorded for this store.
+func (s *Store) Settings() Settings { return s.settings }
+
+// Converter is the whiteout converter of the store's recorded form.
+func (s *Store) Converter() whiteout.Converter { return s.conv }
+
+// Exclusive runs fn while no other process has the store open (gc, rmi of
+// layers). The shared lock is restored afterwards.
+func (s *Store) Exclusive(fn func() error) error {
+	if err := unix.Flock(int(s.lock.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("lock store: %w", err)
+	}
+	defer unix.Flock(int(s.lock.Fd()), unix.LOCK_SH)
+	s.cleanTmp()
+	return fn()
+}
+
+// Locked runs fn holding the named exclusive file lock under locks/. Names
+// are the store's own (a chainID hex, "images").
+func (s *Store) Locked(name string, fn func() error) error {
+	f, err := os.OpenFile(filepath.Join(s.root, "locks", name), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open lock %s: %w", name, err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("lock %s: %w", name, err)
+	}
+	return fn()
+}
+
+func (s *Store) cleanTmp() {
+	entries, _ := os.ReadDir(filepath.Join(s.root, "tmp"))
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(s.root, "tmp", e.Name()))
+	}
+}
+
+// TempDir makes a fresh directory under tmp/ for building something that is
+// later renamed into place.
+func (s *Store) TempDir(prefix string) (string, error) {
+	var b [8]byte
+	rand.Read(b[:])
+	dir := filepath.Join(s.root, "tmp", prefix+hex.EncodeToString(b[:]))
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// writeFileAtomic writes data to a temp file beside path, syncs it and
+// renames it over path.
+func (s *Store) writeFileAtomic(path string, data []byte) error {
+	return WriteFileAtomic(path, data)
+}
+
+// WriteFileAtomic writes data to path through a synced temp file and a
+// rename, so a reader sees the old content or the new, never a part.
+func WriteFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Path helpers: the only places that turn an identifier into a path.
+
+func (s *Store) layerDir(chainID digest.Digest) string {
+	return filepath.Join(s.root, "layers", chainID.Encoded())
+}
+
+// DiffDir is the directory holding a layer's files.
+func (s *Store) DiffDir(chainID digest.Digest) string {
+	return filepath.Join(s.layerDir(chainID), "diff")
+}
+
+func (s *Store) blobPath(d digest.Digest) string {
+	return filepath.Join(s.root, "blobs", d.Algorithm().String(), d.Encoded())
+}
