@@ -98,6 +98,16 @@ func (s *Store) List() ([]Meta, error) {
 	return out, nil
 }
 
+// CreateOptions tune Create.
+type CreateOptions struct {
+	// Lower resolves hardlinks to files of lower layers.
+	Lower LowerFunc
+	// BeforePublish runs after extraction, before the layer becomes visible:
+	// a pull that extracts layers in parallel waits there for the parent to
+	// be published, so a layer never appears without its parent.
+	BeforePublish func(ctx context.Context) error
+}
+
 // Source opens a layer's uncompressed stream for Create. It is called only
 // when the layer is missing, under the layer's lock.
 type Source func(ctx context.Context) (io.ReadCloser, []Blob, error)
@@ -107,7 +117,7 @@ type Source func(ctx context.Context) (io.ReadCloser, []Blob, error)
 // processes) extract a layer once: the others wait and reuse it. The stream's
 // diffID must equal diffID, or nothing is published. created tells whether
 // this call extracted the layer.
-func (s *Store) Create(ctx context.Context, parent, diffID digest.Digest, open Source, lower LowerFunc) (m Meta, created bool, err error) {
+func (s *Store) Create(ctx context.Context, parent, diffID digest.Digest, open Source, opts CreateOptions) (m Meta, created bool, err error) {
 	chainID := ChainID(parent, diffID)
 	if m, err := s.Get(chainID); err == nil {
 		return m, false, nil
@@ -116,17 +126,14 @@ func (s *Store) Create(ctx context.Context, parent, diffID digest.Digest, open S
 		if m, err = s.Get(chainID); err == nil {
 			return nil
 		}
-		if parent != "" && !s.Has(parent) {
-			return fmt.Errorf("parent layer %s: %w", parent, ErrNotFound)
-		}
-		m, err = s.extract(ctx, parent, diffID, open, lower)
+		m, err = s.extract(ctx, parent, diffID, open, opts)
 		created = err == nil
 		return err
 	})
 	return m, created, err
 }
 
-func (s *Store) extract(ctx context.Context, parent, diffID digest.Digest, open Source, lower LowerFunc) (Meta, error) {
+func (s *Store) extract(ctx context.Context, parent, diffID digest.Digest, open Source, opts CreateOptions) (Meta, error) {
 	chainID := ChainID(parent, diffID)
 	tmp, err := s.TempDir("layer-")
 	if err != nil {
@@ -153,14 +160,16 @@ func (s *Store) extract(ctx context.Context, parent, diffID digest.Digest, open 
 	}
 	defer splitFile.Close()
 	zw := gzip.NewWriter(splitFile)
-	res, err := Apply(ctx, diff, rc, ApplyOptions{Converter: s.conv, Lower: lower, TarSplit: zw})
+	res, err := Apply(ctx, diff, rc, ApplyOptions{Converter: s.conv, Lower: opts.Lower, TarSplit: zw})
 	if err != nil {
 		return Meta{}, err
 	}
-	// Closing the source surfaces errors a reader only sees at its end
-	// (a compressed digest that does not match).
-	if err := rc.Close(); err != nil {
-		return Meta{}, err
+	// A source that checks a compressed digest gives its verdict once the
+	// whole blob is read.
+	if v, ok := rc.(interface{ Verify() error }); ok {
+		if err := v.Verify(); err != nil {
+			return Meta{}, err
+		}
 	}
 	if res.DiffID != diffID {
 		return Meta{}, fmt.Errorf("layer content has diffID %s, the image config says %s", res.DiffID, diffID)
@@ -175,6 +184,14 @@ func (s *Store) extract(ctx context.Context, parent, diffID digest.Digest, open 
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, "meta.json"), data, 0o600); err != nil {
 		return Meta{}, err
+	}
+	if opts.BeforePublish != nil {
+		if err := opts.BeforePublish(ctx); err != nil {
+			return Meta{}, err
+		}
+	}
+	if parent != "" && !s.Has(parent) {
+		return Meta{}, fmt.Errorf("parent layer %s: %w", parent, ErrNotFound)
 	}
 	if err := s.syncfs(); err != nil {
 		return Meta{}, err
@@ -199,9 +216,10 @@ func (s *Store) syncfs() error {
 }
 
 // GC removes every layer that is not in keep and is no parent of a kept
-// layer, while no other process has the store open. It returns what it
-// removed.
-func (s *Store) GC(keep []digest.Digest) ([]Meta, error) {
+// layer, while no other process has the store open. With only set, just
+// those layers may go (rmi removes its own image's layers, nothing else). It
+// returns what it removed.
+func (s *Store) GC(keep, only []digest.Digest) ([]Meta, error) {
 	var removed []Meta
 	err := s.Exclusive(func() error {
 		all, err := s.List()
@@ -219,8 +237,15 @@ func (s *Store) GC(keep []digest.Digest) ([]Meta, error) {
 				id = byID[id].Parent
 			}
 		}
+		var allowed map[digest.Digest]bool
+		if only != nil {
+			allowed = map[digest.Digest]bool{}
+			for _, id := range only {
+				allowed[id] = true
+			}
+		}
 		for _, m := range all {
-			if live[m.ChainID] {
+			if live[m.ChainID] || allowed != nil && !allowed[m.ChainID] {
 				continue
 			}
 			if err := s.removeLayer(m.ChainID); err != nil {

@@ -43,7 +43,7 @@ func TestCreateVerifyReassembleGNUTar(t *testing.T) {
 	diffID := digest.FromBytes(out)
 	m, created, err := s.Create(context.Background(), "", diffID, func(context.Context) (io.ReadCloser, []Blob, error) {
 		return io.NopCloser(bytes.NewReader(out)), nil, nil
-	}, nil)
+	}, CreateOptions{})
 	if err != nil || !created {
 		t.Fatalf("create: %v created=%v", err, created)
 	}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+var gcCommand = &cli.Command{
+	Name:  "gc",
+	Usage: "remove layers and blobs that no image uses",
+	Action: func(c *cli.Context) error {
+		s, err := openStores(c)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		tops, blobs, err := referenced(s)
+		if err != nil {
+			return fmt.Errorf("gc: %w", err)
+		}
+		removed, err := s.layers.GC(tops, nil)
+		if err != nil {
+			return fmt.Errorf("gc: %w", err)
+		}
+		var freed int64
+		for _, m := range removed {
+			fmt.Printf("removed layer %s\n", m.ChainID)
+			freed += m.Size
+		}
+		var gone int
+		err = s.layers.Exclusive(func() error {
+			ds, err := s.layers.RemoveBlobs(blobs)
+			gone = len(ds)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("gc: remove blobs: %w", err)
+		}
+		fmt.Printf("freed %d layers (%s), %d blobs\n", len(removed), humanSize(freed), gone)
+		return nil
+	},
+}

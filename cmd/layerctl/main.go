@@ -1,0 +1,62 @@
+// Command layerctl is an image layer store and builder: one binary, one store
+// directory, no daemon.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// exitError carries an exit code other than 1 (the process's own code).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+func main() {
+	app := &cli.App{
+		Name:                 "layerctl",
+		Usage:                "pull, inspect and verify container image layers",
+		EnableBashCompletion: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Value: "/var/lib/layerctl", EnvVars: []string{"LAYERCTL_ROOT"}, Usage: "the store `DIR`"},
+			&cli.StringFlag{Name: "driver", EnvVars: []string{"LAYERCTL_DRIVER"}, Usage: "union driver: overlay, aufs or vfs (default: overlay, else aufs, else vfs; fixed when the store is created)"},
+			&cli.StringFlag{Name: "log-level", Value: "warn", EnvVars: []string{"LAYERCTL_LOG"}, Usage: "debug, info, warn or error (logs go to stderr)"},
+		},
+		Before: setupLogging,
+		Commands: []*cli.Command{
+			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand,
+			gcCommand, verifyCommand, infoCommand,
+		},
+		// Errors are printed once, by main, in one line.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return fmt.Errorf("%s: %w", c.Command.FullName(), err)
+		},
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintf(os.Stderr, "layerctl: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		os.Exit(1)
+	}
+}
+
+func setupLogging(c *cli.Context) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.String("log-level"))
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	return nil
+}

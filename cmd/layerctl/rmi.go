@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/urfave/cli/v2"
+)
+
+var rmiCommand = &cli.Command{
+	Name:      "rmi",
+	Usage:     "remove an image; its layers go unless another image uses them",
+	ArgsUsage: "IMAGE",
+	Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove the image even if it has several names"}},
+	Action: func(c *cli.Context) error {
+		if c.NArg() != 1 {
+			return fmt.Errorf("rmi: want one IMAGE")
+		}
+		arg := c.Args().First()
+		s, err := openStores(c)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		rec, err := s.images.Resolve(arg)
+		if err != nil {
+			return fmt.Errorf("rmi %s: %w", arg, err)
+		}
+		removed, untagged, err := s.images.Remove(arg, c.Bool("force"))
+		if err != nil {
+			return fmt.Errorf("rmi %s: %w", arg, err)
+		}
+		for _, n := range untagged {
+			slog.Info("untagged", "name", n)
+		}
+		if removed == "" {
+			return nil
+		}
+		tops, _, err := referenced(s)
+		if err != nil {
+			return fmt.Errorf("rmi %s: %w", arg, err)
+		}
+		if _, err := s.layers.GC(tops, rec.ChainIDs); err != nil {
+			return fmt.Errorf("rmi %s: remove layers: %w", arg, err)
+		}
+		fmt.Println(removed)
+		return nil
+	},
+}

@@ -1,0 +1,242 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/layerctl/layerctl/pkg/layer"
+)
+
+// Progress receives per-layer download progress. Implementations must be safe
+// for concurrent use; a nil Progress reports nothing.
+type Progress interface {
+	// Begin announces a layer about to be fetched; size is -1 when unknown.
+	Begin(id string, size int64)
+	// Advance adds n bytes read for the layer.
+	Advance(id string, n int)
+	// End closes a layer with a one-word status: "done", "exists", "failed".
+	End(id string, status string)
+}
+
+// PullOptions tune Pull.
+type PullOptions struct {
+	Platform v1.Platform // zero: DefaultPlatform
+	Insecure bool        // plain HTTP or unverified TLS to the registry
+	Name     string      // the name to record; "" for the source's own
+	Jobs     int         // layers fetched at once; 0: 3
+	Progress Progress
+}
+
+// Pull copies the image at src into the store and records it under a name,
+// returning its record. Layers the store has are not fetched again.
+func Pull(ctx context.Context, s *layer.Store, im *Images, src string, opts PullOptions) (Record, error) {
+	if opts.Platform.OS == "" {
+		opts.Platform = DefaultPlatform()
+	}
+	if opts.Jobs <= 0 {
+		opts.Jobs = 3
+	}
+	loc, err := ParseLocation(src, opts.Insecure)
+	if err != nil {
+		return Record{}, err
+	}
+	recordName := loc.DefaultName()
+	if loc.Transport == DockerArchive && recordName == "" {
+		recordName = archiveName(loc)
+	}
+	if opts.Name != "" {
+		recordName = NormalizeName(opts.Name)
+	}
+	source, err := openSource(ctx, loc, opts)
+	if err != nil {
+		return Record{}, err
+	}
+	_, diffIDs, err := parseConfig(source.config)
+	if err != nil {
+		return Record{}, err
+	}
+	if source.layers != nil && len(source.layers) != len(diffIDs) {
+		return Record{}, fmt.Errorf("manifest lists %d layers, the config %d diff_ids", len(source.layers), len(diffIDs))
+	}
+	rec := Record{
+		ID:                digest.FromBytes(source.config),
+		ManifestMediaType: source.manifestType,
+		DiffIDs:           diffIDs,
+		ChainIDs:          layer.ChainIDs(diffIDs),
+		Source:            src,
+		Pulled:            time.Now().UTC(),
+	}
+	for _, d := range source.layers {
+		rec.Blobs = append(rec.Blobs, layer.Blob{Digest: digest.Digest(d.Digest.String()), MediaType: string(d.MediaType), Size: d.Size})
+	}
+	metas, err := pullLayers(ctx, s, source, rec, opts.Jobs, opts.Progress)
+	if err != nil {
+		return Record{}, err
+	}
+	for _, m := range metas {
+		rec.Size += m.Size
+	}
+	if source.manifest != nil {
+		if rec.Manifest, err = s.PutBlob(source.manifest); err != nil {
+			return Record{}, err
+		}
+	}
+	if _, err := s.PutBlob(source.config); err != nil {
+		return Record{}, err
+	}
+	if err := im.Put(rec, recordName); err != nil {
+		return Record{}, err
+	}
+	return rec, nil
+}
+
+// pullLayers makes sure every layer of rec is in the store. Layers are
+// fetched and extracted in parallel (at most jobs at once), each in one
+// streaming pass; a layer is published only after its parent, so the store
+// never shows a layer without the layers below it.
+func pullLayers(ctx context.Context, s *layer.Store, src *source, rec Record, jobs int, progress Progress) ([]layer.Meta, error) {
+	n := len(rec.DiffIDs)
+	metas := make([]layer.Meta, n)
+	published := make([]chan struct{}, n)
+	for i := range published {
+		published[i] = make(chan struct{})
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	slots := make(chan struct{}, jobs)
+	for i := 0; i < n; i++ {
+		// Slots are taken in layer order, so a layer waiting for its parent
+		// never holds the slot the parent needs.
+		select {
+		case slots <- struct{}{}:
+		case <-gctx.Done():
+			return nil, waitErr(g, gctx)
+		}
+		g.Go(func() error {
+			defer func() { <-slots }()
+			var parent digest.Digest
+			if i > 0 {
+				parent = rec.ChainIDs[i-1]
+			}
+			waitParent := func(ctx context.Context) error {
+				if i == 0 {
+					return nil
+				}
+				select {
+				case <-published[i-1]:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			lower := func(ctx context.Context, name string) (*os.File, error) {
+				if err := waitParent(ctx); err != nil {
+					return nil, err
+				}
+				return s.OpenInChain(parent, name)
+			}
+			id := layerID(src, rec, i)
+			m, created, err := s.Create(gctx, parent, rec.DiffIDs[i], func(ctx context.Context) (io.ReadCloser, []layer.Blob, error) {
+				return openLayer(src, rec, i, id, progress)
+			}, layer.CreateOptions{Lower: lower, BeforePublish: waitParent})
+			if progress != nil {
+				switch {
+				case err != nil:
+					progress.End(id, "failed")
+				case !created:
+					progress.End(id, "exists")
+				default:
+					progress.End(id, "done")
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("layer %d (%s): %w", i+1, rec.DiffIDs[i], err)
+			}
+			metas[i] = m
+			close(published[i])
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return metas, nil
+}
+
+func waitErr(g *errgroup.Group, ctx context.Context) error {
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// layerID is the short name progress shows for a layer.
+func layerID(src *source, rec Record, i int) string {
+	d := rec.DiffIDs[i]
+	if src.layers != nil {
+		d = rec.Blobs[i].Digest
+	}
+	return d.Encoded()[:12]
+}
+
+// openLayer opens layer i's uncompressed stream: the compressed blob checked
+// against the manifest, or, for a docker archive, the plain tar (checked
+// against its diffID by the store).
+func openLayer(src *source, rec Record, i int, id string, progress Progress) (io.ReadCloser, []layer.Blob, error) {
+	advance := func(int) {}
+	if progress != nil {
+		advance = func(n int) { progress.Advance(id, n) }
+	}
+	if src.layers == nil {
+		h, err := v1.NewHash(rec.DiffIDs[i].String())
+		if err != nil {
+			return nil, nil, err
+		}
+		l, err := src.img.LayerByDiffID(h)
+		if err != nil {
+			return nil, nil, fmt.Errorf("find layer in archive: %w", err)
+		}
+		if progress != nil {
+			size, _ := l.Size()
+			progress.Begin(id, size)
+		}
+		rc, err := l.Uncompressed()
+		if err != nil {
+			return nil, nil, fmt.Errorf("open layer in archive: %w", err)
+		}
+		stream, err := decompress(countingReadCloser{rc, advance}, nil)
+		return stream, nil, err
+	}
+	desc := src.layers[i]
+	if progress != nil {
+		progress.Begin(id, desc.Size)
+	}
+	l, err := src.img.LayerByDigest(desc.Digest)
+	if err != nil {
+		return nil, nil, fmt.Errorf("find blob %s: %w", desc.Digest, err)
+	}
+	body, err := l.Compressed()
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch blob %s: %w", desc.Digest, err)
+	}
+	v := newVerifyingReader(body, rec.Blobs[i].Digest, desc.Size, advance)
+	stream, err := decompress(body, v)
+	return stream, []layer.Blob{rec.Blobs[i]}, err
+}
+
+type countingReadCloser struct {
+	io.ReadCloser
+	advance func(int)
+}
+
+func (c countingReadCloser) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.advance(n)
+	return n, err
+}

@@ -1,0 +1,234 @@
+package image
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/layerctl/layerctl/pkg/layer"
+)
+
+// Record is an image as the store knows it: images/<ID hex>.json.
+type Record struct {
+	ID                digest.Digest   `json:"id"` // the config digest
+	Manifest          digest.Digest   `json:"manifest,omitempty"`
+	ManifestMediaType string          `json:"manifestMediaType,omitempty"`
+	DiffIDs           []digest.Digest `json:"diffIDs"`
+	ChainIDs          []digest.Digest `json:"chainIDs"`
+	Blobs             []layer.Blob    `json:"blobs,omitempty"` // the source's layer blobs, base first
+	Size              int64           `json:"size"`
+	Source            string          `json:"source,omitempty"`
+	Pulled            time.Time       `json:"pulled"`
+}
+
+// Top is the chainID of the image's top layer ("" for an image without
+// layers).
+func (r Record) Top() digest.Digest {
+	if len(r.ChainIDs) == 0 {
+		return ""
+	}
+	return r.ChainIDs[len(r.ChainIDs)-1]
+}
+
+// Images is the image record store beside a layer store.
+type Images struct {
+	s *layer.Store
+}
+
+// NewImages opens the image records of a store.
+func NewImages(s *layer.Store) (*Images, error) {
+	if err := os.MkdirAll(filepath.Join(s.Root(), "images"), 0o700); err != nil {
+		return nil, fmt.Errorf("open image records: %w", err)
+	}
+	return &Images{s: s}, nil
+}
+
+func (im *Images) recordPath(id digest.Digest) string {
+	return filepath.Join(im.s.Root(), "images", id.Encoded()+".json")
+}
+
+func (im *Images) refsPath() string { return filepath.Join(im.s.Root(), "images", "refs.json") }
+
+// locked runs fn under the records' lock.
+func (im *Images) locked(fn func() error) error { return im.s.Locked("images", fn) }
+
+// Get reads one record by full ID.
+func (im *Images) Get(id digest.Digest) (Record, error) {
+	var r Record
+	if err := id.Validate(); err != nil {
+		return r, fmt.Errorf("image %q: %w", id, layer.ErrNotFound)
+	}
+	data, err := os.ReadFile(im.recordPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return r, fmt.Errorf("image %s: %w", id, layer.ErrNotFound)
+	}
+	if err != nil {
+		return r, err
+	}
+	return r, json.Unmarshal(data, &r)
+}
+
+// List returns every record, newest pull first.
+func (im *Images) List() ([]Record, error) {
+	entries, err := os.ReadDir(filepath.Join(im.s.Root(), "images"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Record
+	for _, e := range entries {
+		hex, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || e.Name() == "refs.json" {
+			continue
+		}
+		r, err := im.Get(digest.NewDigestFromEncoded(digest.SHA256, hex))
+		if err != nil {
+			continue
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Pulled.After(out[j].Pulled) })
+	return out, nil
+}
+
+// Refs returns the name -> image ID map.
+func (im *Images) Refs() (map[string]digest.Digest, error) {
+	refs := map[string]digest.Digest{}
+	data, err := os.ReadFile(im.refsPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return refs, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(data, &refs); err != nil {
+		return nil, fmt.Errorf("read %s: %w", im.refsPath(), err)
+	}
+	return refs, nil
+}
+
+// Names lists the stored names of an image, sorted.
+func (im *Images) Names(id digest.Digest) ([]string, error) {
+	refs, err := im.Refs()
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for n, to := range refs {
+		if to == id {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func (im *Images) writeRefs(refs map[string]digest.Digest) error {
+	data, _ := json.MarshalIndent(refs, "", "  ")
+	return layer.WriteFileAtomic(im.refsPath(), data)
+}
+
+// Put publishes a record and points name (if any) at it. Every layer of the
+// record must already be in the store.
+func (im *Images) Put(r Record, name string) error {
+	return im.locked(func() error {
+		data, _ := json.MarshalIndent(r, "", "  ")
+		if err := layer.WriteFileAtomic(im.recordPath(r.ID), data); err != nil {
+			return fmt.Errorf("write image record: %w", err)
+		}
+		if name == "" {
+			return nil
+		}
+		refs, err := im.Refs()
+		if err != nil {
+			return err
+		}
+		refs[name] = r.ID
+		return im.writeRefs(refs)
+	})
+}
+
+// Resolve finds an image by full ID, unique ID prefix (with or without
+// "sha256:") or name (":latest" when no tag).
+func (im *Images) Resolve(s string) (Record, error) {
+	refs, err := im.Refs()
+	if err != nil {
+		return Record{}, err
+	}
+	if id, ok := refs[NormalizeName(s)]; ok {
+		return im.Get(id)
+	}
+	if id, ok := refs[s]; ok {
+		return im.Get(id)
+	}
+	prefix := strings.TrimPrefix(s, "sha256:")
+	if len(prefix) == 0 || strings.Trim(prefix, "0123456789abcdef") != "" {
+		return Record{}, fmt.Errorf("image %s: %w", s, layer.ErrNotFound)
+	}
+	all, err := im.List()
+	if err != nil {
+		return Record{}, err
+	}
+	var found []Record
+	for _, r := range all {
+		if strings.HasPrefix(r.ID.Encoded(), prefix) {
+			found = append(found, r)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return Record{}, fmt.Errorf("image %s: %w", s, layer.ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	return Record{}, fmt.Errorf("image ID prefix %s is ambiguous (%d images)", s, len(found))
+}
+
+// Remove deletes the image that s names. When s is a name of an image that
+// has other names, only that name goes (as docker rmi does); force removes
+// the image whatever names it has. removedID is "" when only a name went.
+func (im *Images) Remove(s string, force bool) (removedID digest.Digest, untagged []string, err error) {
+	r, err := im.Resolve(s)
+	if err != nil {
+		return "", nil, err
+	}
+	err = im.locked(func() error {
+		refs, err := im.Refs()
+		if err != nil {
+			return err
+		}
+		var names []string
+		for n, id := range refs {
+			if id == r.ID {
+				names = append(names, n)
+			}
+		}
+		byName := NormalizeName(s)
+		if _, isName := refs[byName]; isName && len(names) > 1 && !force {
+			delete(refs, byName)
+			untagged = []string{byName}
+			return im.writeRefs(refs)
+		}
+		if len(names) > 1 && !force {
+			return fmt.Errorf("image %s has several names (%s): remove them by name or use -f", r.ID, strings.Join(names, ", "))
+		}
+		for _, n := range names {
+			delete(refs, n)
+		}
+		untagged = names
+		if err := im.writeRefs(refs); err != nil {
+			return err
+		}
+		removedID = r.ID
+		return os.Remove(im.recordPath(r.ID))
+	})
+	sort.Strings(untagged)
+	return removedID, untagged, err
+}

@@ -1,0 +1,234 @@
+package image
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// source is one image, opened from any transport, with what a pull needs.
+type source struct {
+	img          v1.Image
+	manifest     []byte // raw manifest; nil for docker-archive (it has none)
+	manifestType string
+	config       []byte
+	layers       []v1.Descriptor // compressed blobs from the manifest; nil for docker-archive
+}
+
+// DefaultPlatform is this machine's platform.
+func DefaultPlatform() v1.Platform {
+	p := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	if runtime.GOARCH == "arm64" {
+		p.Variant = "v8"
+	}
+	return p
+}
+
+// ParsePlatform parses OS/ARCH[/VARIANT].
+func ParsePlatform(s string) (v1.Platform, error) {
+	p, err := v1.ParsePlatform(s)
+	if err != nil || p.OS == "" || p.Architecture == "" {
+		return v1.Platform{}, fmt.Errorf("platform %q: want OS/ARCH[/VARIANT]", s)
+	}
+	return *p, nil
+}
+
+func remoteOptions(ctx context.Context, loc Location, opts PullOptions) []remote.Option {
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	if opts.Insecure {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	}
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithPlatform(opts.Platform),
+		remote.WithTransport(tr),
+		remote.WithJobs(4),
+	}
+}
+
+// openSource resolves a location to one image for the wanted platform.
+func openSource(ctx context.Context, loc Location, opts PullOptions) (*source, error) {
+	var img v1.Image
+	switch loc.Transport {
+	case Registry:
+		desc, err := remote.Get(loc.Ref, remoteOptions(ctx, loc, opts)...)
+		if err != nil {
+			return nil, fmt.Errorf("fetch manifest of %s: %w", loc.Ref, err)
+		}
+		if desc.MediaType.IsIndex() {
+			img, err = desc.Image() // picks the platform given in the options
+			if err != nil {
+				return nil, fmt.Errorf("choose %s from %s: %w", platformString(opts.Platform), loc.Ref, err)
+			}
+		} else if img, err = desc.Image(); err != nil {
+			return nil, fmt.Errorf("read %s: %w", loc.Ref, err)
+		}
+	case OCILayout:
+		var err error
+		if img, err = openLayout(loc, opts.Platform); err != nil {
+			return nil, err
+		}
+	case DockerArchive:
+		return openArchive(loc)
+	default:
+		return nil, fmt.Errorf("unknown transport %q", loc.Transport)
+	}
+	return describe(img)
+}
+
+// describe reads the manifest and config of an image that has a manifest,
+// checking the config against the manifest's digest.
+func describe(img v1.Image) (*source, error) {
+	raw, err := img.RawManifest()
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	m, err := v1.ParseManifest(strings.NewReader(string(raw)))
+	if err != nil {
+		return nil, fmt.Errorf("parse manifest: %w", err)
+	}
+	mt, _ := img.MediaType()
+	config, err := img.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if got := digest.FromBytes(config); got.String() != m.Config.Digest.String() {
+		return nil, fmt.Errorf("config has digest %s, the manifest says %s", got, m.Config.Digest)
+	}
+	return &source{img: img, manifest: raw, manifestType: string(mt), config: config, layers: m.Layers}, nil
+}
+
+func openLayout(loc Location, want v1.Platform) (v1.Image, error) {
+	p, err := layout.FromPath(loc.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open OCI layout %s: %w", loc.Path, err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("open OCI layout %s: %w", loc.Path, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("read %s/index.json: %w", loc.Path, err)
+	}
+	var match []v1.Descriptor
+	for _, d := range im.Manifests {
+		ref := d.Annotations["org.opencontainers.image.ref.name"]
+		if loc.Tag == "" && (len(im.Manifests) == 1 || ref == "latest") || loc.Tag != "" && ref == loc.Tag {
+			match = append(match, d)
+		}
+	}
+	if len(match) == 0 {
+		if loc.Tag == "" {
+			return nil, fmt.Errorf("OCI layout %s holds %d images: name one as oci:DIR:TAG", loc.Path, len(im.Manifests))
+		}
+		return nil, fmt.Errorf("OCI layout %s has no image tagged %q", loc.Path, loc.Tag)
+	}
+	return pickFromDescriptors(idx, match, want)
+}
+
+// pickFromDescriptors turns matching index entries into one image: a nested
+// index is searched for the platform, and several image entries are told
+// apart by their platform fields.
+func pickFromDescriptors(idx v1.ImageIndex, descs []v1.Descriptor, want v1.Platform) (v1.Image, error) {
+	var images []v1.Descriptor
+	for _, d := range descs {
+		if d.MediaType.IsIndex() {
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("read index %s: %w", d.Digest, err)
+			}
+			cm, err := child.IndexManifest()
+			if err != nil {
+				return nil, fmt.Errorf("read index %s: %w", d.Digest, err)
+			}
+			img, err := pickFromDescriptors(child, cm.Manifests, want)
+			if err == nil {
+				return img, nil
+			}
+			continue
+		}
+		if d.Platform == nil || d.Platform.Satisfies(want) {
+			images = append(images, d)
+		}
+	}
+	if len(images) == 0 {
+		return nil, fmt.Errorf("no image for platform %s", platformString(want))
+	}
+	return idx.Image(images[0].Digest)
+}
+
+func platformString(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// openArchive reads a "docker save" archive. Its layers are plain tars (or
+// compressed ones), named by diffID in the config; there is no registry
+// manifest to keep.
+func openArchive(loc Location) (*source, error) {
+	if _, err := os.Stat(loc.Path); err != nil {
+		return nil, fmt.Errorf("open docker archive: %w", err)
+	}
+	var tag *name.Tag
+	if loc.Tag != "" {
+		t, err := name.NewTag(loc.Tag, name.WeakValidation)
+		if err != nil {
+			return nil, fmt.Errorf("docker archive image %q: %w", loc.Tag, err)
+		}
+		tag = &t
+	}
+	img, err := tarball.ImageFromPath(loc.Path, tag)
+	if err != nil {
+		return nil, fmt.Errorf("open docker archive %s: %w", loc.Path, err)
+	}
+	config, err := img.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("read config from %s: %w", loc.Path, err)
+	}
+	return &source{img: img, config: config}, nil
+}
+
+// archiveName is the first RepoTags entry of the archive's (only) image,
+// the name a pull records when none is given.
+func archiveName(loc Location) string {
+	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(loc.Path) })
+	if err != nil || len(m) != 1 || len(m[0].RepoTags) == 0 {
+		return ""
+	}
+	return NormalizeName(m[0].RepoTags[0])
+}
+
+// parseConfig reads the diffIDs an image config lists.
+func parseConfig(raw []byte) (*v1.ConfigFile, []digest.Digest, error) {
+	var cf v1.ConfigFile
+	if err := json.Unmarshal(raw, &cf); err != nil {
+		return nil, nil, fmt.Errorf("parse image config: %w", err)
+	}
+	ids := make([]digest.Digest, len(cf.RootFS.DiffIDs))
+	for i, h := range cf.RootFS.DiffIDs {
+		ids[i] = digest.Digest(h.String())
+		if err := ids[i].Validate(); err != nil {
+			return nil, nil, fmt.Errorf("image config diff_ids[%d]: %w", i, err)
+		}
+	}
+	return &cf, ids, nil
+}

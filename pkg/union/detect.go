@@ -1,0 +1,158 @@
+package union
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/whiteout"
+)
+
+// Driver names.
+const (
+	Overlay = "overlay"
+	AUFS    = "aufs"
+	VFS     = "vfs"
+)
+
+// Features is what the kernel offers, read once from /proc and /sys.
+type Features struct {
+	Overlay        bool
+	AUFS           bool
+	OverlayOptions map[string]bool // parameters under /sys/module/overlay/parameters
+	CgroupVersion  string          // "v1", "v2" or "hybrid"
+	Kernel         string
+}
+
+// Detect probes the running kernel.
+func Detect() Features {
+	f := Features{OverlayOptions: map[string]bool{}}
+	if fs, err := os.Open("/proc/filesystems"); err == nil {
+		sc := bufio.NewScanner(fs)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			switch fields[len(fields)-1] {
+			case "overlay":
+				f.Overlay = true
+			case "aufs":
+				f.AUFS = true
+			}
+		}
+		fs.Close()
+	}
+	if entries, err := os.ReadDir("/sys/module/overlay/parameters"); err == nil {
+		for _, e := range entries {
+			f.OverlayOptions[e.Name()] = true
+		}
+	}
+	var uts unix.Utsname
+	if unix.Uname(&uts) == nil {
+		f.Kernel = unix.ByteSliceToString(uts.Release[:])
+	}
+	f.CgroupVersion = cgroupVersion()
+	return f
+}
+
+func cgroupVersion() string {
+	var st unix.Statfs_t
+	if unix.Statfs("/sys/fs/cgroup", &st) != nil {
+		return "none"
+	}
+	if st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "v2"
+	}
+	if unix.Statfs("/sys/fs/cgroup/unified", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "hybrid"
+	}
+	return "v1"
+}
+
+// Default is the driver a new store gets: overlay, else aufs, else vfs.
+func (f Features) Default() string {
+	switch {
+	case f.Overlay:
+		return Overlay
+	case f.AUFS:
+		return AUFS
+	}
+	return VFS
+}
+
+// WhiteoutFormat is the native whiteout form a driver's layers are stored in.
+func WhiteoutFormat(driver string) (whiteout.Format, error) {
+	switch driver {
+	case Overlay:
+		if os.Geteuid() != 0 {
+			return whiteout.FormatOverlayUser, nil
+		}
+		return whiteout.FormatOverlay, nil
+	case AUFS, VFS:
+		return whiteout.FormatFiles, nil
+	}
+	return "", fmt.Errorf("unknown driver %q (want overlay, aufs or vfs)", driver)
+}
+
+// Supported tells whether the kernel can run a driver, and if not, what to do.
+func (f Features) Supported(driver string) error {
+	switch driver {
+	case Overlay:
+		if !f.Overlay {
+			return fmt.Errorf("overlay is not in /proc/filesystems (modprobe overlay, or use --driver vfs)")
+		}
+	case AUFS:
+		if !f.AUFS {
+			return fmt.Errorf("aufs is not in /proc/filesystems; use --driver overlay")
+		}
+	case VFS:
+	default:
+		return fmt.Errorf("unknown driver %q (want overlay, aufs or vfs)", driver)
+	}
+	return nil
+}
+
+// Backing describes the filesystem under a directory: its type and whether
+// it reports file types in directory entries (d_type), which overlay needs.
+func Backing(dir string) (fsType string, dType bool, err error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return "", false, err
+	}
+	fsType = fsNames[int64(st.Type)]
+	if fsType == "" {
+		fsType = fmt.Sprintf("0x%x", st.Type)
+	}
+	dType, err = supportsDType(dir)
+	return fsType, dType, err
+}
+
+var fsNames = map[int64]string{
+	unix.EXT4_SUPER_MAGIC: "ext4", unix.XFS_SUPER_MAGIC: "xfs", unix.BTRFS_SUPER_MAGIC: "btrfs",
+	unix.TMPFS_MAGIC: "tmpfs", unix.OVERLAYFS_SUPER_MAGIC: "overlayfs", 0x2fc12fc1: "zfs",
+}
+
+// supportsDType reads the directory's own entries and checks that "." comes
+// back with a type, as overlayfs requires of its layers' filesystem.
+func supportsDType(dir string) (bool, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false, err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 4096)
+	n, err := unix.Getdents(fd, buf)
+	if err != nil {
+		return false, err
+	}
+	for off := 0; off < n; {
+		reclen := int(buf[off+16]) | int(buf[off+17])<<8
+		typ := buf[off+18]
+		if typ == unix.DT_UNKNOWN {
+			return false, nil
+		}
+		off += reclen
+	}
+	return true, nil
+}
