@@ -54,7 +54,10 @@ func Pull(ctx context.Context, s *layer.Store, im *Images, src string, opts Pull
 	if opts.Name != "" {
 		recordName = NormalizeName(opts.Name)
 	}
-	source, err := openSource(ctx, loc, opts)
+	source, err := openSource(ctx, loc, opts, func(d digest.Digest) []byte {
+		data, _ := s.Blob(d) // checked against its digest, or nil
+		return data
+	})
 	if err != nil {
 		return Record{}, err
 	}

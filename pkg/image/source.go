@@ -29,13 +29,11 @@ type source struct {
 	layers       []v1.Descriptor // compressed blobs from the manifest; nil for docker-archive
 }
 
-// DefaultPlatform is this machine's platform.
+// DefaultPlatform is this machine's platform. It names no variant: a wanted
+// variant must equal an index entry's, and arm64 entries are written both
+// with "v8" and without a variant; wanting none matches either.
 func DefaultPlatform() v1.Platform {
-	p := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
-	if runtime.GOARCH == "arm64" {
-		p.Variant = "v8"
-	}
-	return p
+	return v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
 }
 
 // ParsePlatform parses OS/ARCH[/VARIANT].
@@ -62,7 +60,9 @@ func remoteOptions(ctx context.Context, loc Location, opts PullOptions) []remote
 }
 
 // openSource resolves a location to one image for the wanted platform.
-func openSource(ctx context.Context, loc Location, opts PullOptions) (*source, error) {
+// A config already in the store (known is asked by digest) is not fetched
+// again, which keeps a warm pull to one manifest request.
+func openSource(ctx context.Context, loc Location, opts PullOptions, known func(digest.Digest) []byte) (*source, error) {
 	var img v1.Image
 	switch loc.Transport {
 	case Registry:
@@ -88,12 +88,12 @@ func openSource(ctx context.Context, loc Location, opts PullOptions) (*source, e
 	default:
 		return nil, fmt.Errorf("unknown transport %q", loc.Transport)
 	}
-	return describe(img)
+	return describe(img, known)
 }
 
 // describe reads the manifest and config of an image that has a manifest,
 // checking the config against the manifest's digest.
-func describe(img v1.Image) (*source, error) {
+func describe(img v1.Image, known func(digest.Digest) []byte) (*source, error) {
 	raw, err := img.RawManifest()
 	if err != nil {
 		return nil, fmt.Errorf("read manifest: %w", err)
@@ -103,9 +103,11 @@ func describe(img v1.Image) (*source, error) {
 		return nil, fmt.Errorf("parse manifest: %w", err)
 	}
 	mt, _ := img.MediaType()
-	config, err := img.RawConfigFile()
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+	config := known(digest.Digest(m.Config.Digest.String()))
+	if config == nil {
+		if config, err = img.RawConfigFile(); err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
 	}
 	if got := digest.FromBytes(config); got.String() != m.Config.Digest.String() {
 		return nil, fmt.Errorf("config has digest %s, the manifest says %s", got, m.Config.Digest)

@@ -45,6 +45,9 @@ type ApplyResult struct {
 	// Copied lists files the layer did not carry but that were copied in from
 	// a lower layer as the targets of hardlinks.
 	Copied []string `json:",omitempty"`
+	// Root tells that the tar had a "./" entry: the layer sets the
+	// attributes of the merged root (OCI layer.md).
+	Root bool `json:",omitempty"`
 }
 
 var crcTable = crc64.MakeTable(crc64.ISO) // tar-split's table
@@ -85,6 +88,7 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ApplyOptions) (App
 		DiffID: digest.NewDigest(digest.SHA256, a.digest),
 		Size:   a.size,
 		Copied: a.copied,
+		Root:   a.rootEntry,
 	}, nil
 }
 
@@ -101,16 +105,17 @@ type dirTime struct {
 }
 
 type applier struct {
-	ctx    context.Context
-	dir    string
-	root   int
-	opts   ApplyOptions
-	digest hash.Hash
-	crc    hash.Hash64
-	split  *splitPacker
-	buf    []byte
-	size   int64
-	copied []string
+	ctx       context.Context
+	dir       string
+	root      int
+	opts      ApplyOptions
+	digest    hash.Hash
+	crc       hash.Hash64
+	split     *splitPacker
+	buf       []byte
+	size      int64
+	copied    []string
+	rootEntry bool
 
 	// entries holds what this layer extracted, for hardlinks and for the
 	// rule that X and .wh.X in one layer keep X.
@@ -210,6 +215,9 @@ func splitName(name string) (parent, base string) {
 }
 
 func (a *applier) entry(hdr *tar.Header, payload io.Reader) error {
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
+		return nil // PAX defaults for the stream, not a file: its name means nothing
+	}
 	name, err := cleanName(hdr.Name)
 	if err != nil {
 		return err
@@ -218,6 +226,7 @@ func (a *applier) entry(hdr *tar.Header, payload io.Reader) error {
 		if hdr.Typeflag != tar.TypeDir {
 			return fmt.Errorf("%w: entry would replace the layer root with a non-directory", ErrUnsafeEntry)
 		}
+		a.rootEntry = true
 		return a.attrs(a.root, "", hdr, true)
 	}
 	parentName, base := splitName(name)
@@ -306,10 +315,13 @@ func (a *applier) entry(hdr *tar.Header, payload io.Reader) error {
 			return err
 		}
 		return unix.UtimesNanoAt(parent, base, times(hdr), unix.AT_SYMLINK_NOFOLLOW)
-	case tar.TypeXGlobalHeader:
-		return nil
 	}
 	return fmt.Errorf("unsupported tar entry type %q", hdr.Typeflag)
+}
+
+func parentOf(name string) string {
+	parent, _ := splitName(name)
+	return parent
 }
 
 func joinName(dir, base string) string {
@@ -361,7 +373,7 @@ func (a *applier) clear(parent int, name, base string, isDir bool) error {
 	if !wasDir {
 		return unix.Unlinkat(parent, base, 0)
 	}
-	a.forgetParent()
+	// The cached handle is parent itself, which survives: the caller uses it next.
 	// The parent chain was resolved without symlinks, and RemoveAll never
 	// follows one, so this stays inside the layer.
 	return os.RemoveAll(a.dir + "/" + name)
@@ -380,6 +392,10 @@ func (a *applier) hardlink(parent int, name, base, linkname string) error {
 		return fmt.Errorf("%w: hardlink to directory %q", ErrUnsafeEntry, target)
 	case 0:
 		if err := a.copyFromLower(target); err != nil {
+			return err
+		}
+		// The copy moved the cached parent handle to the target's directory.
+		if parent, err = a.parent(parentOf(name)); err != nil {
 			return err
 		}
 	}
@@ -477,12 +493,12 @@ func times(hdr *tar.Header) []unix.Timespec {
 	return []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}
 }
 
-// restoreDirTimes sets directory times deepest-last-created first. A dir that
-// a later entry replaced (by a symlink, say) is skipped, never followed.
+// restoreDirTimes sets directory times in entry order, so that a later entry
+// for the same dir wins as it does for mode and owner. A dir that a later
+// entry replaced (by a symlink, say) is skipped, never followed.
 func (a *applier) restoreDirTimes() error {
 	a.forgetParent()
-	for i := len(a.dirTimes) - 1; i >= 0; i-- {
-		d := a.dirTimes[i]
+	for _, d := range a.dirTimes {
 		if d.name == "" {
 			if err := unix.UtimesNanoAt(a.root, ".", d.ts[:], 0); err != nil {
 				return fmt.Errorf("set times of layer root: %w", err)

@@ -32,6 +32,7 @@ type Meta struct {
 	Size    int64         `json:"size"`
 	Blobs   []Blob        `json:"blobs,omitempty"`
 	Copied  []string      `json:"copied,omitempty"`
+	Root    bool          `json:"root,omitempty"` // the tar set the root's attributes
 	Created time.Time     `json:"created"`
 }
 
@@ -180,7 +181,7 @@ func (s *Store) extract(ctx context.Context, parent, diffID digest.Digest, open 
 	if err := splitFile.Close(); err != nil {
 		return Meta{}, err
 	}
-	m := Meta{ChainID: chainID, DiffID: diffID, Parent: parent, Size: res.Size, Blobs: blobs, Copied: res.Copied, Created: time.Now().UTC()}
+	m := Meta{ChainID: chainID, DiffID: diffID, Parent: parent, Size: res.Size, Blobs: blobs, Copied: res.Copied, Root: res.Root, Created: time.Now().UTC()}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, "meta.json"), data, 0o600); err != nil {
 		return Meta{}, err

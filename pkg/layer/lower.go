@@ -16,77 +16,96 @@ import (
 // sees it: the nearest layer that has name wins; a whiteout of name or of one
 // of its parents, or an opaque parent, ends the search.
 func (s *Store) OpenInChain(top digest.Digest, name string) (*os.File, error) {
-	name, err := cleanName(name)
-	if err != nil || name == "" {
-		return nil, fmt.Errorf("open %q in layers: %w", name, fs.ErrNotExist)
+	diff, err := s.findInChain(top, name)
+	if err != nil {
+		return nil, err
+	}
+	root, err := unix.Open(diff, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(root)
+	clean, _ := cleanName(name)
+	fd, err := unix.Openat2(root, clean, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS,
+	})
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("open %s in layers: a symlink, not a file: %w", clean, fs.ErrNotExist)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), clean), nil
+}
+
+// ExistsInChain reports whether the image whose top layer is top has an
+// entry at name.
+func (s *Store) ExistsInChain(top digest.Digest, name string) (bool, error) {
+	_, err := s.findInChain(top, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// findInChain returns the diff dir of the nearest layer that has name.
+func (s *Store) findInChain(top digest.Digest, name string) (string, error) {
+	clean, err := cleanName(name)
+	if err != nil || clean == "" {
+		return "", fmt.Errorf("find %q in layers: %w", name, fs.ErrNotExist)
 	}
 	for id := top; id != ""; {
 		m, err := s.Get(id)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		f, hidden, err := s.openInLayer(s.DiffDir(id), name)
-		if f != nil || err != nil {
-			return f, err
+		found, hidden, err := s.findInLayer(s.DiffDir(id), clean)
+		if err != nil {
+			return "", err
+		}
+		if found {
+			return s.DiffDir(id), nil
 		}
 		if hidden {
 			break
 		}
 		id = m.Parent
 	}
-	return nil, fmt.Errorf("open %s in layers: %w", name, fs.ErrNotExist)
+	return "", fmt.Errorf("find %s in layers: %w", clean, fs.ErrNotExist)
 }
 
-// openInLayer returns the file if this layer has it, or hidden when the layer
-// hides it from the layers below.
-func (s *Store) openInLayer(diff, name string) (f *os.File, hidden bool, err error) {
+// findInLayer tells whether this layer has name, or hides it from the layers
+// below (a whiteout or an opaque directory on the way).
+func (s *Store) findInLayer(diff, name string) (found, hidden bool, err error) {
 	root, err := unix.Open(diff, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, false, err
+		return false, false, err
 	}
 	defer unix.Close(root)
-	// A whiteout or opaque mark on the way down hides everything below it.
+	opaqueAbove := false
 	for dir, rest := "", name; ; {
 		var comp string
 		comp, rest = splitFirst(rest)
 		p := joinName(dir, comp)
 		var st unix.Stat_t
 		if unix.Fstatat(root, p, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
-			if s.hasTarWhiteout(root, dir, comp) {
-				return nil, true, nil
-			}
-			return nil, false, nil
+			return false, opaqueAbove || s.hasTarWhiteout(root, dir, comp), nil
 		}
 		if s.conv.IsWhiteout(&st) {
-			return nil, true, nil
+			return false, true, nil
 		}
 		if rest == "" {
-			break
+			return true, false, nil
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return nil, true, nil
+			return false, true, nil // a file here hides anything below its name
 		}
 		if opaque, _ := s.conv.IsOpaque(diff + "/" + p); opaque {
-			// The dir's children below are hidden unless this layer has them.
-			defer func() {
-				if f == nil && err == nil {
-					hidden = true
-				}
-			}()
+			opaqueAbove = true
 		}
 		dir = p
 	}
-	fd, err := unix.Openat2(root, name, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS,
-	})
-	if errors.Is(err, unix.ELOOP) {
-		return nil, true, nil // a symlink, not a file
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	return os.NewFile(uintptr(fd), name), false, nil
 }
 
 // hasTarWhiteout tells whether a passthrough layer carries ".wh.comp" or an

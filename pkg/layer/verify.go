@@ -127,4 +127,3 @@ func compareTree(dir string, expected map[string]bool) error {
 	}
 	return nil
 }
-

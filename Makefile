@@ -1,0 +1,37 @@
+# layerctl: build, test and demo. Tests and the demo run as root on Debian 12.
+GO ?= go
+# Go lives in /usr/local/go on the CI machines and is not always on PATH.
+export PATH := $(PATH):/usr/local/go/bin
+
+# Tools the tests and the demo need, and the Debian packages that provide them.
+TEST_TOOLS := skopeo umoci docker-registry
+TEST_PKGS := docker-registry skopeo umoci busybox-static
+
+.PHONY: build deps test demo bench clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/layerctl ./cmd/layerctl
+
+# Installs the tools only when one is missing, so it is a no-op on a prepared machine.
+# /bin/busybox must be the static one: it is copied into test images.
+deps:
+	@missing=; \
+	for t in $(TEST_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || missing="$$missing busybox-static"; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: missing:$$missing; installing $(TEST_PKGS)"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(TEST_PKGS); \
+	fi
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+demo: build deps
+	testdata/demo.sh
+
+bench: build
+	bench/run.sh
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,103 @@
+package image_test
+
+import (
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/layerctl/layerctl/pkg/image"
+)
+
+// A multi-platform image (linux/amd64 and linux/arm64) as a registry index,
+// as an OCI layout holding that index, and as an OCI layout whose index.json
+// lists both images under one tag: the default platform picks this machine's
+// image, an explicit one the other, a missing one fails and stores nothing.
+func TestPullPlatform(t *testing.T) {
+	archImage := func(arch string) v1.Image {
+		return ociImage(t, func(cf *v1.ConfigFile) { cf.Architecture = arch },
+			gzipLayer(t, tarOf(t, file("arch", arch+"\n"))))
+	}
+	amd, arm := archImage("amd64"), archImage("arm64")
+	ids := map[string]digest.Digest{"amd64": configDigest(t, amd), "arm64": configDigest(t, arm)}
+	platform := func(arch string) v1.Platform { return v1.Platform{OS: "linux", Architecture: arch} }
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
+	)
+
+	reg := startRegistry(t)
+	type source struct{ name, src string }
+	sources := []source{{"registry", reg.pushIndex(t, "multi:1", idx)}}
+
+	nested := filepath.Join(t.TempDir(), "nested")
+	if err := layoutPath(t, nested).AppendIndex(idx, layout.WithAnnotations(map[string]string{refNameAnnotation: "latest"})); err != nil {
+		t.Fatal(err)
+	}
+	sources = append(sources, source{"oci layout, nested index", "oci:" + nested + ":latest"})
+
+	flat := filepath.Join(t.TempDir(), "flat")
+	writeLayout(t, flat, amd, "latest", layout.WithPlatform(platform("amd64")))
+	writeLayout(t, flat, arm, "latest", layout.WithPlatform(platform("arm64")))
+	sources = append(sources, source{"oci layout, flat", "oci:" + flat + ":latest"})
+
+	for _, tc := range []struct {
+		name     string
+		platform string // "" for the default
+		want     string // architecture of the image wanted; "" for an error
+	}{
+		{name: "default", want: runtime.GOARCH},
+		{name: "linux/arm64", platform: "linux/arm64", want: "arm64"},
+		{name: "linux/amd64", platform: "linux/amd64", want: "amd64"},
+		{name: "missing platform", platform: "linux/s390x"},
+		{name: "missing os", platform: "windows/amd64"},
+	} {
+		for _, sc := range sources {
+			src := sc.src
+			t.Run(tc.name+"/"+sc.name, func(t *testing.T) {
+				if tc.want != "" && ids[tc.want] == "" {
+					t.Skipf("no image for %s in the test index", tc.want)
+				}
+				var opts image.PullOptions
+				if tc.platform != "" {
+					p, err := image.ParsePlatform(tc.platform)
+					if err != nil {
+						t.Fatal(err)
+					}
+					opts.Platform = p
+				}
+				s, im := newStore(t)
+				rec, err := pull(t, s, im, src, opts)
+				if tc.want == "" {
+					if err == nil {
+						t.Fatalf("pull %s for %s: no error, got image %s", src, tc.platform, rec.ID)
+					}
+					if !strings.Contains(err.Error(), tc.platform) {
+						t.Errorf("error %q does not name the platform %s", err, tc.platform)
+					}
+					checkNothingOf(t, s, im, append(chainIDsOf(t, amd), chainIDsOf(t, arm)...), ids["amd64"])
+					checkNothingOf(t, s, im, nil, ids["arm64"])
+					if len(listedChainIDs(t, s)) != 0 {
+						t.Errorf("layers %v after a failed pull", listedChainIDs(t, s))
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("pull %s: %v", src, err)
+				}
+				if rec.ID != ids[tc.want] {
+					t.Fatalf("pulled image %s, want the %s image %s", rec.ID, tc.want, ids[tc.want])
+				}
+				img := map[string]v1.Image{"amd64": amd, "arm64": arm}[tc.want]
+				checkPulled(t, s, im, rec, img, "")
+				checkFile(t, s, rec.ChainIDs[0], "arch", tc.want+"\n")
+			})
+		}
+	}
+}
