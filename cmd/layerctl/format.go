@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/layerctl/layerctl/pkg/image"
 )
 
 var formatFlag = &cli.StringFlag{Name: "format", Usage: "output format: table or json", Value: "table"}
@@ -55,3 +57,6 @@ func short(d fmt.Stringer) string {
 	}
 	return s
 }
+
+// displayName shows a stored image name the short way.
+func displayName(stored string) string { return image.ShortName(stored) }

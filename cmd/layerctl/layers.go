@@ -70,11 +70,20 @@ func layerRefs(s *stores) (map[digest.Digest]int, error) {
 			refs[id]++
 		}
 	}
+	ctrs, err := s.containers.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range ctrs {
+		for _, id := range c.ChainIDs {
+			refs[id]++
+		}
+	}
 	return refs, nil
 }
 
-// referenced lists what keeps layers and blobs alive: every image's top
-// layer, and its config and manifest blobs.
+// referenced lists what keeps layers and blobs alive: every image's and
+// container's top layer, and the images' config and manifest blobs.
 func referenced(s *stores) (tops []digest.Digest, blobs map[digest.Digest]bool, err error) {
 	recs, err := s.images.List()
 	if err != nil {
@@ -90,7 +99,12 @@ func referenced(s *stores) (tops []digest.Digest, blobs map[digest.Digest]bool, 
 			blobs[r.Manifest] = true
 		}
 	}
-	return tops, blobs, nil
+	// A container keeps its image's layers even after rmi -f.
+	_, ctrTops, err := s.containers.UsedImages()
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(tops, ctrTops...), blobs, nil
 }
 
 func sortStrings(s []string) { sort.Strings(s) }

@@ -35,6 +35,7 @@ func main() {
 		Commands: []*cli.Command{
 			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand,
 			gcCommand, verifyCommand, infoCommand,
+			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/layerctl/layerctl/pkg/layer"
 )
 
 var rmiCommand = &cli.Command{
@@ -25,6 +27,13 @@ var rmiCommand = &cli.Command{
 		rec, err := s.images.Resolve(arg)
 		if err != nil {
 			return fmt.Errorf("rmi %s: %w", arg, err)
+		}
+		used, _, err := s.containers.UsedImages()
+		if err != nil {
+			return fmt.Errorf("rmi %s: %w", arg, err)
+		}
+		if used[rec.ID] && !c.Bool("force") {
+			return fmt.Errorf("rmi %s: image %s is used by a container: %w (remove the container or use -f)", arg, short(rec.ID), layer.ErrInUse)
 		}
 		removed, untagged, err := s.images.Remove(arg, c.Bool("force"))
 		if err != nil {

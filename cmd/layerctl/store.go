@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/layerctl/layerctl/pkg/container"
 	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/union"
@@ -12,8 +13,9 @@ import (
 
 // stores are what every command works on.
 type stores struct {
-	layers *layer.Store
-	images *image.Images
+	layers     *layer.Store
+	images     *image.Images
+	containers *container.Store
 }
 
 func (s *stores) Close() { s.layers.Close() }
@@ -25,7 +27,7 @@ func openStores(c *cli.Context) (*stores, error) {
 	driver := c.String("driver")
 	if driver != "" {
 		if _, err := union.WhiteoutFormat(driver); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("open store: %w", err)
 		}
 	}
 	ls, err := layer.Open(c.String("root"), layer.OpenOptions{
@@ -45,5 +47,10 @@ func openStores(c *cli.Context) (*stores, error) {
 		ls.Close()
 		return nil, err
 	}
-	return &stores{layers: ls, images: im}, nil
+	cs, err := container.NewStore(ls, im, features)
+	if err != nil {
+		ls.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return &stores{layers: ls, images: im, containers: cs}, nil
 }

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/layerctl/layerctl/pkg/container"
+)
+
+var createCommand = &cli.Command{
+	Name:      "create",
+	Usage:     "make a container of an image (its -init and read-write layers)",
+	ArgsUsage: "IMAGE",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "name", Usage: "container `NAME`"},
+		&cli.StringFlag{Name: "hostname", Usage: "the container's host name"},
+		&cli.StringSliceFlag{Name: "add-host", Usage: "add `HOST:IP` to /etc/hosts"},
+		&cli.StringSliceFlag{Name: "dns", Usage: "nameserver `IP` for /etc/resolv.conf"},
+	},
+	Action: func(c *cli.Context) error {
+		if c.NArg() != 1 {
+			return fmt.Errorf("create: want one IMAGE")
+		}
+		s, err := openStores(c)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		st, err := s.containers.Create(container.CreateOptions{
+			Image: c.Args().First(), Name: c.String("name"), Hostname: c.String("hostname"),
+			AddHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"),
+		})
+		if err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+		fmt.Println(st.ID)
+		return nil
+	},
+}
+
+var mountCommand = &cli.Command{
+	Name:      "mount",
+	Usage:     "mount a container's rootfs and print its path",
+	ArgsUsage: "CONTAINER",
+	Action: func(c *cli.Context) error {
+		if c.NArg() != 1 {
+			return fmt.Errorf("mount: want one CONTAINER")
+		}
+		s, err := openStores(c)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		path, err := s.containers.Mount(c.Args().First())
+		if err != nil {
+			return fmt.Errorf("mount %s: %w", c.Args().First(), err)
+		}
+		fmt.Println(path)
+		return nil
+	},
+}
+
+var umountCommand = &cli.Command{
+	Name:      "umount",
+	Usage:     "unmount a container's rootfs (when its last user is done)",
+	ArgsUsage: "CONTAINER",
+	Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "unmount whatever the mount count"}},
+	Action: func(c *cli.Context) error {
+		if c.NArg() != 1 {
+			return fmt.Errorf("umount: want one CONTAINER")
+		}
+		s, err := openStores(c)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if err := s.containers.Umount(c.Args().First(), c.Bool("force")); err != nil {
+			return fmt.Errorf("umount %s: %w", c.Args().First(), err)
+		}
+		return nil
+	},
+}
+
+var diffCommand = &cli.Command{
+	Name:      "diff",
+	Usage:     "list the changes in a container's read-write layer",
+	ArgsUsage: "CONTAINER",
+	Action: func(c *cli.Context) error {
+		if c.NArg() != 1 {
+			return fmt.Errorf("diff: want one CONTAINER")
+		}
+		s, err := openStores(c)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		changes, err := s.containers.Diff(c.Args().First())
+		if err != nil {
+			return fmt.Errorf("diff %s: %w", c.Args().First(), err)
+		}
+		for _, ch := range changes {
+			fmt.Println(ch)
+		}
+		return nil
+	},
+}
+
+var rmCommand = &cli.Command{
+	Name:      "rm",
+	Usage:     "remove a container (its image stays)",
+	ArgsUsage: "CONTAINER",
+	Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "unmount a mounted container first"}},
+	Action: func(c *cli.Context) error {
+		if c.NArg() != 1 {
+			return fmt.Errorf("rm: want one CONTAINER")
+		}
+		s, err := openStores(c)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		st, err := s.containers.Remove(c.Args().First(), c.Bool("force"))
+		if err != nil {
+			return fmt.Errorf("rm %s: %w", c.Args().First(), err)
+		}
+		fmt.Println(st.ID)
+		return nil
+	},
+}
+
+var psCommand = &cli.Command{
+	Name:  "ps",
+	Usage: "list containers",
+	Flags: []cli.Flag{formatFlag, &cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "also containers that are not running"}},
+	Action: func(c *cli.Context) error {
+		jsonOut, err := checkFormat(c)
+		if err != nil {
+			return fmt.Errorf("ps: %w", err)
+		}
+		s, err := openStores(c)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		all, err := s.containers.List()
+		if err != nil {
+			return fmt.Errorf("ps: %w", err)
+		}
+		type row struct {
+			ID     string `json:"Id"`
+			Name   string `json:"Name"`
+			Image  string `json:"Image"`
+			Status string `json:"Status"`
+			Pid    int    `json:"Pid"`
+		}
+		rows := []row{}
+		for _, st := range all {
+			// Nothing runs yet: without -a only running containers show.
+			if !c.Bool("all") {
+				continue
+			}
+			img := st.ImageName
+			if img == "" {
+				img = short(st.Image)
+			}
+			rows = append(rows, row{st.ID, st.Name, displayName(img), st.Status(), 0})
+		}
+		if jsonOut {
+			return printJSON(rows)
+		}
+		tw := newTable(os.Stdout)
+		fmt.Fprintln(tw, "CONTAINER-ID\tNAME\tIMAGE\tSTATUS\tPID")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.ID[:12], r.Name, r.Image, r.Status, r.Pid)
+		}
+		return tw.Flush()
+	},
+}

@@ -1,0 +1,162 @@
+package container
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/layer"
+	"github.com/layerctl/layerctl/pkg/union"
+)
+
+// State is a container's record, containers/<id>/state.json.
+type State struct {
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	Image      digest.Digest   `json:"image"`
+	ImageName  string          `json:"imageName,omitempty"`
+	ChainIDs   []digest.Digest `json:"chainIDs"`
+	Hostname   string          `json:"hostname"`
+	AddHosts   []string        `json:"addHosts,omitempty"`
+	DNS        []string        `json:"dns,omitempty"`
+	Driver     string          `json:"driver"`
+	Created    time.Time       `json:"created"`
+	MountCount int             `json:"mountCount"`
+}
+
+// Top is the chainID of the container's image top layer.
+func (s State) Top() digest.Digest {
+	if len(s.ChainIDs) == 0 {
+		return ""
+	}
+	return s.ChainIDs[len(s.ChainIDs)-1]
+}
+
+// Status is what ps shows.
+func (s State) Status() string {
+	if s.MountCount > 0 {
+		return "mounted"
+	}
+	return "created"
+}
+
+// Store manages containers beside the layer and image stores.
+type Store struct {
+	layers *layer.Store
+	images *image.Images
+	driver union.Driver
+}
+
+// NewStore opens the containers of a store with its recorded driver.
+func NewStore(ls *layer.Store, im *image.Images, features union.Features) (*Store, error) {
+	d, err := union.New(ls.Settings().Driver, features)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(ls.Root(), "containers"), 0o700); err != nil {
+		return nil, fmt.Errorf("open containers: %w", err)
+	}
+	return &Store{layers: ls, images: im, driver: d}, nil
+}
+
+// Dir is a container's directory; the only place that makes one.
+func (c *Store) Dir(id string) string { return filepath.Join(c.layers.Root(), "containers", id) }
+
+func (c *Store) statePath(id string) string { return filepath.Join(c.Dir(id), "state.json") }
+
+// MergedDir is where a container's rootfs is mounted (or, with vfs, copied).
+func (c *Store) MergedDir(id string) string { return filepath.Join(c.Dir(id), "merged") }
+
+func (c *Store) locked(fn func() error) error { return c.layers.Locked("containers", fn) }
+
+// Get reads one container by full ID.
+func (c *Store) Get(id string) (State, error) {
+	var s State
+	data, err := os.ReadFile(c.statePath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, fmt.Errorf("container %s: %w", id, layer.ErrNotFound)
+	}
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(data, &s)
+}
+
+func (c *Store) put(s State) error {
+	data, _ := json.MarshalIndent(s, "", "  ")
+	return layer.WriteFileAtomic(c.statePath(s.ID), data)
+}
+
+// List returns every container, newest first.
+func (c *Store) List() ([]State, error) {
+	entries, err := os.ReadDir(filepath.Join(c.layers.Root(), "containers"))
+	if err != nil {
+		return nil, err
+	}
+	var out []State
+	for _, e := range entries {
+		if s, err := c.Get(e.Name()); err == nil {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// Resolve finds a container by full ID, unique ID prefix or name.
+func (c *Store) Resolve(ref string) (State, error) {
+	all, err := c.List()
+	if err != nil {
+		return State{}, err
+	}
+	var found []State
+	for _, s := range all {
+		if s.ID == ref || s.Name == ref {
+			return s, nil
+		}
+		if ref != "" && strings.HasPrefix(s.ID, ref) {
+			found = append(found, s)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return State{}, fmt.Errorf("container %s: %w", ref, layer.ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	return State{}, fmt.Errorf("container ID prefix %s is ambiguous (%d containers)", ref, len(found))
+}
+
+// UsedImages lists the image IDs and top layers containers hold.
+func (c *Store) UsedImages() (map[digest.Digest]bool, []digest.Digest, error) {
+	all, err := c.List()
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := map[digest.Digest]bool{}
+	var tops []digest.Digest
+	for _, s := range all {
+		ids[s.Image] = true
+		if t := s.Top(); t != "" {
+			tops = append(tops, t)
+		}
+	}
+	return ids, tops, nil
+}
+
+func newID() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

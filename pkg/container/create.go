@@ -1,0 +1,188 @@
+package container
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/layerctl/layerctl/pkg/layer"
+)
+
+// CreateOptions describe a new container.
+type CreateOptions struct {
+	Image    string   // image name, ID or ID prefix
+	Name     string   // "" for one made from the ID
+	Hostname string   // "" for the ID's first 12 characters
+	AddHosts []string // HOST:IP lines for /etc/hosts
+	DNS      []string // nameservers; empty: the host's, without loopback ones
+}
+
+var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// validHostname follows RFC 1123 labels.
+var validHostname = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
+
+func (o CreateOptions) check() error {
+	if o.Name != "" && !validName.MatchString(o.Name) {
+		return fmt.Errorf("invalid name %q: use letters, digits, '_', '.' and '-'", o.Name)
+	}
+	if o.Hostname != "" && (len(o.Hostname) > 64 || !validHostname.MatchString(o.Hostname)) {
+		return fmt.Errorf("invalid hostname %q", o.Hostname)
+	}
+	for _, h := range o.AddHosts {
+		host, ip, ok := strings.Cut(h, ":")
+		if !ok || !validHostname.MatchString(host) || net.ParseIP(ip) == nil {
+			return fmt.Errorf("invalid --add-host %q: want HOST:IP", h)
+		}
+	}
+	for _, d := range o.DNS {
+		if net.ParseIP(d) == nil {
+			return fmt.Errorf("invalid --dns %q: want an IP address", d)
+		}
+	}
+	return nil
+}
+
+// Create makes a container of an image: its -init and read-write layers, and
+// its record. Nothing is mounted. On any error nothing is left behind.
+func (c *Store) Create(o CreateOptions) (State, error) {
+	if err := o.check(); err != nil {
+		return State{}, err
+	}
+	img, err := c.images.Resolve(o.Image)
+	if err != nil {
+		return State{}, err
+	}
+	for _, id := range img.ChainIDs {
+		if !c.layers.Has(id) {
+			return State{}, fmt.Errorf("layer %s of image %s: %w", id, img.ID, layer.ErrNotFound)
+		}
+	}
+	id := newID()
+	s := State{
+		ID: id, Name: o.Name, Image: img.ID, ChainIDs: img.ChainIDs,
+		Hostname: o.Hostname, AddHosts: o.AddHosts, DNS: o.DNS,
+		Driver: c.driver.Name(), Created: time.Now().UTC(),
+	}
+	if s.Name == "" {
+		s.Name = id[:12]
+	}
+	if s.Hostname == "" {
+		s.Hostname = id[:12]
+	}
+	if names, _ := c.images.Names(img.ID); len(names) > 0 {
+		s.ImageName = names[0]
+	}
+	tmp, err := c.layers.TempDir("container-")
+	if err != nil {
+		return State{}, err
+	}
+	defer os.RemoveAll(tmp) // after the rename below it is gone already
+	root, err := c.rootAttrs(img.ChainIDs)
+	if err != nil {
+		return State{}, err
+	}
+	for _, d := range []string{"init", "rw", "work", "merged"} {
+		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
+			return State{}, err
+		}
+	}
+	// The merged root shows the attributes of the top-most branch root, so
+	// init and rw get those of the image's top-most "./" entry.
+	for _, d := range []string{"init", "rw"} {
+		if err := root.apply(filepath.Join(tmp, d)); err != nil {
+			return State{}, err
+		}
+	}
+	if err := writeInit(filepath.Join(tmp, "init"), s); err != nil {
+		return State{}, fmt.Errorf("write init layer: %w", err)
+	}
+	err = c.locked(func() error {
+		if existing, err := c.Resolve(s.Name); err == nil && existing.Name == s.Name {
+			return fmt.Errorf("name %q is taken by container %s: %w", s.Name, existing.ID[:12], layer.ErrExists)
+		}
+		data := mustJSON(s)
+		if err := os.WriteFile(filepath.Join(tmp, "state.json"), data, 0o600); err != nil {
+			return err
+		}
+		return os.Rename(tmp, c.Dir(id))
+	})
+	if err != nil {
+		return State{}, err
+	}
+	return s, nil
+}
+
+// writeInit fills the -init layer. It is a fresh directory of the
+// container's own: every path component is a real directory made here, so an
+// image's symlink at /etc or /dev is masked, never written through.
+func writeInit(dir string, s State) error {
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{"etc", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"dev", 0o755}, {"dev/pts", 0o755}, {"dev/shm", 0o1777}} {
+		p := filepath.Join(dir, d.path)
+		if err := os.Mkdir(p, d.mode); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, d.mode); err != nil { // past the umask
+			return err
+		}
+	}
+	files := map[string]string{
+		"etc/hosts":       hostsFile(s),
+		"etc/hostname":    s.Hostname + "\n",
+		"etc/resolv.conf": resolvConf(s.DNS),
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return os.Symlink("/proc/mounts", filepath.Join(dir, "etc/mtab"))
+}
+
+func hostsFile(s State) string {
+	var b strings.Builder
+	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	b.WriteString("fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
+	fmt.Fprintf(&b, "127.0.1.1\t%s\n", s.Hostname)
+	for _, h := range s.AddHosts {
+		host, ip, _ := strings.Cut(h, ":")
+		fmt.Fprintf(&b, "%s\t%s\n", ip, host)
+	}
+	return b.String()
+}
+
+// resolvConf is the host's resolv.conf without loopback nameservers (they
+// mean nothing in another network namespace), or the given nameservers.
+func resolvConf(dns []string) string {
+	host, _ := os.ReadFile("/etc/resolv.conf")
+	var b strings.Builder
+	var servers int
+	for _, line := range strings.Split(string(host), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 2 && fields[0] == "nameserver" {
+			ip := net.ParseIP(fields[1])
+			if len(dns) > 0 || ip == nil || ip.IsLoopback() {
+				continue
+			}
+			servers++
+		}
+		if strings.TrimSpace(line) != "" {
+			b.WriteString(line + "\n")
+		}
+	}
+	for _, d := range dns {
+		fmt.Fprintf(&b, "nameserver %s\n", d)
+		servers++
+	}
+	if servers == 0 { // as Docker does when nothing usable is left
+		b.WriteString("nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
+	}
+	return b.String()
+}

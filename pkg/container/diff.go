@@ -1,0 +1,92 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Change is one line of diff: Kind is 'A' (added), 'C' (changed, it exists
+// below) or 'D' (deleted); Path is absolute inside the container.
+type Change struct {
+	Kind byte   `json:"kind"`
+	Path string `json:"path"`
+}
+
+func (c Change) String() string { return string(c.Kind) + " " + c.Path }
+
+// Diff lists the changes in a container's read-write layer. It walks only
+// that layer, so its cost follows the change, not the rootfs. As Docker shows
+// them, a whiteout is 'D', an opaque directory is 'D' with its new children
+// 'A', and an entry that exists below (in the image or the -init layer) is 'C'.
+func (c *Store) Diff(ref string) ([]Change, error) {
+	s, err := c.Resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	conv := c.layers.Converter()
+	rw := filepath.Join(c.Dir(s.ID), "rw")
+	initDir := filepath.Join(c.Dir(s.ID), "init")
+	var changes []Change
+	err = filepath.WalkDir(rw, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path == rw {
+			return nil
+		}
+		rel := path[len(rw):]
+		var st unix.Stat_t
+		if err := unix.Lstat(path, &st); err != nil {
+			return err
+		}
+		if conv.IsWhiteout(&st) {
+			changes = append(changes, Change{'D', rel})
+			return nil
+		}
+		if d.IsDir() {
+			if opaque, err := conv.IsOpaque(path); err != nil {
+				return err
+			} else if opaque {
+				changes = append(changes, Change{'D', rel})
+				return nil
+			}
+		}
+		below, err := c.existsBelow(s, initDir, rel)
+		if err != nil {
+			return err
+		}
+		kind := byte('A')
+		if below {
+			kind = 'C'
+		}
+		changes = append(changes, Change{kind, rel})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: %w", s.Name, err)
+	}
+	sort.Slice(changes, func(i, j int) bool { return changes[i].Path < changes[j].Path })
+	return changes, nil
+}
+
+// existsBelow tells whether path exists in the -init layer or the image.
+func (c *Store) existsBelow(s State, initDir, path string) (bool, error) {
+	var st unix.Stat_t
+	err := unix.Lstat(initDir+path, &st)
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
+		return false, err
+	}
+	if s.Top() == "" {
+		return false, nil
+	}
+	return c.layers.ExistsInChain(s.Top(), strings.TrimPrefix(path, "/"))
+}

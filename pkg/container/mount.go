@@ -1,0 +1,172 @@
+package container
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/layer"
+	"github.com/layerctl/layerctl/pkg/union"
+)
+
+func mustJSON(v any) []byte {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		panic(err) // only our own plain structs are marshalled
+	}
+	return data
+}
+
+// attrs of a directory root.
+type attrs struct {
+	mode     uint32
+	uid, gid int
+	mtime    unix.Timespec
+	set      bool
+}
+
+func (a attrs) apply(dir string) error {
+	if !a.set {
+		return nil
+	}
+	if err := os.Lchown(dir, a.uid, a.gid); err != nil {
+		return err
+	}
+	if err := unix.Chmod(dir, a.mode&0o7777); err != nil {
+		return err
+	}
+	return unix.UtimesNano(dir, []unix.Timespec{a.mtime, a.mtime})
+}
+
+// rootAttrs reads the root attributes of the top-most layer whose tar had a
+// "./" entry.
+func (c *Store) rootAttrs(chain []digest.Digest) (attrs, error) {
+	for i := len(chain) - 1; i >= 0; i-- {
+		m, err := c.layers.Get(chain[i])
+		if err != nil {
+			return attrs{}, err
+		}
+		if !m.Root {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(c.layers.DiffDir(chain[i]), &st); err != nil {
+			return attrs{}, err
+		}
+		return attrs{mode: st.Mode, uid: int(st.Uid), gid: int(st.Gid), mtime: st.Mtim, set: true}, nil
+	}
+	return attrs{}, nil
+}
+
+// Branches lists a container's branches for its driver: rw, init, then the
+// image's layers top first.
+func (c *Store) Branches(s State) union.Branches {
+	b := union.Branches{
+		Init:  filepath.Join(c.Dir(s.ID), "init"),
+		Upper: filepath.Join(c.Dir(s.ID), "rw"),
+		Work:  filepath.Join(c.Dir(s.ID), "work"),
+	}
+	for i := len(s.ChainIDs) - 1; i >= 0; i-- {
+		b.Lower = append(b.Lower, c.layers.DiffDir(s.ChainIDs[i]))
+	}
+	return b
+}
+
+// Describe is the mount a container's rootfs needs.
+func (c *Store) Describe(s State) (union.Mount, error) {
+	if len(s.ChainIDs)+1 > c.driver.MaxLayers() {
+		return union.Mount{}, fmt.Errorf("image has %d layers; the %s driver stacks at most %d", len(s.ChainIDs), c.driver.Name(), c.driver.MaxLayers()-1)
+	}
+	return c.driver.Describe(c.Branches(s))
+}
+
+// Mount mounts a container's rootfs (or counts one more user of a mounted
+// one) and returns its path.
+func (c *Store) Mount(ref string) (string, error) {
+	var path string
+	err := c.locked(func() error {
+		s, err := c.Resolve(ref)
+		if err != nil {
+			return err
+		}
+		path = c.MergedDir(s.ID)
+		if s.MountCount == 0 || !union.Mounted(path) {
+			m, err := c.Describe(s)
+			if err != nil {
+				return err
+			}
+			if err := union.Perform(m, path); err != nil {
+				return err
+			}
+			s.MountCount = 0
+		}
+		s.MountCount++
+		if err := c.put(s); err != nil {
+			if s.MountCount == 1 {
+				union.Unmount(path)
+			}
+			return err
+		}
+		return nil
+	})
+	return path, err
+}
+
+// Umount drops one user of a container's rootfs and unmounts it when none is
+// left; force unmounts whatever the count.
+func (c *Store) Umount(ref string, force bool) error {
+	return c.locked(func() error {
+		s, err := c.Resolve(ref)
+		if err != nil {
+			return err
+		}
+		return c.umountLocked(s, force)
+	})
+}
+
+func (c *Store) umountLocked(s State, force bool) error {
+	if s.MountCount > 1 && !force {
+		s.MountCount--
+		return c.put(s)
+	}
+	if err := union.Unmount(c.MergedDir(s.ID)); err != nil {
+		return err
+	}
+	if s.MountCount == 0 {
+		return nil
+	}
+	s.MountCount = 0
+	return c.put(s)
+}
+
+// Remove deletes a container: its mount (only with force when mounted), its
+// layers and its record. The image's layers stay.
+func (c *Store) Remove(ref string, force bool) (State, error) {
+	var s State
+	err := c.locked(func() error {
+		var err error
+		if s, err = c.Resolve(ref); err != nil {
+			return err
+		}
+		if (s.MountCount > 0 || union.Mounted(c.MergedDir(s.ID))) && !force {
+			return fmt.Errorf("container %s is mounted: %w (umount it or use -f)", s.Name, layer.ErrInUse)
+		}
+		if err := c.umountLocked(s, true); err != nil {
+			return err
+		}
+		// Renamed into tmp/ first, so a crash never leaves half a container.
+		tmp, err := c.layers.TempDir("rm-")
+		if err != nil {
+			return err
+		}
+		if err := os.Rename(c.Dir(s.ID), filepath.Join(tmp, "c")); err != nil {
+			return fmt.Errorf("remove container %s: %w", s.ID, err)
+		}
+		return os.RemoveAll(tmp)
+	})
+	return s, err
+}
