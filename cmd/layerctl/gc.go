@@ -8,7 +8,7 @@ import (
 
 var gcCommand = &cli.Command{
 	Name:  "gc",
-	Usage: "remove layers and blobs that no image uses",
+	Usage: "remove layers, blobs and flattened bases that no image or container uses",
 	Action: func(c *cli.Context) error {
 		s, err := openStores(c)
 		if err != nil {
@@ -36,6 +36,13 @@ var gcCommand = &cli.Command{
 		})
 		if err != nil {
 			return fmt.Errorf("gc: remove blobs: %w", err)
+		}
+		flat, err := s.containers.GCFlat()
+		if err != nil {
+			return fmt.Errorf("gc: remove flattened bases: %w", err)
+		}
+		if flat > 0 {
+			fmt.Printf("removed %d flattened bases\n", flat)
 		}
 		fmt.Printf("freed %d layers (%s), %d blobs\n", len(removed), humanSize(freed), gone)
 		return nil

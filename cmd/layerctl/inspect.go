@@ -36,12 +36,12 @@ type rootFS struct {
 
 var inspectCommand = &cli.Command{
 	Name:      "inspect",
-	Usage:     "show an image as JSON",
-	ArgsUsage: "IMAGE",
+	Usage:     "show a container or an image as JSON",
+	ArgsUsage: "IMAGE|CONTAINER",
 	Flags:     []cli.Flag{&cli.StringFlag{Name: "format", Value: "json", Usage: "output format: json"}},
 	Action: func(c *cli.Context) error {
 		if c.NArg() != 1 {
-			return fmt.Errorf("inspect: want one IMAGE")
+			return fmt.Errorf("inspect: want one IMAGE or CONTAINER")
 		}
 		if f := c.String("format"); f != "json" {
 			return fmt.Errorf("inspect: --format %q: want json", f)
@@ -52,6 +52,10 @@ var inspectCommand = &cli.Command{
 		}
 		defer s.Close()
 		arg := c.Args().First()
+		// A container name or ID wins over an image of the same name, as in Docker.
+		if info, err := s.containers.Inspect(arg); err == nil {
+			return printJSON(info)
+		}
 		r, err := s.images.Resolve(arg)
 		if err != nil {
 			return fmt.Errorf("inspect %s: %w", arg, err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/layerctl/layerctl/pkg/layer"
+	"github.com/layerctl/layerctl/pkg/union"
 )
 
 // CreateOptions describe a new container.
@@ -91,15 +92,20 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 			return State{}, err
 		}
 	}
+	if err := writeInit(filepath.Join(tmp, "init"), s); err != nil {
+		return State{}, fmt.Errorf("write init layer: %w", err)
+	}
+	if union.Copies(c.driver) {
+		if err := c.copyImage(s, filepath.Join(tmp, "init"), filepath.Join(tmp, "rw")); err != nil {
+			return State{}, err
+		}
+	}
 	// The merged root shows the attributes of the top-most branch root, so
 	// init and rw get those of the image's top-most "./" entry.
 	for _, d := range []string{"init", "rw"} {
 		if err := root.apply(filepath.Join(tmp, d)); err != nil {
 			return State{}, err
 		}
-	}
-	if err := writeInit(filepath.Join(tmp, "init"), s); err != nil {
-		return State{}, fmt.Errorf("write init layer: %w", err)
 	}
 	err = c.locked(func() error {
 		if existing, err := c.Resolve(s.Name); err == nil && existing.Name == s.Name {
@@ -115,6 +121,18 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 		return State{}, err
 	}
 	return s, nil
+}
+
+// copyImage fills a vfs container's rw dir with its image and -init layer.
+func (c *Store) copyImage(s State, initDir, rw string) error {
+	layers := []string{initDir}
+	for i := len(s.ChainIDs) - 1; i >= 0; i-- {
+		layers = append(layers, c.layers.DiffDir(s.ChainIDs[i]))
+	}
+	if err := union.Materialise(rw, layers, c.layers.Converter(), union.MaterialiseOptions{}); err != nil {
+		return fmt.Errorf("copy image into the container: %w", err)
+	}
+	return nil
 }
 
 // writeInit fills the -init layer. It is a fresh directory of the

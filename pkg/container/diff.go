@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/union"
 )
 
 // Change is one line of diff: Kind is 'A' (added), 'C' (changed, it exists
@@ -29,9 +32,12 @@ func (c *Store) Diff(ref string) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	conv := c.layers.Converter()
 	rw := filepath.Join(c.Dir(s.ID), "rw")
 	initDir := filepath.Join(c.Dir(s.ID), "init")
+	if union.Copies(c.driver) {
+		return c.copyDiff(s, initDir, rw)
+	}
+	conv := c.layers.Converter()
 	var changes []Change
 	err = filepath.WalkDir(rw, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -89,4 +95,26 @@ func (c *Store) existsBelow(s State, initDir, path string) (bool, error) {
 		return false, nil
 	}
 	return c.layers.ExistsInChain(s.Top(), strings.TrimPrefix(path, "/"))
+}
+
+// copyDiff diffs a vfs container: its rw dir is a full tree, compared with
+// the image view (-init layer included) merged afresh from hardlinks.
+func (c *Store) copyDiff(s State, initDir, rw string) ([]Change, error) {
+	tmp, err := c.layers.TempDir("diff-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	layers := []string{initDir}
+	for i := len(s.ChainIDs) - 1; i >= 0; i-- {
+		layers = append(layers, c.layers.DiffDir(s.ChainIDs[i]))
+	}
+	if err := union.Materialise(tmp, layers, c.layers.Converter(), union.MaterialiseOptions{Link: true}); err != nil {
+		return nil, fmt.Errorf("diff %s: %w", s.Name, err)
+	}
+	changes, err := treeDiff(tmp, rw)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: %w", s.Name, err)
+	}
+	return changes, nil
 }

@@ -63,25 +63,28 @@ func (c *Store) rootAttrs(chain []digest.Digest) (attrs, error) {
 }
 
 // Branches lists a container's branches for its driver: rw, init, then the
-// image's layers top first.
-func (c *Store) Branches(s State) union.Branches {
-	b := union.Branches{
+// image's layers top first (the bottom ones flattened into one when the image
+// is deeper than the driver stacks).
+func (c *Store) Branches(s State) (union.Branches, error) {
+	lower, err := c.lowerDirs(s)
+	if err != nil {
+		return union.Branches{}, err
+	}
+	return union.Branches{
+		Lower: lower,
 		Init:  filepath.Join(c.Dir(s.ID), "init"),
 		Upper: filepath.Join(c.Dir(s.ID), "rw"),
 		Work:  filepath.Join(c.Dir(s.ID), "work"),
-	}
-	for i := len(s.ChainIDs) - 1; i >= 0; i-- {
-		b.Lower = append(b.Lower, c.layers.DiffDir(s.ChainIDs[i]))
-	}
-	return b
+	}, nil
 }
 
 // Describe is the mount a container's rootfs needs.
 func (c *Store) Describe(s State) (union.Mount, error) {
-	if len(s.ChainIDs)+1 > c.driver.MaxLayers() {
-		return union.Mount{}, fmt.Errorf("image has %d layers; the %s driver stacks at most %d", len(s.ChainIDs), c.driver.Name(), c.driver.MaxLayers()-1)
+	b, err := c.Branches(s)
+	if err != nil {
+		return union.Mount{}, err
 	}
-	return c.driver.Describe(c.Branches(s))
+	return c.driver.Describe(b)
 }
 
 // Mount mounts a container's rootfs (or counts one more user of a mounted
@@ -169,4 +172,42 @@ func (c *Store) Remove(ref string, force bool) (State, error) {
 		return os.RemoveAll(tmp)
 	})
 	return s, err
+}
+
+// Info is what inspect shows of a container.
+type Info struct {
+	State
+	Status string `json:"status"`
+	Rootfs string `json:"rootfs"`
+	// Branches are the rootfs's branches, top first, with aufs's roles:
+	// "PATH=rw", "PATH=ro+wh" (a layer that may carry whiteouts), "PATH=ro".
+	Branches []string `json:"branches"`
+	Mount    string   `json:"mount,omitempty"` // the mount as performed, when mounted
+}
+
+// Inspect describes a container without changing anything.
+func (c *Store) Inspect(ref string) (Info, error) {
+	s, err := c.Resolve(ref)
+	if err != nil {
+		return Info{}, err
+	}
+	info := Info{State: s, Status: s.Status(), Rootfs: c.MergedDir(s.ID)}
+	info.Branches = append(info.Branches, filepath.Join(c.Dir(s.ID), "rw")+"=rw")
+	if union.Copies(c.driver) {
+		return info, nil // the rw dir is the whole rootfs
+	}
+	info.Branches = append(info.Branches, filepath.Join(c.Dir(s.ID), "init")+"=ro+wh")
+	n := c.splitForDriver(len(s.ChainIDs))
+	for i := len(s.ChainIDs) - 1; i >= n; i-- {
+		info.Branches = append(info.Branches, c.layers.DiffDir(s.ChainIDs[i])+"=ro+wh")
+	}
+	if n > 0 {
+		info.Branches = append(info.Branches, c.flatDir(s.ChainIDs[n-1])+"=ro")
+	}
+	if union.Mounted(info.Rootfs) {
+		if m, err := c.Describe(s); err == nil {
+			info.Mount = m.String()
+		}
+	}
+	return info, nil
 }

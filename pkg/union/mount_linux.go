@@ -14,8 +14,8 @@ import (
 func Perform(m Mount, target string) error {
 	var err error
 	switch {
-	case m.Type == "":
-		return nil // vfs: the rootfs is a plain directory
+	case m.Type == "bind":
+		err = unix.Mount(m.Source, target, "", unix.MS_BIND, "")
 	case len(m.Lowers) > 0:
 		err = mountNewAPI(m, target)
 	case m.Dir != "":
