@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/union"
 )
 
@@ -47,6 +48,13 @@ func (c *Store) Diff(ref string) ([]Change, error) {
 			return nil
 		}
 		rel := path[len(rw):]
+		// As in a commit: what the -init layer owns is never a change.
+		if layer.ExcludeInit(rel[1:]) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		var st unix.Stat_t
 		if err := unix.Lstat(path, &st); err != nil {
 			return err
@@ -112,9 +120,15 @@ func (c *Store) copyDiff(s State, initDir, rw string) ([]Change, error) {
 	if err := union.Materialise(tmp, layers, c.layers.Converter(), union.MaterialiseOptions{Link: true}); err != nil {
 		return nil, fmt.Errorf("diff %s: %w", s.Name, err)
 	}
-	changes, err := treeDiff(tmp, rw)
+	all, err := treeDiff(tmp, rw)
 	if err != nil {
 		return nil, fmt.Errorf("diff %s: %w", s.Name, err)
+	}
+	var changes []Change
+	for _, ch := range all {
+		if !layer.ExcludeInit(ch.Path[1:]) {
+			changes = append(changes, ch)
+		}
 	}
 	return changes, nil
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/whiteout"
 )
 
 // treeDiff lists the changes that turn the tree lower into the tree upper,
@@ -138,16 +140,25 @@ func sameEntry(l, u string, a, b *unix.Stat_t) (bool, error) {
 }
 
 func sameXattrs(l, u string) (bool, error) {
-	var lb, ub [4096]byte
-	ln, err := unix.Llistxattr(l, lb[:])
-	if err != nil && err != unix.ENOTSUP {
+	ln, err := whiteout.ListXattrs(l)
+	if err != nil {
 		return false, err
 	}
-	un, err := unix.Llistxattr(u, ub[:])
-	if err != nil && err != unix.ENOTSUP {
+	un, err := whiteout.ListXattrs(u)
+	if err != nil || len(ln) != len(un) {
 		return false, err
 	}
-	return bytes.Equal(lb[:max(ln, 0)], ub[:max(un, 0)]), nil
+	for _, name := range ln {
+		lv, err := whiteout.GetXattr(l, name)
+		if err != nil {
+			return false, err
+		}
+		uv, err := whiteout.GetXattr(u, name)
+		if err != nil || !bytes.Equal(lv, uv) {
+			return false, nil // missing above or another value
+		}
+	}
+	return true, nil
 }
 
 func isDir(st *unix.Stat_t) bool { return st.Mode&unix.S_IFMT == unix.S_IFDIR }

@@ -135,73 +135,113 @@ func (s *Store) Create(ctx context.Context, parent, diffID digest.Digest, open S
 }
 
 func (s *Store) extract(ctx context.Context, parent, diffID digest.Digest, open Source, opts CreateOptions) (Meta, error) {
-	chainID := ChainID(parent, diffID)
-	tmp, err := s.TempDir("layer-")
+	tmp, m, err := s.unpack(ctx, parent, open, opts)
 	if err != nil {
-		return Meta{}, fmt.Errorf("create layer %s: %w", chainID, err)
+		return Meta{}, fmt.Errorf("create layer %s: %w", ChainID(parent, diffID), err)
 	}
-	published := false
+	defer os.RemoveAll(tmp) // gone already once published
+	if m.DiffID != diffID {
+		return Meta{}, fmt.Errorf("layer content has diffID %s, the image config says %s", m.DiffID, diffID)
+	}
+	return m, s.publish(ctx, tmp, m, opts)
+}
+
+// Put stores the layer open streams over parent, whatever its diffID (a
+// commit learns it only from the stream). When the store has that layer
+// already, the existing one is returned and created is false.
+func (s *Store) Put(ctx context.Context, parent digest.Digest, open Source) (m Meta, created bool, err error) {
+	if parent != "" && !s.Has(parent) {
+		return Meta{}, false, fmt.Errorf("parent layer %s: %w", parent, ErrNotFound)
+	}
+	tmp, m, err := s.unpack(ctx, parent, open, CreateOptions{Lower: s.lowerFunc(parent)})
+	if err != nil {
+		return Meta{}, false, fmt.Errorf("store layer: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	err = s.Locked(m.ChainID.Encoded(), func() error {
+		if existing, err := s.Get(m.ChainID); err == nil {
+			m = existing
+			return nil
+		}
+		created = true
+		return s.publish(ctx, tmp, m, CreateOptions{})
+	})
+	return m, created, err
+}
+
+// unpack extracts a layer stream into a new directory under tmp/ and returns
+// it with the record it would be published with.
+func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, opts CreateOptions) (tmp string, m Meta, err error) {
+	tmp, err = s.TempDir("layer-")
+	if err != nil {
+		return "", Meta{}, err
+	}
 	defer func() {
-		if !published {
+		if err != nil {
 			os.RemoveAll(tmp)
 		}
 	}()
 	diff := filepath.Join(tmp, "diff")
 	if err := os.Mkdir(diff, 0o755); err != nil {
-		return Meta{}, err
+		return "", Meta{}, err
 	}
 	rc, blobs, err := open(ctx)
 	if err != nil {
-		return Meta{}, err
+		return "", Meta{}, err
 	}
 	defer rc.Close()
 	splitFile, err := os.Create(filepath.Join(tmp, "tar-split.json.gz"))
 	if err != nil {
-		return Meta{}, err
+		return "", Meta{}, err
 	}
 	defer splitFile.Close()
 	zw := gzip.NewWriter(splitFile)
 	res, err := Apply(ctx, diff, rc, ApplyOptions{Converter: s.conv, Lower: opts.Lower, TarSplit: zw})
 	if err != nil {
-		return Meta{}, err
+		return "", Meta{}, err
 	}
 	// A source that checks a compressed digest gives its verdict once the
 	// whole blob is read.
 	if v, ok := rc.(interface{ Verify() error }); ok {
 		if err := v.Verify(); err != nil {
-			return Meta{}, err
+			return "", Meta{}, err
 		}
-	}
-	if res.DiffID != diffID {
-		return Meta{}, fmt.Errorf("layer content has diffID %s, the image config says %s", res.DiffID, diffID)
 	}
 	if err := zw.Close(); err != nil {
-		return Meta{}, err
+		return "", Meta{}, err
 	}
 	if err := splitFile.Close(); err != nil {
-		return Meta{}, err
+		return "", Meta{}, err
 	}
-	m := Meta{ChainID: chainID, DiffID: diffID, Parent: parent, Size: res.Size, Blobs: blobs, Copied: res.Copied, Root: res.Root, Created: time.Now().UTC()}
+	m = Meta{
+		ChainID: ChainID(parent, res.DiffID), DiffID: res.DiffID, Parent: parent, Size: res.Size,
+		Blobs: blobs, Copied: res.Copied, Root: res.Root, Created: time.Now().UTC(),
+	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, "meta.json"), data, 0o600); err != nil {
-		return Meta{}, err
+		return "", Meta{}, err
 	}
+	return tmp, m, nil
+}
+
+// publish makes an unpacked layer visible: after its parent, after a
+// syncfs, by one rename.
+func (s *Store) publish(ctx context.Context, tmp string, m Meta, opts CreateOptions) error {
 	if opts.BeforePublish != nil {
 		if err := opts.BeforePublish(ctx); err != nil {
-			return Meta{}, err
+			return err
 		}
 	}
-	if parent != "" && !s.Has(parent) {
-		return Meta{}, fmt.Errorf("parent layer %s: %w", parent, ErrNotFound)
+	if m.Parent != "" && !s.Has(m.Parent) {
+		return fmt.Errorf("parent layer %s: %w", m.Parent, ErrNotFound)
 	}
 	if err := s.syncfs(); err != nil {
-		return Meta{}, err
+		return err
 	}
-	if err := os.Rename(tmp, s.layerDir(chainID)); err != nil {
-		return Meta{}, fmt.Errorf("publish layer %s: %w", chainID, err)
+	if err := os.Rename(tmp, s.layerDir(m.ChainID)); err != nil {
+		return fmt.Errorf("publish layer %s: %w", m.ChainID, err)
 	}
-	published = true
-	return m, nil
+	return nil
 }
 
 // syncfs flushes the store's filesystem once, instead of an fsync per file of
@@ -307,4 +347,12 @@ func (s *Store) Tar(chainID digest.Digest) (io.ReadCloser, error) {
 		pw.CloseWithError(Reassemble(s.DiffDir(chainID), split, pw))
 	}()
 	return pr, nil
+}
+
+// lowerFunc resolves hardlink targets in the chain under parent.
+func (s *Store) lowerFunc(parent digest.Digest) LowerFunc {
+	if parent == "" {
+		return nil
+	}
+	return func(_ context.Context, name string) (*os.File, error) { return s.OpenInChain(parent, name) }
 }

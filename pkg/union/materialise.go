@@ -213,7 +213,7 @@ func (m *materialiser) attrs(from, to string, st *unix.Stat_t) error {
 }
 
 func copyXattrs(from, to string, conv whiteout.Converter) error {
-	names, err := listXattrs(from)
+	names, err := whiteout.ListXattrs(from)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func copyXattrs(from, to string, conv whiteout.Converter) error {
 		if conv.IsNativeXattr(name) {
 			continue
 		}
-		val, err := getXattr(from, name)
+		val, err := whiteout.GetXattr(from, name)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package union
+package whiteout
 
 import (
 	"bytes"
@@ -7,9 +7,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// listXattrs names the extended attributes of path, never following a
-// symlink.
-func listXattrs(path string) ([]string, error) {
+// ListXattrs names the extended attributes of path, never following a
+// symlink. Overlay keeps its marks there, and layers carry the others.
+func ListXattrs(path string) ([]string, error) {
 	buf := make([]byte, 256)
 	for {
 		n, err := unix.Llistxattr(path, buf)
@@ -33,7 +33,8 @@ func listXattrs(path string) ([]string, error) {
 	}
 }
 
-func getXattr(path, name string) ([]byte, error) {
+// GetXattr reads one extended attribute of path, never following a symlink.
+func GetXattr(path, name string) ([]byte, error) {
 	buf := make([]byte, 256)
 	for {
 		n, err := unix.Lgetxattr(path, name, buf)

@@ -1,0 +1,263 @@
+package image
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/match"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/layerctl/layerctl/pkg/layer"
+)
+
+// PushOptions tune Push.
+type PushOptions struct {
+	Insecure    bool
+	Compression string // "gzip" (default) or "zstd"
+	Jobs        int    // layers compressed at once
+}
+
+// Push sends an image of the store to a registry, an OCI layout or a
+// docker-archive file and returns its manifest digest. Each layer is the
+// original stream reassembled from its diff dir (so the diffIDs, and so the
+// image ID, stay the same), compressed once into tmp/ and removed after.
+func Push(ctx context.Context, s *layer.Store, im *Images, ref, dest string, opts PushOptions) (digest.Digest, error) {
+	rec, err := im.Resolve(ref)
+	if err != nil {
+		return "", err
+	}
+	loc, err := ParseLocation(dest, opts.Insecure)
+	if err != nil {
+		return "", err
+	}
+	mediaType, err := layerMediaType(opts.Compression)
+	if err != nil {
+		return "", err
+	}
+	config, err := s.Blob(rec.ID)
+	if err != nil {
+		return "", fmt.Errorf("image config: %w", err)
+	}
+	tmp, err := s.TempDir("push-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	layers, err := compressLayers(ctx, s, rec, tmp, mediaType, opts.Jobs)
+	if err != nil {
+		return "", err
+	}
+	img, err := newPushImage(config, layers)
+	if err != nil {
+		return "", err
+	}
+	if loc.Transport == DockerArchive && loc.Tag == "" {
+		// An archive names its image; without NAME:TAG, the image's own name.
+		if names, _ := im.Names(rec.ID); len(names) > 0 {
+			loc.Tag = ShortName(names[0])
+		}
+	}
+	if err := write(ctx, loc, img, opts); err != nil {
+		return "", fmt.Errorf("push to %s: %w", dest, err)
+	}
+	d, err := img.Digest()
+	return digest.Digest(d.String()), err
+}
+
+func layerMediaType(compression string) (types.MediaType, error) {
+	switch compression {
+	case "", "gzip":
+		return types.OCILayer, nil
+	case "zstd":
+		return types.OCILayerZStd, nil
+	}
+	return "", fmt.Errorf("unknown compression %q: want gzip or zstd", compression)
+}
+
+// compressLayers writes each layer's compressed blob into dir, several at
+// once.
+func compressLayers(ctx context.Context, s *layer.Store, rec Record, dir string, mt types.MediaType, jobs int) ([]*fileLayer, error) {
+	if jobs <= 0 {
+		jobs = 3
+	}
+	out := make([]*fileLayer, len(rec.ChainIDs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for i, id := range rec.ChainIDs {
+		g.Go(func() error {
+			l, err := compressLayer(gctx, s, id, filepath.Join(dir, fmt.Sprint(i)), mt)
+			if err != nil {
+				return fmt.Errorf("layer %s: %w", id, err)
+			}
+			out[i] = l
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+func compressLayer(ctx context.Context, s *layer.Store, chainID digest.Digest, path string, mt types.MediaType) (*fileLayer, error) {
+	tr, err := s.Tar(chainID)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	counter := &countWriter{w: io.MultiWriter(f, h)}
+	var zw io.WriteCloser
+	if mt == types.OCILayerZStd {
+		zw, err = zstd.NewWriter(counter)
+	} else {
+		zw, err = gzip.NewWriterLevel(counter, gzip.DefaultCompression)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(zw, ctxReader{ctx, tr}); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	return &fileLayer{path: path, digest: v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.Sum(nil))}, size: counter.n, mediaType: mt}, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// ctxReader stops a long copy when the context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// fileLayer is a compressed layer blob in a file.
+type fileLayer struct {
+	path      string
+	digest    v1.Hash
+	size      int64
+	mediaType types.MediaType
+}
+
+func (l *fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *fileLayer) Size() (int64, error)                { return l.size, nil }
+func (l *fileLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
+func (l *fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.path) }
+
+// pushImage is an OCI image made of a stored config and compressed layers.
+type pushImage struct {
+	config   []byte
+	manifest []byte
+	layers   map[v1.Hash]*fileLayer
+}
+
+func newPushImage(config []byte, layers []*fileLayer) (v1.Image, error) {
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		Config: v1.Descriptor{
+			MediaType: types.OCIConfigJSON, Size: int64(len(config)),
+			Digest: v1.Hash{Algorithm: "sha256", Hex: digest.FromBytes(config).Encoded()},
+		},
+	}
+	p := &pushImage{config: config, layers: map[v1.Hash]*fileLayer{}}
+	for _, l := range layers {
+		m.Layers = append(m.Layers, v1.Descriptor{MediaType: l.mediaType, Size: l.size, Digest: l.digest})
+		p.layers[l.digest] = l
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	p.manifest = raw
+	return partial.CompressedToImage(p)
+}
+
+func (p *pushImage) RawConfigFile() ([]byte, error)      { return p.config, nil }
+func (p *pushImage) RawManifest() ([]byte, error)        { return p.manifest, nil }
+func (p *pushImage) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+func (p *pushImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+	if l, ok := p.layers[h]; ok {
+		return l, nil
+	}
+	return nil, fmt.Errorf("no layer %s in this image", h)
+}
+
+// write sends img to the destination. A layout gets the blobs first and
+// the index last; an archive is written beside its final name and renamed,
+// so a failed push leaves no partial file.
+func write(ctx context.Context, loc Location, img v1.Image, opts PushOptions) error {
+	switch loc.Transport {
+	case Registry:
+		ro := remoteOptions(ctx, loc, PullOptions{Insecure: opts.Insecure, Platform: DefaultPlatform()})
+		return remote.Write(loc.Ref, img, ro...)
+	case OCILayout:
+		p, err := layout.FromPath(loc.Path)
+		if err != nil {
+			if p, err = layout.Write(loc.Path, empty.Index); err != nil {
+				return err
+			}
+		}
+		tag := loc.Tag
+		if tag == "" {
+			tag = "latest"
+		}
+		ann := map[string]string{"org.opencontainers.image.ref.name": tag}
+		return p.ReplaceImage(img, match.Name(tag), layout.WithAnnotations(ann))
+	case DockerArchive:
+		tag := loc.Tag
+		if tag == "" {
+			tag = "latest"
+		}
+		t, err := name.NewTag(tag, name.WeakValidation)
+		if err != nil {
+			return fmt.Errorf("archive name %q: %w", tag, err)
+		}
+		part := loc.Path + ".part"
+		if err := tarball.WriteToFile(part, t, img); err != nil {
+			os.Remove(part)
+			return err
+		}
+		return os.Rename(part, loc.Path)
+	}
+	return fmt.Errorf("unknown transport %q", loc.Transport)
+}
