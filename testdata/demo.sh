@@ -1,5 +1,6 @@
 #!/bin/bash
-# End-to-end demo: build a small busybox OCI layout, pull it into a fresh store, look at it.
+# End-to-end demo: build a small busybox OCI layout, pull it into a fresh store, look at it,
+# stack it into a container rootfs, change it, commit the change and push the new image.
 # Run from anywhere (`make demo` builds bin/layerctl first); everything goes to ./out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,9 @@ STORE=./out/store
 
 # run CMD...: show the command, then run it, so the output reads like a terminal session.
 run() {
-  printf '\n$ %s\n' "$*"
+  printf '\n$'
+  printf ' %q' "$@"
+  printf '\n'
   "$@"
 }
 
@@ -30,3 +33,22 @@ run bin/layerctl --root "$STORE" inspect busybox
 run bin/layerctl --root "$STORE" layers
 run bin/layerctl --root "$STORE" verify busybox
 run bin/layerctl --root "$STORE" info
+
+# A container: the image's layers, a -init layer and a read-write layer, stacked by overlayfs.
+ctr=$(bin/layerctl --root "$STORE" create --name demo --hostname demo1 --add-host db:10.0.0.5 busybox)
+trap 'bin/layerctl --root "$STORE" rm -f "$ctr" >/dev/null 2>&1 || true' EXIT
+run bin/layerctl --root "$STORE" mount demo
+rootfs=$(bin/layerctl --root "$STORE" mount demo)
+run cat "$rootfs/etc/hosts"
+echo 'hello from layerctl' > "$rootfs/hello.txt"
+rm "$rootfs/bin/vi"
+run bin/layerctl --root "$STORE" diff demo
+run bin/layerctl --root "$STORE" inspect demo
+run bin/layerctl --root "$STORE" umount demo
+run bin/layerctl --root "$STORE" umount demo
+run bin/layerctl --root "$STORE" commit -m "add hello.txt" --change 'CMD ["cat", "/hello.txt"]' demo hello:1
+run bin/layerctl --root "$STORE" images
+rm -rf ./out/hello-layout
+run bin/layerctl --root "$STORE" push hello:1 oci:./out/hello-layout:1
+run bin/layerctl --root "$STORE" rm demo
+trap - EXIT
