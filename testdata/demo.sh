@@ -11,7 +11,13 @@ STORE=./out/store
 # run CMD...: show the command, then run it, so the output reads like a terminal session.
 run() {
   printf '\n$'
-  printf ' %q' "$@"
+  local a
+  for a in "$@"; do
+    case $a in
+      *[!A-Za-z0-9_./:=@%+-]*) printf " '%s'" "${a//\'/\'\\\'\'}" ;;
+      *) printf ' %s' "$a" ;;
+    esac
+  done
   printf '\n'
   "$@"
 }
