@@ -29,9 +29,6 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 	if err != nil {
 		return image.Record{}, layer.Meta{}, err
 	}
-	if union.Copies(c.driver) {
-		return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: the vfs driver cannot commit yet", s.Name)
-	}
 	parent, err := c.images.Get(s.Image)
 	if err != nil {
 		return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: its image: %w", s.Name, err)
@@ -43,9 +40,22 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 	diffOpts := layer.DiffOptions{Converter: c.layers.Converter(), Exclude: layer.ExcludeInit, Clamp: opts.Clamp}
 	// The differ's tar goes straight into the applier: the new layer is
 	// stored once, hashed on the way, with no temporary tarball.
+	write := func(w io.Writer) error { return layer.WriteDiff(w, rw, diffOpts) }
+	if union.Copies(c.driver) {
+		// A vfs rw dir is the whole rootfs: only what differs is written.
+		changes, err := c.Diff(s.ID)
+		if err != nil {
+			return image.Record{}, layer.Meta{}, err
+		}
+		list := make([]layer.Change, len(changes))
+		for i, ch := range changes {
+			list[i] = layer.Change{Path: ch.Path[1:], Deleted: ch.Kind == 'D'}
+		}
+		write = func(w io.Writer) error { return layer.WriteChanges(w, rw, list, diffOpts) }
+	}
 	m, _, err := c.layers.Put(ctx, s.Top(), func(context.Context) (io.ReadCloser, []layer.Blob, error) {
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(layer.WriteDiff(pw, rw, diffOpts)) }()
+		go func() { pw.CloseWithError(write(pw)) }()
 		return pr, nil, nil
 	})
 	if err != nil {

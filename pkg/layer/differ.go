@@ -68,6 +68,42 @@ func WriteDiff(w io.Writer, dir string, opts DiffOptions) error {
 	return d.tw.Close()
 }
 
+// Change is one path of a full tree that differs from the image below it:
+// Path is relative; Deleted marks a path gone from the tree.
+type Change struct {
+	Path    string
+	Deleted bool
+}
+
+// WriteChanges writes the listed paths of a full tree dir (a vfs container's
+// copy) as a layer tar, deletions as ".wh." entries. changes must be sorted
+// by path, so a directory comes before what it holds.
+func WriteChanges(w io.Writer, dir string, changes []Change, opts DiffOptions) error {
+	if opts.Converter == nil {
+		return fmt.Errorf("write changes: no whiteout converter")
+	}
+	d := &differ{tw: tar.NewWriter(w), opts: opts, links: map[inodeKey]string{}, buf: make([]byte, 256<<10)}
+	for _, c := range changes {
+		if opts.Exclude != nil && opts.Exclude(c.Path) {
+			continue
+		}
+		if c.Deleted {
+			parent, base := splitName(c.Path)
+			if err := d.tw.WriteHeader(&tar.Header{
+				Typeflag: tar.TypeReg, Name: joinName(parent, whiteout.TarName(base)),
+				ModTime: d.clamp(time.Unix(0, 0)), Format: tar.FormatPAX,
+			}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := d.entry(filepath.Join(dir, c.Path), c.Path); err != nil {
+			return fmt.Errorf("write changes of %s: %w", dir, err)
+		}
+	}
+	return d.tw.Close()
+}
+
 type inodeKey struct{ dev, ino uint64 }
 
 type differ struct {
@@ -82,10 +118,7 @@ func (d *differ) entry(path, rel string) error {
 	if err := unix.Lstat(path, &st); err != nil {
 		return err
 	}
-	mtime := time.Unix(st.Mtim.Unix())
-	if !d.opts.Clamp.IsZero() && mtime.After(d.opts.Clamp) {
-		mtime = d.opts.Clamp
-	}
+	mtime := d.clamp(time.Unix(st.Mtim.Unix()))
 	conv := d.opts.Converter
 	if conv.IsWhiteout(&st) {
 		parent, base := splitName(rel)
@@ -164,6 +197,13 @@ func (d *differ) entry(path, rel string) error {
 		}
 	}
 	return nil
+}
+
+func (d *differ) clamp(t time.Time) time.Time {
+	if !d.opts.Clamp.IsZero() && t.After(d.opts.Clamp) {
+		return d.opts.Clamp
+	}
+	return t
 }
 
 // xattrs adds the entry's extended attributes as SCHILY.xattr PAX records,
