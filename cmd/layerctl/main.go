@@ -22,6 +22,9 @@ func (e exitError) Error() string { return e.err.Error() }
 func (e exitError) Unwrap() error { return e.err }
 
 func main() {
+	// urfave/cli reports an unknown command through CommandNotFound, which
+	// cannot return an error: note it and fail after Run.
+	var unknown string
 	app := &cli.App{
 		Name:                 "layerctl",
 		Usage:                "pull, inspect and verify container image layers",
@@ -32,24 +35,51 @@ func main() {
 			&cli.StringFlag{Name: "log-level", Value: "warn", EnvVars: []string{"LAYERCTL_LOG"}, Usage: "debug, info, warn or error (logs go to stderr)"},
 		},
 		Before: setupLogging,
+		// A --change value such as CMD ["a", "b"] holds commas: one flag, one value.
+		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
 			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand,
 			gcCommand, verifyCommand, infoCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
+			commitCommand, pushCommand,
 		},
 		// Errors are printed once, by main, in one line.
-		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return fmt.Errorf("%s: %w", c.Command.FullName(), err)
-		},
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError:    usageError,
+		CommandNotFound: func(_ *cli.Context, name string) { unknown = name },
 	}
-	if err := app.Run(os.Args); err != nil {
+	setUsageError(app.Commands)
+	err := app.Run(os.Args)
+	if err == nil && unknown != "" {
+		err = fmt.Errorf("unknown command %q", unknown)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "layerctl: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
 		var ee exitError
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)
 		}
 		os.Exit(1)
+	}
+}
+
+// usageError turns a usage error (an unknown flag, a bad flag value) into the
+// one-line error main prints, instead of urfave/cli's full help on stdout.
+func usageError(c *cli.Context, err error, isSubcommand bool) error {
+	if !isSubcommand {
+		return err // the global flags: "layerctl: flag provided but not defined: -x"
+	}
+	return fmt.Errorf("%s: %w", strings.TrimPrefix(c.Command.FullName(), c.App.Name+" "), err)
+}
+
+// setUsageError gives every command (and subcommand) the one-line usage
+// error.
+func setUsageError(cmds []*cli.Command) {
+	for _, cmd := range cmds {
+		if cmd.OnUsageError == nil {
+			cmd.OnUsageError = usageError
+		}
+		setUsageError(cmd.Subcommands)
 	}
 }
 

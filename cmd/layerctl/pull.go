@@ -26,6 +26,12 @@ var pullCommand = &cli.Command{
 		}
 		src := c.Args().Get(0)
 		opts := image.PullOptions{Insecure: c.Bool("insecure"), Name: c.Args().Get(1)}
+		// Checked before the store is opened: a bad NAME changes nothing.
+		if c.NArg() == 2 {
+			if _, err := image.ParseName(opts.Name); err != nil {
+				return fmt.Errorf("pull %s: %w", src, err)
+			}
+		}
 		if p := c.String("platform"); p != "" {
 			platform, err := image.ParsePlatform(p)
 			if err != nil {

@@ -83,7 +83,8 @@ func (v *verifyingReader) finish() error {
 type layerStream struct {
 	io.Reader
 	verify  *verifyingReader // nil when the source has no digest to check
-	closers []io.Closer
+	body    io.Closer        // the compressed source (a network body)
+	closers []io.Closer      // decompressor and readahead, closed last first
 }
 
 // Verify is called by the layer store after a successful extraction.
@@ -94,8 +95,11 @@ func (s *layerStream) Verify() error {
 	return s.verify.finish()
 }
 
+// Close closes the body first: the readahead goroutine may be blocked in a
+// read of it (a stalled registry), and the readahead reader's Close waits
+// for that goroutine, so closing it first could hang for ever.
 func (s *layerStream) Close() error {
-	var errs []error
+	errs := []error{s.body.Close()}
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		errs = append(errs, s.closers[i].Close())
 	}
@@ -116,7 +120,7 @@ func decompress(body io.ReadCloser, v *verifyingReader) (*layerStream, error) {
 		src = v
 	}
 	br := bufio.NewReaderSize(src, 1<<20)
-	s := &layerStream{verify: v, closers: []io.Closer{body}}
+	s := &layerStream{verify: v, body: body}
 	magic, _ := br.Peek(4)
 	var dec io.Reader
 	switch {

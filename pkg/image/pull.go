@@ -43,16 +43,18 @@ func Pull(ctx context.Context, s *layer.Store, im *Images, src string, opts Pull
 	if opts.Jobs <= 0 {
 		opts.Jobs = 3
 	}
+	// A bad name fails the pull before anything is fetched.
+	var recordName string
+	if opts.Name != "" {
+		n, err := ParseName(opts.Name)
+		if err != nil {
+			return Record{}, err
+		}
+		recordName = n
+	}
 	loc, err := ParseLocation(src, opts.Insecure)
 	if err != nil {
 		return Record{}, err
-	}
-	recordName := loc.DefaultName()
-	if loc.Transport == DockerArchive && recordName == "" {
-		recordName = archiveName(loc)
-	}
-	if opts.Name != "" {
-		recordName = NormalizeName(opts.Name)
 	}
 	source, err := openSource(ctx, loc, opts, func(d digest.Digest) []byte {
 		data, _ := s.Blob(d) // checked against its digest, or nil
@@ -60,6 +62,9 @@ func Pull(ctx context.Context, s *layer.Store, im *Images, src string, opts Pull
 	})
 	if err != nil {
 		return Record{}, err
+	}
+	if recordName == "" {
+		recordName = sourceName(loc, source)
 	}
 	_, diffIDs, err := parseConfig(source.config)
 	if err != nil {
@@ -146,7 +151,7 @@ func pullLayers(ctx context.Context, s *layer.Store, src *source, rec Record, jo
 			}
 			id := layerID(src, rec, i)
 			m, created, err := s.Create(gctx, parent, rec.DiffIDs[i], func(ctx context.Context) (io.ReadCloser, []layer.Blob, error) {
-				return openLayer(src, rec, i, id, progress)
+				return openLayer(ctx, src, rec, i, id, progress)
 			}, layer.CreateOptions{Lower: lower, BeforePublish: waitParent})
 			if progress != nil {
 				switch {
@@ -172,6 +177,20 @@ func pullLayers(ctx context.Context, s *layer.Store, src *source, rec Record, jo
 	return metas, nil
 }
 
+// sourceName is the name a pull without NAME records: the reference pulled,
+// an OCI layout entry's ref.name when that is a whole reference (skopeo
+// writes "docker.io/library/busybox:1.36"), else DIR:TAG; a docker archive's
+// only RepoTags entry.
+func sourceName(loc Location, src *source) string {
+	switch {
+	case loc.Transport == OCILayout && loc.Tag == "" && isFullRef(src.refName):
+		return NormalizeName(src.refName)
+	case loc.Transport == DockerArchive && loc.Tag == "":
+		return archiveName(loc)
+	}
+	return loc.DefaultName()
+}
+
 func waitErr(g *errgroup.Group, ctx context.Context) error {
 	if err := g.Wait(); err != nil {
 		return err
@@ -190,8 +209,9 @@ func layerID(src *source, rec Record, i int) string {
 
 // openLayer opens layer i's uncompressed stream: the compressed blob checked
 // against the manifest, or, for a docker archive, the plain tar (checked
-// against its diffID by the store).
-func openLayer(src *source, rec Record, i int, id string, progress Progress) (io.ReadCloser, []layer.Blob, error) {
+// against its diffID by the store). A registry blob is fetched with ctx, the
+// pull's errgroup context, so that one failed layer stops the others.
+func openLayer(ctx context.Context, src *source, rec Record, i int, id string, progress Progress) (io.ReadCloser, []layer.Blob, error) {
 	advance := func(int) {}
 	if progress != nil {
 		advance = func(n int) { progress.Advance(id, n) }
@@ -220,13 +240,20 @@ func openLayer(src *source, rec Record, i int, id string, progress Progress) (io
 	if progress != nil {
 		progress.Begin(id, desc.Size)
 	}
-	l, err := src.img.LayerByDigest(desc.Digest)
-	if err != nil {
-		return nil, nil, fmt.Errorf("find blob %s: %w", desc.Digest, err)
-	}
-	body, err := l.Compressed()
-	if err != nil {
-		return nil, nil, fmt.Errorf("fetch blob %s: %w", desc.Digest, err)
+	var body io.ReadCloser
+	if src.fetch != nil {
+		var err error
+		if body, err = src.fetch(ctx, desc.Digest); err != nil {
+			return nil, nil, fmt.Errorf("fetch blob %s: %w", desc.Digest, err)
+		}
+	} else {
+		l, err := src.img.LayerByDigest(desc.Digest)
+		if err != nil {
+			return nil, nil, fmt.Errorf("find blob %s: %w", desc.Digest, err)
+		}
+		if body, err = l.Compressed(); err != nil {
+			return nil, nil, fmt.Errorf("fetch blob %s: %w", desc.Digest, err)
+		}
 	}
 	v := newVerifyingReader(body, rec.Blobs[i].Digest, desc.Size, advance)
 	stream, err := decompress(body, v)

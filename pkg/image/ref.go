@@ -2,7 +2,11 @@ package image
 
 import (
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -23,22 +27,19 @@ type Location struct {
 	Tag       string         // OCILayout: the ref.name; DockerArchive: NAME:TAG in the archive
 }
 
-// ParseLocation parses "NAME[:TAG|@DIGEST]", "docker://NAME", "oci:DIR[:TAG]"
-// and "docker-archive:FILE[:NAME:TAG]".
+// ParseLocation parses "NAME[:TAG|@DIGEST]", "docker://NAME", "oci:DIR[:REF]"
+// and "docker-archive:FILE[:NAME[:TAG]]". DIR and FILE may hold colons: the
+// path is the longest prefix that exists (see splitExisting).
 func ParseLocation(s string, insecure bool) (Location, error) {
 	switch {
 	case strings.HasPrefix(s, "oci:"):
-		dir, tag := splitPathTag(strings.TrimPrefix(s, "oci:"))
+		dir, ref := splitExisting(strings.TrimPrefix(s, "oci:"), fs.FileInfo.IsDir)
 		if dir == "" {
 			return Location{}, fmt.Errorf("%q: no layout directory", s)
 		}
-		return Location{Transport: OCILayout, Path: dir, Tag: tag}, nil
+		return Location{Transport: OCILayout, Path: dir, Tag: ref}, nil
 	case strings.HasPrefix(s, "docker-archive:"):
-		rest := strings.TrimPrefix(s, "docker-archive:")
-		file, ref := rest, ""
-		if i := strings.Index(rest, ".tar:"); i >= 0 {
-			file, ref = rest[:i+4], rest[i+5:]
-		}
+		file, ref := splitExisting(strings.TrimPrefix(s, "docker-archive:"), func(fi fs.FileInfo) bool { return !fi.IsDir() })
 		if file == "" {
 			return Location{}, fmt.Errorf("%q: no archive file", s)
 		}
@@ -56,12 +57,51 @@ func ParseLocation(s string, insecure bool) (Location, error) {
 	return Location{Transport: Registry, Ref: ref}, nil
 }
 
-// splitPathTag splits "DIR:TAG"; a colon inside the directory part (before
-// the last slash) is part of the path.
-func splitPathTag(s string) (dir, tag string) {
+// splitExisting splits "PATH[:REF]" where both PATH and REF may hold colons
+// ("/mnt/c:/x/layout:docker.io/library/busybox:1.36"). PATH is s itself when
+// that exists, else the longest prefix ending before a ':' that exists; ok
+// says whether what exists is of the wanted kind (a directory for a layout,
+// a file for an archive). When none does, the pull fails anyway, and the
+// error should name the path the user meant (and a push creates it): PATH
+// then ends at the first ':' after its last '/', that '/' being the last one
+// before a ':' whose directory exists, else the last one of s.
+func splitExisting(s string, ok func(fs.FileInfo) bool) (path, ref string) {
+	exists := func(p string) bool {
+		fi, err := os.Stat(p)
+		return err == nil && ok(fi)
+	}
+	if exists(s) {
+		return s, ""
+	}
+	var colons []int
+	for i := range len(s) {
+		if s[i] == ':' {
+			colons = append(colons, i)
+		}
+	}
+	for _, i := range slices.Backward(colons) {
+		if i > 0 && exists(s[:i]) {
+			return s[:i], s[i+1:]
+		}
+	}
+	for _, i := range slices.Backward(colons) {
+		slash := strings.LastIndexByte(s[:i], '/')
+		parent := s[:slash+1]
+		if parent == "" {
+			parent = "."
+		}
+		if fi, err := os.Stat(parent); err == nil && fi.IsDir() {
+			j := slash + 1 + strings.IndexByte(s[slash+1:], ':')
+			if j > 0 {
+				return s[:j], s[j+1:]
+			}
+		}
+	}
+	// Not even a parent exists (a push may create it): the first ':' after
+	// the last '/'.
 	slash := strings.LastIndexByte(s, '/')
-	if i := strings.LastIndexByte(s, ':'); i > slash {
-		return s[:i], s[i+1:]
+	if j := strings.IndexByte(s[slash+1:], ':'); j > 0 {
+		return s[:slash+1+j], s[slash+2+j:]
 	}
 	return s, ""
 }
@@ -90,6 +130,43 @@ func (l Location) DefaultName() string {
 		}
 	}
 	return ""
+}
+
+// Docker's grammar of a repository path component and of a tag
+// (distribution/reference), stricter than go-containerregistry's weak
+// validation, which accepts "a/" and "a:-x".
+var (
+	pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	tagPattern    = regexp.MustCompile(`^\w[\w.-]{0,127}$`)
+)
+
+// ParseName checks an image name a user gives to be recorded
+// ("NAME[:TAG]", no digest) and returns its stored form (see NormalizeName).
+func ParseName(s string) (string, error) {
+	t, err := name.NewTag(s, name.WeakValidation)
+	if err != nil {
+		return "", fmt.Errorf("image name %q: %w", s, err)
+	}
+	for _, c := range strings.Split(t.RepositoryStr(), "/") {
+		if !pathComponent.MatchString(c) {
+			return "", fmt.Errorf("image name %q: invalid repository path component %q", s, c)
+		}
+	}
+	if !tagPattern.MatchString(t.TagStr()) {
+		return "", fmt.Errorf("image name %q: invalid tag %q", s, t.TagStr())
+	}
+	return NormalizeName(s), nil
+}
+
+// isFullRef reports whether an OCI layout's ref.name is a whole image
+// reference ("docker.io/library/busybox:1.36", as skopeo writes) rather than
+// a bare tag ("1.36").
+func isFullRef(ref string) bool {
+	if !strings.ContainsAny(ref, "/:") {
+		return false
+	}
+	_, err := ParseName(ref)
+	return err == nil
 }
 
 // NormalizeName turns a user's image name into the stored form,

@@ -1,9 +1,11 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,6 +29,12 @@ type source struct {
 	manifestType string
 	config       []byte
 	layers       []v1.Descriptor // compressed blobs from the manifest; nil for docker-archive
+	refName      string          // OCI layout: the chosen entry's org.opencontainers.image.ref.name
+
+	// fetch, when set, opens a compressed blob with the given context (a
+	// registry's, so that a failed pull cancels the other downloads); else
+	// the blob comes from img.
+	fetch func(ctx context.Context, h v1.Hash) (io.ReadCloser, error)
 }
 
 // DefaultPlatform is this machine's platform. It names no variant: a wanted
@@ -63,10 +71,29 @@ func remoteOptions(ctx context.Context, loc Location, opts PullOptions) []remote
 // A config already in the store (known is asked by digest) is not fetched
 // again, which keeps a warm pull to one manifest request.
 func openSource(ctx context.Context, loc Location, opts PullOptions, known func(digest.Digest) []byte) (*source, error) {
-	var img v1.Image
+	var (
+		img     v1.Image
+		want    digest.Digest // the manifest's digest as the layout's index says; "" unknown
+		refName string
+		fetch   func(context.Context, v1.Hash) (io.ReadCloser, error)
+	)
 	switch loc.Transport {
 	case Registry:
-		desc, err := remote.Get(loc.Ref, remoteOptions(ctx, loc, opts)...)
+		// One puller: the manifest requests use ctx, each blob request the
+		// context its layer is fetched with (the pull's errgroup), while the
+		// registry connection and token are shared.
+		puller, err := remote.NewPuller(remoteOptions(ctx, loc, opts)...)
+		if err != nil {
+			return nil, fmt.Errorf("fetch manifest of %s: %w", loc.Ref, err)
+		}
+		fetch = func(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
+			l, err := puller.Layer(ctx, loc.Ref.Context().Digest(h.String()))
+			if err != nil {
+				return nil, err
+			}
+			return l.Compressed()
+		}
+		desc, err := puller.Get(ctx, loc.Ref)
 		if err != nil {
 			return nil, fmt.Errorf("fetch manifest of %s: %w", loc.Ref, err)
 		}
@@ -80,7 +107,7 @@ func openSource(ctx context.Context, loc Location, opts PullOptions, known func(
 		}
 	case OCILayout:
 		var err error
-		if img, err = openLayout(loc, opts.Platform); err != nil {
+		if img, want, refName, err = openLayout(loc, opts.Platform); err != nil {
 			return nil, err
 		}
 	case DockerArchive:
@@ -88,15 +115,26 @@ func openSource(ctx context.Context, loc Location, opts PullOptions, known func(
 	default:
 		return nil, fmt.Errorf("unknown transport %q", loc.Transport)
 	}
-	return describe(img, known)
+	src, err := describe(img, want, known)
+	if err != nil {
+		return nil, err
+	}
+	src.refName, src.fetch = refName, fetch
+	return src, nil
 }
 
 // describe reads the manifest and config of an image that has a manifest,
-// checking the config against the manifest's digest.
-func describe(img v1.Image, known func(digest.Digest) []byte) (*source, error) {
+// checking the manifest against want (when known) and the config against
+// the manifest's digest.
+func describe(img v1.Image, want digest.Digest, known func(digest.Digest) []byte) (*source, error) {
 	raw, err := img.RawManifest()
 	if err != nil {
 		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	if want != "" {
+		if err := checkContent("manifest", want, raw); err != nil {
+			return nil, err
+		}
 	}
 	m, err := v1.ParseManifest(strings.NewReader(string(raw)))
 	if err != nil {
@@ -115,53 +153,78 @@ func describe(img v1.Image, known func(digest.Digest) []byte) (*source, error) {
 	return &source{img: img, manifest: raw, manifestType: string(mt), config: config, layers: m.Layers}, nil
 }
 
-func openLayout(loc Location, want v1.Platform) (v1.Image, error) {
+// refNameAnnotation names an image in an OCI layout's index.json.
+const refNameAnnotation = "org.opencontainers.image.ref.name"
+
+// errNoPlatform: an index has no image for the wanted platform.
+var errNoPlatform = errors.New("no image for platform")
+
+// openLayout picks the image loc names from an OCI layout: the index.json
+// entry whose ref.name equals loc.Tag exactly, or with no tag the only
+// entry or the one named "latest". It returns the image, the digest its
+// manifest must have (index.json's word for it) and the entry's ref.name.
+func openLayout(loc Location, want v1.Platform) (v1.Image, digest.Digest, string, error) {
 	p, err := layout.FromPath(loc.Path)
 	if err != nil {
-		return nil, fmt.Errorf("open OCI layout %s: %w", loc.Path, err)
+		return nil, "", "", fmt.Errorf("open OCI layout %s: %w", loc.Path, err)
 	}
 	idx, err := p.ImageIndex()
 	if err != nil {
-		return nil, fmt.Errorf("open OCI layout %s: %w", loc.Path, err)
+		return nil, "", "", fmt.Errorf("open OCI layout %s: %w", loc.Path, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, fmt.Errorf("read %s/index.json: %w", loc.Path, err)
+		return nil, "", "", fmt.Errorf("read %s/index.json: %w", loc.Path, err)
 	}
 	var match []v1.Descriptor
 	for _, d := range im.Manifests {
-		ref := d.Annotations["org.opencontainers.image.ref.name"]
+		ref := d.Annotations[refNameAnnotation]
 		if loc.Tag == "" && (len(im.Manifests) == 1 || ref == "latest") || loc.Tag != "" && ref == loc.Tag {
 			match = append(match, d)
 		}
 	}
 	if len(match) == 0 {
 		if loc.Tag == "" {
-			return nil, fmt.Errorf("OCI layout %s holds %d images: name one as oci:DIR:TAG", loc.Path, len(im.Manifests))
+			return nil, "", "", fmt.Errorf("OCI layout %s holds %d images: name one as oci:DIR:TAG", loc.Path, len(im.Manifests))
 		}
-		return nil, fmt.Errorf("OCI layout %s has no image tagged %q", loc.Path, loc.Tag)
+		return nil, "", "", fmt.Errorf("OCI layout %s has no image tagged %q", loc.Path, loc.Tag)
 	}
-	return pickFromDescriptors(idx, match, want)
+	img, d, err := pickFromDescriptors(idx, match, want)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("OCI layout %s: %w", loc.Path, err)
+	}
+	return img, digest.Digest(d.Digest.String()), match[0].Annotations[refNameAnnotation], nil
 }
 
-// pickFromDescriptors turns matching index entries into one image: a nested
-// index is searched for the platform, and several image entries are told
-// apart by their platform fields.
-func pickFromDescriptors(idx v1.ImageIndex, descs []v1.Descriptor, want v1.Platform) (v1.Image, error) {
+// pickFromDescriptors turns matching index entries into one image and its
+// descriptor: a nested index is searched for the platform (after its bytes
+// are checked against the entry's digest), and several image entries are
+// told apart by their platform fields.
+func pickFromDescriptors(idx v1.ImageIndex, descs []v1.Descriptor, want v1.Platform) (v1.Image, v1.Descriptor, error) {
 	var images []v1.Descriptor
 	for _, d := range descs {
 		if d.MediaType.IsIndex() {
 			child, err := idx.ImageIndex(d.Digest)
 			if err != nil {
-				return nil, fmt.Errorf("read index %s: %w", d.Digest, err)
+				return nil, v1.Descriptor{}, fmt.Errorf("read index %s: %w", d.Digest, err)
 			}
-			cm, err := child.IndexManifest()
+			raw, err := child.RawManifest()
 			if err != nil {
-				return nil, fmt.Errorf("read index %s: %w", d.Digest, err)
+				return nil, v1.Descriptor{}, fmt.Errorf("read index %s: %w", d.Digest, err)
 			}
-			img, err := pickFromDescriptors(child, cm.Manifests, want)
+			if err := checkContent("index", digest.Digest(d.Digest.String()), raw); err != nil {
+				return nil, v1.Descriptor{}, err
+			}
+			cm, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+			if err != nil {
+				return nil, v1.Descriptor{}, fmt.Errorf("read index %s: %w", d.Digest, err)
+			}
+			img, desc, err := pickFromDescriptors(child, cm.Manifests, want)
 			if err == nil {
-				return img, nil
+				return img, desc, nil
+			}
+			if !errors.Is(err, errNoPlatform) {
+				return nil, v1.Descriptor{}, err
 			}
 			continue
 		}
@@ -170,9 +233,26 @@ func pickFromDescriptors(idx v1.ImageIndex, descs []v1.Descriptor, want v1.Platf
 		}
 	}
 	if len(images) == 0 {
-		return nil, fmt.Errorf("no image for platform %s", platformString(want))
+		return nil, v1.Descriptor{}, fmt.Errorf("%w %s", errNoPlatform, platformString(want))
 	}
-	return idx.Image(images[0].Digest)
+	img, err := idx.Image(images[0].Digest)
+	if err != nil {
+		return nil, v1.Descriptor{}, fmt.Errorf("read manifest %s: %w", images[0].Digest, err)
+	}
+	return img, images[0], nil
+}
+
+// checkContent checks the bytes of a manifest or index against the digest
+// the index that lists it gives (image-layout.md: blobs are addressed by
+// content, and a reader must verify them).
+func checkContent(what string, want digest.Digest, raw []byte) error {
+	if err := want.Validate(); err != nil {
+		return fmt.Errorf("%s digest %q: %w", what, want, err)
+	}
+	if got := want.Algorithm().FromBytes(raw); got != want {
+		return fmt.Errorf("%s has digest %s, the index says %s", what, got, want)
+	}
+	return nil
 }
 
 func platformString(p v1.Platform) string {
