@@ -142,7 +142,7 @@ func writeInit(dir string, s State) error {
 	for _, d := range []struct {
 		path string
 		mode os.FileMode
-	}{{"etc", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"dev", 0o755}, {"dev/pts", 0o755}, {"dev/shm", 0o1777}} {
+	}{{"etc", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"dev", 0o755}, {"dev/pts", 0o755}, {"dev/shm", 0o777 | os.ModeSticky}} {
 		p := filepath.Join(dir, d.path)
 		if err := os.Mkdir(p, d.mode); err != nil {
 			return err

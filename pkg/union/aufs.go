@@ -36,7 +36,7 @@ func (a aufs) Describe(b Branches) (Mount, error) {
 		}
 	}
 	xino := "xino=" + filepath.Join(filepath.Dir(b.Upper), ".aufs.xino")
-	fixed := len(xino) + len(",dio,br=") + len(b.Upper) + len("=rw")
+	fixed := len(xino) + len(",dio,br=") // the br list itself is counted below
 	m := Mount{Type: "aufs", Source: "none"}
 	br := []string{b.Upper + "=rw"}
 	i := 0

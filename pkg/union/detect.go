@@ -2,6 +2,7 @@ package union
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -95,16 +96,19 @@ func WhiteoutFormat(driver string) (whiteout.Format, error) {
 	return "", fmt.Errorf("unknown driver %q (want overlay, aufs or vfs)", driver)
 }
 
+// ErrUnavailable is the category of a driver the running kernel lacks.
+var ErrUnavailable = errors.New("not available on this kernel")
+
 // Supported tells whether the kernel can run a driver, and if not, what to do.
 func (f Features) Supported(driver string) error {
 	switch driver {
 	case Overlay:
 		if !f.Overlay {
-			return fmt.Errorf("overlay is not in /proc/filesystems (modprobe overlay, or use --driver vfs)")
+			return fmt.Errorf("overlay driver: overlayfs is %w (not in /proc/filesystems): modprobe overlay, or use --driver vfs", ErrUnavailable)
 		}
 	case AUFS:
 		if !f.AUFS {
-			return fmt.Errorf("aufs is not in /proc/filesystems; use --driver overlay")
+			return fmt.Errorf("aufs driver: aufs is %w (not in /proc/filesystems; mainline Linux has no aufs): use --driver overlay or --driver vfs", ErrUnavailable)
 		}
 	case VFS:
 	default:

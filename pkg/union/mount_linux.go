@@ -3,7 +3,9 @@ package union
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -106,12 +108,49 @@ func Unmount(target string) error {
 	return fmt.Errorf("unmount %s: %w", target, err)
 }
 
-// Mounted reports whether target is a mount point (listed in /proc/self/mountinfo).
+// Mounted reports whether target is a mount point. statx tells it directly
+// (STATX_ATTR_MOUNT_ROOT, kernel 5.8+); comparing st_dev with the parent's
+// would miss a bind mount from the same filesystem, which is what the vfs
+// driver makes. Older kernels fall back to the calling thread's mountinfo.
 func Mounted(target string) bool {
-	var st, parent unix.Stat_t
-	if unix.Lstat(target, &st) != nil || unix.Lstat(target+"/..", &parent) != nil {
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, target, unix.AT_SYMLINK_NOFOLLOW, 0, &stx); err != nil {
 		return false
 	}
-	// An overlay mount has its own device; st_dev differs from the parent's.
-	return st.Dev != parent.Dev
+	if stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 {
+		return stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
+	}
+	return inMountinfo(target)
+}
+
+// inMountinfo looks for target among the mount points (field 5) of
+// /proc/thread-self/mountinfo (the mount namespace is the thread's), which
+// escapes spaces and the like as octal.
+func inMountinfo(target string) bool {
+	data, err := os.ReadFile("/proc/thread-self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) > 4 && unescapeOctal(fields[4]) == target {
+			return true
+		}
+	}
+	return false
+}
+
+func unescapeOctal(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

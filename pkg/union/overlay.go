@@ -3,11 +3,19 @@ package union
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
 // overlayMaxLayers is overlayfs's limit on lower layers (OVL_MAX_STACK).
 const overlayMaxLayers = 500
+
+// overlayPageLayers is how many lower layers one page of mount data holds
+// without "lowerdir+" (kernels before 6.8): names relative to the store root
+// ("layers/<64 hex>/diff", 77 bytes with the separator) plus absolute
+// upperdir and workdir leave room for about 40 under a store root of up to
+// ~390 bytes. Deeper images get their bottom layers flattened.
+const overlayPageLayers = 40
 
 type overlay struct {
 	// plain are the options that keep the upper dir a plain diff, for the
@@ -31,8 +39,14 @@ func newOverlay(f Features) overlay {
 	return o
 }
 
-func (overlay) Name() string   { return Overlay }
-func (overlay) MaxLayers() int { return overlayMaxLayers }
+func (overlay) Name() string { return Overlay }
+
+func (o overlay) MaxLayers() int {
+	if o.newAPI {
+		return overlayMaxLayers
+	}
+	return overlayPageLayers
+}
 
 // Describe builds the overlay mount. The lower list is "lowerdir=A:B:C",
 // nearest first. When it does not fit in one page: with the new mount API each
@@ -46,9 +60,9 @@ func (o overlay) Describe(b Branches) (Mount, error) {
 	if len(ro) > overlayMaxLayers {
 		return Mount{}, fmt.Errorf("overlay takes at most %d lower layers, got %d", overlayMaxLayers, len(ro))
 	}
-	for _, d := range ro {
+	for _, d := range slices.Concat(ro, []string{b.Upper, b.Work}) {
 		if strings.ContainsAny(d, ":,") {
-			return Mount{}, fmt.Errorf("layer path %q holds ':' or ',', which overlay options cannot carry", d)
+			return Mount{}, fmt.Errorf("branch path %q holds ':' or ',', which overlay options cannot carry", d)
 		}
 	}
 	m := Mount{Type: "overlay", Source: "overlay"}

@@ -1,0 +1,140 @@
+package uniontest
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/union"
+)
+
+var features = sync.OnceValue(union.Detect)
+
+// Features is what this kernel offers, probed once per test binary.
+func Features() union.Features { return features() }
+
+// RequireRoot skips a test that mounts, chowns or writes trusted.* xattrs.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the test mounts, chowns and sets trusted.* xattrs")
+	}
+}
+
+// RequireOverlay skips a test that mounts overlayfs where it cannot.
+func RequireOverlay(t testing.TB) {
+	t.Helper()
+	RequireRoot(t)
+	if err := Features().Supported(union.Overlay); err != nil {
+		t.Skipf("needs overlayfs: %v", err)
+	}
+}
+
+// MountsUnder lists the mount points at or below dir that the calling
+// thread sees (/proc/thread-self/mounts: a mount namespace is per thread).
+func MountsUnder(t testing.TB, dir string) []string {
+	t.Helper()
+	f, err := os.Open("/proc/thread-self/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20) // overlay lines carry every lowerdir
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			continue
+		}
+		mp := unescape(fields[1])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// unescape undoes the octal escapes (\040 for a space) of /proc/*/mounts.
+func unescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// CheckNoMounts fails the test when anything is mounted at or below dir.
+func CheckNoMounts(t testing.TB, dir string) {
+	t.Helper()
+	if m := MountsUnder(t, dir); len(m) > 0 {
+		t.Errorf("left mounted: %v", m)
+	}
+}
+
+// CleanupMounts unmounts whatever is left at or below dir when the test
+// ends (deepest first), so that removing the test's temp dirs never reaches
+// through a mount into the layers. Call it right after making dir: cleanups
+// run last registered first.
+func CleanupMounts(t testing.TB, dir string) {
+	t.Helper()
+	t.Cleanup(func() {
+		for range 100 {
+			m := MountsUnder(t, dir)
+			if len(m) == 0 {
+				return
+			}
+			t.Errorf("left mounted: %s", m[len(m)-1])
+			if err := union.Unmount(m[len(m)-1]); err != nil {
+				t.Fatalf("clean up: %v", err)
+			}
+		}
+	})
+}
+
+// Tmpfs mounts a private tmpfs on a fresh temp dir for the rest of the test
+// and returns a directory in it. Stores of hundreds of layers are built there
+// in a fraction of the time a disk filesystem's metadata updates take.
+func Tmpfs(t testing.TB) string {
+	t.Helper()
+	RequireRoot(t)
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=1g,mode=0700"); err != nil {
+		t.Fatalf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(dir, 0); err != nil {
+			t.Errorf("unmount tmpfs: %v", err)
+		}
+	})
+	return filepath.Join(dir, "store")
+}
+
+// Perform carries out m at target and unmounts it when the test ends.
+func Perform(t testing.TB, m union.Mount, target string) {
+	t.Helper()
+	if err := union.Perform(m, target); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := union.Unmount(target); err != nil {
+			t.Errorf("clean up: %v", err)
+		}
+	})
+}
