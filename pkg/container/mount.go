@@ -97,7 +97,9 @@ func (c *Store) Mount(ref string) (string, error) {
 			return err
 		}
 		path = c.MergedDir(s.ID)
-		if s.MountCount == 0 || !union.Mounted(path) {
+		// A mount left with no count (a crash between mount and record) is
+		// reused, never stacked over.
+		if !union.Mounted(path) {
 			m, err := c.Describe(s)
 			if err != nil {
 				return err

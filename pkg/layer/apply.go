@@ -451,6 +451,9 @@ func (a *applier) copyFromLower(target string) error {
 	if err := unix.Fchmod(fd, st.Mode&0o7777); err != nil {
 		return err
 	}
+	if err := copyFdXattrs(int(src.Fd()), fd, a.opts.Converter); err != nil {
+		return err
+	}
 	ts := []unix.Timespec{st.Atim, st.Mtim}
 	if err := unix.UtimesNanoAt(tparent, tbase, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return err

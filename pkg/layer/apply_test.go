@@ -533,3 +533,39 @@ func TestApplyNeedsConverter(t *testing.T) {
 		t.Fatal("Apply without a converter succeeded")
 	}
 }
+
+// A directory the tar does not list, made as the parent of an entry, takes
+// the lower layers' attributes for that directory; a copied-up hardlink
+// target keeps its xattrs. Otherwise the layer would mask them in the
+// merged view.
+func TestApplyImpliedParentsKeepLowerAttrs(t *testing.T) {
+	needRoot(t)
+	for _, f := range bothFormats {
+		t.Run(string(f), func(t *testing.T) {
+			e := newApplyEnv(t)
+			etc := filepath.Join(e.lower, "etc")
+			os.Mkdir(etc, 0o750)
+			os.Chown(etc, 5, 6)
+			group := filepath.Join(etc, "group")
+			if err := os.WriteFile(group, []byte("g"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Lsetxattr(group, "user.k", []byte("v"), 0); err != nil {
+				t.Skipf("user xattrs: %v", err)
+			}
+			os.Chtimes(etc, t1, t1)
+			data := lt.Tar(t, lt.Hardlink("hard/c", "etc/group"), lt.File("etc/new", "n"))
+			if _, err := Apply(context.Background(), e.root, bytes.NewReader(data), ApplyOptions{Converter: converter(t, f), Lower: lowerIn(e.lower)}); err != nil {
+				t.Fatal(err)
+			}
+			attrs(t, e.root+"/etc", unix.S_IFDIR, 0o750, 5, 6)
+			mtime(t, e.root+"/etc", t1)
+			attrs(t, e.root+"/hard", unix.S_IFDIR, 0o755, 0, 0) // not below: Docker's default
+			buf := make([]byte, 16)
+			n, err := unix.Lgetxattr(e.root+"/hard/c", "user.k", buf)
+			if err != nil || string(buf[:n]) != "v" {
+				t.Errorf("xattr of the copied target = %q, %v; want v", buf[:max(n, 0)], err)
+			}
+		})
+	}
+}

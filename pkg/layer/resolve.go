@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/whiteout"
 )
 
 const dirFlags = unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
@@ -24,25 +26,37 @@ func openBeneath(root int, name string) (int, error) {
 	if !errors.Is(err, unix.ENOSYS) {
 		return fd, err
 	}
-	return walkBeneath(root, name, false)
+	return walkBeneath(root, name, nil)
 }
 
-// walkBeneath opens name component by component, never following a symlink;
-// with create, missing directories are made (mode 0755, as Docker does for
-// parents a tar does not list).
-func walkBeneath(root int, name string, create bool) (int, error) {
+// walkBeneath opens name component by component, never following a symlink.
+// With made set, missing directories are created (mode 0755, as Docker does
+// for parents a tar does not list) and made is told of each, open, with its
+// path.
+func walkBeneath(root int, name string, made func(fd int, path string) error) (int, error) {
 	cur, err := unix.Openat(root, ".", dirFlags, 0)
 	if err != nil {
 		return -1, err
 	}
+	path := ""
 	for _, comp := range strings.Split(name, "/") {
 		if comp == "" || comp == "." {
 			continue
 		}
+		path = joinName(path, comp)
 		next, err := unix.Openat(cur, comp, dirFlags|unix.O_NOFOLLOW, 0)
-		if errors.Is(err, unix.ENOENT) && create {
-			if err = unix.Mkdirat(cur, comp, 0o755); err == nil || errors.Is(err, unix.EEXIST) {
+		if errors.Is(err, unix.ENOENT) && made != nil {
+			created := false
+			if err = unix.Mkdirat(cur, comp, 0o755); err == nil {
+				created = true
+			}
+			if err == nil || errors.Is(err, unix.EEXIST) {
 				next, err = unix.Openat(cur, comp, dirFlags|unix.O_NOFOLLOW, 0)
+			}
+			if err == nil && created {
+				if err = made(next, path); err != nil {
+					unix.Close(next)
+				}
 			}
 		}
 		unix.Close(cur)
@@ -63,7 +77,7 @@ func (a *applier) parent(parentName string) (int, error) {
 	a.forgetParent()
 	fd, err := openBeneath(a.root, parentName)
 	if errors.Is(err, unix.ENOENT) {
-		fd, err = walkBeneath(a.root, parentName, true)
+		fd, err = walkBeneath(a.root, parentName, a.impliedDir)
 	}
 	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EXDEV) {
 		return -1, fmt.Errorf("%w: parent %q is a symlink or not a directory", ErrUnsafeEntry, parentName)
@@ -80,4 +94,66 @@ func (a *applier) forgetParent() {
 		unix.Close(a.lastParentFD)
 	}
 	a.lastParent, a.lastParentFD = "", 0
+}
+
+// impliedDir gives a directory the tar did not list (made as the parent of
+// an entry) the attributes the same directory has in the layers below, so
+// the layer does not mask them with 0755 root:root in the merged view.
+func (a *applier) impliedDir(fd int, name string) error {
+	if a.opts.Lower == nil {
+		return nil
+	}
+	lower, err := a.opts.Lower(a.ctx, name)
+	if err != nil {
+		return nil // not below either: 0755 root:root it stays
+	}
+	defer lower.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(lower.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return err
+	}
+	// fd is an O_PATH handle, which takes no attribute changes.
+	dir, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dir)
+	if err := unix.Fchown(dir, int(st.Uid), int(st.Gid)); err != nil {
+		return err
+	}
+	if err := unix.Fchmod(dir, st.Mode&0o7777); err != nil {
+		return err
+	}
+	if err := copyFdXattrs(int(lower.Fd()), dir, a.opts.Converter); err != nil {
+		return err
+	}
+	a.dirTimes = append(a.dirTimes, dirTime{name: name, ts: [2]unix.Timespec{st.Atim, st.Mtim}})
+	return nil
+}
+
+// copyFdXattrs copies the extended attributes of one open file to another,
+// except the driver's own.
+func copyFdXattrs(from, to int, conv whiteout.Converter) error {
+	buf := make([]byte, 64<<10)
+	n, err := unix.Flistxattr(from, buf)
+	if errors.Is(err, unix.ENOTSUP) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	val := make([]byte, 64<<10)
+	for _, name := range strings.Split(string(buf[:n]), "\x00") {
+		if name == "" || conv.IsNativeXattr(name) {
+			continue
+		}
+		vn, err := unix.Fgetxattr(from, name, val)
+		if err != nil {
+			return err
+		}
+		if err := unix.Fsetxattr(to, name, val[:vn], 0); err != nil {
+			return fmt.Errorf("set xattr %s: %w", name, err)
+		}
+	}
+	return nil
 }
