@@ -1,0 +1,57 @@
+package ns
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// defaultCaps is Docker's default capability set: enough for root in the
+// container to own its files and switch users, not enough to mount, set the
+// clock, load modules or trace processes.
+var defaultCaps = []int{
+	unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_FOWNER, unix.CAP_FSETID,
+	unix.CAP_KILL, unix.CAP_SETGID, unix.CAP_SETUID, unix.CAP_SETPCAP,
+	unix.CAP_NET_BIND_SERVICE, unix.CAP_NET_RAW, unix.CAP_SYS_CHROOT,
+	unix.CAP_MKNOD, unix.CAP_AUDIT_WRITE, unix.CAP_SETFCAP,
+}
+
+// limitCaps drops every capability outside keep from the bounding set (so no
+// file capability or setuid binary can bring it back), sets the effective
+// and permitted sets to keep and empties the inheritable set, which would
+// otherwise hand keep to programs with inheritable file capabilities even
+// as non-root (CVE-2022-24769). Root still gets keep at execve: its
+// permitted set is then the bounding set. Capabilities belong to
+// the thread: the caller execs from this same locked thread. Switching to a
+// non-root uid afterwards clears them, as for any process.
+func limitCaps(keep []int) error {
+	var sets [2]uint32
+	for _, c := range keep {
+		sets[c/32] |= 1 << (c % 32)
+	}
+	for c := 0; c < 64; c++ {
+		if sets[c/32]&(1<<(c%32)) != 0 {
+			continue
+		}
+		err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0)
+		if errors.Is(err, unix.EINVAL) {
+			break // past the kernel's last capability
+		}
+		if err != nil {
+			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("clear ambient capabilities: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	for i := range data {
+		data[i] = unix.CapUserData{Effective: sets[i], Permitted: sets[i]}
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,38 @@
+// Package ns is the launcher: it runs a process inside new namespaces with a
+// given rootfs directory as its root, or joins the namespaces of a running
+// one. It knows nothing of layers or images.
+//
+// Vocabulary:
+//   - parent: the layerctl process that calls Start or Exec.
+//   - init step: a re-exec of the layerctl binary (a sealed memfd copy of
+//     /proc/self/exe, so that the container can never write to the binary:
+//     runc CVE-2019-5736) that main must hand control to through Init before
+//     doing anything else. It sets up the rootfs and then execs the user's
+//     process in its own place, so that process is PID 1 of the container.
+//   - spec: what to run. It travels to the init step as JSON over an
+//     inherited pipe (fd 3), never on argv; fd 4 is a socket on which the
+//     parent says "go" once BeforeStart (the cgroup placement) has run, and
+//     on which the init step reports a failure. Its close on exec tells the
+//     parent that the user's process runs.
+//
+// Run: the parent clones the init step into new PID, mount, UTS, IPC and
+// (unless Net is "host") network namespaces. The init step makes / private,
+// binds the rootfs on itself, mounts /proc, /dev, /sys and the volumes with
+// the new mount API (fsopen, open_tree, move_mount) onto targets resolved
+// inside the rootfs by openat2(RESOLVE_IN_ROOT), masks /proc like Docker,
+// pivots into the rootfs (chroot when pivot_root is refused), and then does
+// what exec also does: user, working directory, capabilities, fds, execve.
+// Root in the container keeps Docker's default capabilities, CAP_MKNOD
+// among them; with no device cgroup to stop it, the rootfs, the volumes and
+// /dev are mounted nodev and the few device nodes allowed are bind mounts
+// of their own, so a node the container makes can never be opened.
+//
+// Exec: setns(CLONE_NEWNS) is refused to a thread that shares its fs_struct,
+// which every thread of a Go process does. The parent therefore joins the
+// IPC, UTS, network and PID namespaces on a locked thread and forks the init
+// step from it (the PID namespace only applies to children, so the fork must
+// happen there); the init step, on its own locked thread, unshares CLONE_FS,
+// joins the mount namespace and chroots to the container's root through an
+// fd of /proc/PID/root opened by the parent. Threads that joined are never
+// unlocked: they end with their goroutine.
+package ns

@@ -1,0 +1,139 @@
+package ns
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// initEnv marks a process as the init step; its value is the mode.
+const initEnv = "_LAYERCTL_NS_INIT"
+
+// The init step's inherited fds.
+const (
+	configFD = 3 // the spec, JSON, read to EOF
+	syncFD   = 4 // socket: "go" from the parent, a StartError to it
+	rootFD   = 5 // exec: the container's root, an fd of /proc/PID/root
+	mountFD  = 6 // exec: the container's mount namespace
+)
+
+// Init runs the init step when this process is one, and then never returns:
+// it execs the container's process or exits. Otherwise it returns at once.
+// main must call it first, before flag parsing or anything that starts
+// goroutines or opens files; a test binary calls it from TestMain.
+func Init() {
+	mode := os.Getenv(initEnv)
+	if mode == "" {
+		return
+	}
+	// Capabilities, credentials, the fs_struct and the mount namespace
+	// joined by exec belong to this thread, and execve happens from it.
+	runtime.LockOSThread()
+	err := initStep(mode)
+	se := &StartError{Code: CodeSetup, Msg: fmt.Sprint(err)}
+	errors.As(err, &se)
+	if b, jerr := json.Marshal(se); jerr == nil {
+		if _, werr := unix.Write(syncFD, b); werr == nil {
+			os.Exit(se.Code)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "layerctl: %s\n", se.Msg)
+	os.Exit(se.Code)
+}
+
+// initStep only returns on failure.
+func initStep(mode string) error {
+	if !isType(configFD, unix.S_IFIFO) || !isType(syncFD, unix.S_IFSOCK) {
+		fmt.Fprintf(os.Stderr, "layerctl: %s is set, but this process was not started as an init step\n", initEnv)
+		os.Exit(CodeSetup)
+	}
+	// Not dumpable: no process of the container can ptrace this one or
+	// open its /proc entries while it still holds every capability.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl PR_SET_DUMPABLE: %w", err)
+	}
+	unix.CloseOnExec(syncFD)
+	cfg, err := readConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Mode != mode {
+		return fmt.Errorf("init step: mode %q, config for %q", mode, cfg.Mode)
+	}
+	// Wait for the parent's go, given once BeforeStart placed us in the
+	// container's cgroup. EOF means the parent is gone or gave up.
+	var b [1]byte
+	if n, err := unix.Read(syncFD, b[:]); n != 1 {
+		fmt.Fprintf(os.Stderr, "layerctl: init step: no go from the parent (%v)\n", err)
+		os.Exit(CodeSetup)
+	}
+	// The modes of device nodes and dirs made here are exact.
+	unix.Umask(0)
+	switch mode {
+	case modeRun:
+		if err := setupRootfs(cfg); err != nil {
+			return err
+		}
+		if cfg.Hostname != "" {
+			if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
+				return fmt.Errorf("sethostname: %w", err)
+			}
+		}
+		if cfg.NewNet {
+			if err := loopbackUp(); err != nil {
+				return err
+			}
+		}
+	case modeExec:
+		if err := joinMountNS(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("init step: unknown mode %q", mode)
+	}
+	return execProcess(cfg)
+}
+
+func isType(fd int, typ uint32) bool {
+	var st unix.Stat_t
+	return unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == typ
+}
+
+func readConfig() (*config, error) {
+	f := os.NewFile(configFD, "config")
+	defer f.Close()
+	var cfg config
+	if err := json.NewDecoder(io.LimitReader(f, 16<<20)).Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("init step: read config: %w", err)
+	}
+	return &cfg, nil
+}
+
+// joinMountNS enters the container's mount namespace and root. setns
+// refuses CLONE_NEWNS to a thread sharing its fs_struct with others, so this
+// thread gets its own first; it is locked and execs, so it never runs
+// anything else.
+func joinMountNS() error {
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("unshare CLONE_FS: %w", err)
+	}
+	if err := unix.Setns(mountFD, unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("setns mnt: %w", err)
+	}
+	// The container's root may be a chroot inside its namespace: take the
+	// root of its init, not the namespace's.
+	if err := unix.Fchdir(rootFD); err != nil {
+		return fmt.Errorf("chdir to the container's root: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot to the container's root: %w", err)
+	}
+	unix.Close(rootFD)
+	unix.Close(mountFD)
+	return chdirRoot()
+}

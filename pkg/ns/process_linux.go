@@ -1,0 +1,89 @@
+package ns
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+	"syscall"
+)
+
+// Process is a started container process: a container's PID 1 (Start) or a
+// process run in one (Exec).
+type Process struct {
+	cmd  *exec.Cmd
+	con  *console
+	once sync.Once
+	done chan struct{}
+	code int
+	err  error
+}
+
+func newProcess(cmd *exec.Cmd, con *console) *Process {
+	return &Process{cmd: cmd, con: con, done: make(chan struct{})}
+}
+
+// Pid is the process's pid in the caller's PID namespace.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the process. A container's PID 1 gets only the
+// signals it handles, and SIGKILL (pid_namespaces(7)).
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits for the process to exit and for its output to be copied, and
+// returns its exit code: its own, or 128+n when signal n killed it. It may
+// be called more than once.
+func (p *Process) Wait() (int, error) {
+	p.once.Do(func() {
+		err := p.cmd.Wait()
+		p.con.wait()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
+			p.err = err
+		}
+		if p.cmd.ProcessState != nil {
+			p.code = exitCode(p.cmd.ProcessState.Sys().(syscall.WaitStatus))
+		}
+		close(p.done)
+	})
+	return p.code, p.err
+}
+
+func exitCode(ws syscall.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// forwarded are the signals ForwardSignals passes on by default. With a tty
+// SIGWINCH is not among them: the pty's resize sends it.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2}
+
+// ForwardSignals passes the signals this process receives (sigs, or
+// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and, without a tty,
+// SIGWINCH) on to the process until Wait returns. For a container's PID 1,
+// only those it handles arrive.
+func (p *Process) ForwardSignals(sigs ...os.Signal) {
+	if len(sigs) == 0 {
+		sigs = forwarded
+		if p.con == nil {
+			sigs = append(sigs[:len(sigs):len(sigs)], syscall.SIGWINCH)
+		}
+	}
+	ch := make(chan os.Signal, 16)
+	signal.Notify(ch, sigs...)
+	go func() {
+		defer signal.Stop(ch)
+		for {
+			select {
+			case s := <-ch:
+				p.Signal(s)
+			case <-p.done:
+				return
+			}
+		}
+	}()
+}

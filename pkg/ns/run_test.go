@@ -1,0 +1,350 @@
+package ns
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestRunIsPID1(t *testing.T) {
+	requireNS(t)
+	if got := sh(t, Spec{}, "echo $$"); got != "1" {
+		t.Fatalf("$$ = %q, want 1", got)
+	}
+}
+
+func TestRunHostname(t *testing.T) {
+	requireNS(t)
+	if got := sh(t, Spec{Hostname: "box-42"}, "hostname; echo $HOSTNAME"); got != "box-42\nbox-42" {
+		t.Fatalf("hostname = %q", got)
+	}
+}
+
+func TestRunRootfs(t *testing.T) {
+	requireNS(t)
+	got := strings.Fields(sh(t, Spec{}, "ls /"))
+	if !slices.Contains(got, "rootfs-marker") || slices.Contains(got, "work") || slices.Contains(got, "usr") {
+		t.Fatalf("ls / = %v: want the rootfs", got)
+	}
+	// Nothing of the host is reachable: its files, its root through
+	// /proc, its root through the old root.
+	host, err := filepath.Abs("doc.go")
+	must(t, err)
+	code, _, _ := run(t, Spec{}, "sh", "-c", fmt.Sprintf("cat %s || cat /proc/1/root%s || ls /proc/1/root/work", host, host))
+	if code == 0 {
+		t.Fatal("a host file is reachable from the container")
+	}
+}
+
+func TestRunProcShowsOnlyContainer(t *testing.T) {
+	requireNS(t)
+	out := sh(t, Spec{}, "ls /proc")
+	var pids []string
+	for _, name := range strings.Fields(out) {
+		if regexp.MustCompile(`^[0-9]+$`).MatchString(name) {
+			pids = append(pids, name)
+		}
+	}
+	// sh execs ls, or forks it as pid 2.
+	if len(pids) == 0 || len(pids) > 2 || pids[0] != "1" {
+		t.Fatalf("pids in /proc = %v, want 1 (and ls)", pids)
+	}
+}
+
+func TestRunExitCode(t *testing.T) {
+	requireNS(t)
+	if code, _, _ := run(t, Spec{}, "sh", "-c", "exit 7"); code != 7 {
+		t.Fatalf("exit code %d, want 7", code)
+	}
+}
+
+func TestRunKilledBySignal(t *testing.T) {
+	requireNS(t)
+	p := start(t, Spec{Rootfs: newRootfs(t), Args: []string{"sleep", "30"}})
+	must(t, p.Signal(syscall.SIGKILL))
+	if code, err := p.Wait(); err != nil || code != 128+9 {
+		t.Fatalf("Wait = %d, %v; want 137", code, err)
+	}
+	// PID 1 gets the signals it handles.
+	p = start(t, Spec{Rootfs: newRootfs(t), Args: []string{"sh", "-c", "trap 'exit 5' TERM; echo ready; while :; do sleep 0.05; done"}})
+	time.Sleep(100 * time.Millisecond)
+	must(t, p.Signal(syscall.SIGTERM))
+	if code, err := p.Wait(); err != nil || code != 5 {
+		t.Fatalf("Wait = %d, %v; want 5", code, err)
+	}
+}
+
+func TestRunVolumes(t *testing.T) {
+	requireNS(t)
+	rw, ro := t.TempDir(), t.TempDir()
+	must(t, os.WriteFile(filepath.Join(rw, "in"), []byte("from-host\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(ro, "in"), []byte("read-only\n"), 0o644))
+	file := filepath.Join(t.TempDir(), "single")
+	must(t, os.WriteFile(file, []byte("one-file\n"), 0o644))
+	spec := Spec{Volumes: []Volume{
+		{Source: rw, Target: "/data"},
+		{Source: ro, Target: "/deep/ro/dir", ReadOnly: true},
+		{Source: file, Target: "/etc/single"},
+	}}
+	got := sh(t, spec, "cat /data/in /deep/ro/dir/in /etc/single && echo written > /data/out && ! touch /deep/ro/dir/x 2>/dev/null && echo ok")
+	if got != "from-host\nread-only\none-file\nok" {
+		t.Fatalf("got %q", got)
+	}
+	if b, err := os.ReadFile(filepath.Join(rw, "out")); err != nil || string(b) != "written\n" {
+		t.Fatalf("host sees %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(ro, "x")); err == nil {
+		t.Fatal("a read-only volume was written")
+	}
+	code, _, errOut := run(t, spec, "sh", "-c", "echo x > /deep/ro/dir/in")
+	if code == 0 || !strings.Contains(errOut, "Read-only file system") {
+		t.Fatalf("write to :ro: exit %d, %q", code, errOut)
+	}
+}
+
+// An image symlink must not carry a volume's target out of the rootfs.
+func TestRunVolumeTargetStaysInRootfs(t *testing.T) {
+	requireNS(t)
+	rootfs, vol, outside := newRootfs(t), t.TempDir(), t.TempDir()
+	must(t, os.Symlink(outside, filepath.Join(rootfs, "escape")))
+	must(t, os.Symlink("../../../../../../"+outside, filepath.Join(rootfs, "escape2")))
+	must(t, os.WriteFile(filepath.Join(vol, "f"), []byte("vol"), 0o644))
+	spec := Spec{Rootfs: rootfs, Volumes: []Volume{
+		{Source: vol, Target: "/escape/a"}, {Source: vol, Target: "/escape2/b"},
+	}}
+	if got := sh(t, spec, "cat /escape/a/f /escape2/b/f"); got != "volvol" {
+		t.Fatalf("got %q", got)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("the volume targets were made outside the rootfs: %v", entries)
+	}
+	if _, err := os.Stat(filepath.Join(rootfs, outside, "a")); err != nil {
+		t.Fatalf("the target was not made inside the rootfs: %v", err)
+	}
+}
+
+func TestRunFDs(t *testing.T) {
+	requireNS(t)
+	openNoCloexec(t, "/etc/hostname")
+	got := strings.Fields(sh(t, Spec{}, "ls /proc/self/fd"))
+	// 3 is ls's own fd of the directory it lists.
+	if !slices.Equal(got, []string{"0", "1", "2", "3"}) {
+		t.Fatalf("fds = %v, want 0 1 2 and ls's own", got)
+	}
+}
+
+func TestRunMissingCommand(t *testing.T) {
+	requireNS(t)
+	rootfs := newRootfs(t)
+	_, err := Start(Spec{Rootfs: rootfs, Args: []string{"foo"}})
+	se := startErrorOf(t, err)
+	if se.ExitCode() != 127 || se.Error() != `exec: "foo": executable file not found in $PATH` {
+		t.Fatalf("got %d %q", se.ExitCode(), se.Error())
+	}
+	_, err = Start(Spec{Rootfs: rootfs, Args: []string{"/no/such"}})
+	if se := startErrorOf(t, err); se.ExitCode() != 127 {
+		t.Fatalf("got %d %q", se.ExitCode(), se.Error())
+	}
+	_, err = Start(Spec{Rootfs: rootfs, Args: []string{"/etc/passwd"}})
+	if se := startErrorOf(t, err); se.ExitCode() != 126 {
+		t.Fatalf("got %d %q", se.ExitCode(), se.Error())
+	}
+	checkNoMounts(t, rootfs)
+}
+
+func TestRunRootIsConfined(t *testing.T) {
+	requireNS(t)
+	for _, c := range []struct{ name, line, why string }{
+		{"mount", "mount -t tmpfs none /mnt", "denied"},
+		// The current time: harmless should the test ever fail.
+		{"date -s", `date -s "$(date '+%Y-%m-%d %H:%M:%S')"`, "not permitted"},
+		// Opens for writing, writes nothing.
+		{"sysrq-trigger", ": > /proc/sysrq-trigger", "Read-only"},
+		{"sysctl", "echo x > /proc/sys/kernel/hostname", "Read-only"},
+		{"sys", "touch /sys/kernel/x", "Read-only"},
+		// mknod is allowed (CAP_MKNOD), opening what it made is not.
+		{"mknod in rootfs", "mknod /tmp/sda b 8 0 && head -c1 /tmp/sda", "denied"},
+		{"mknod in /dev", "mknod /dev/sda b 8 0 && head -c1 /dev/sda", "denied"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.name == "sysrq-trigger" {
+				if _, err := os.Stat("/proc/sysrq-trigger"); err != nil {
+					t.Skip("this kernel has no /proc/sysrq-trigger")
+				}
+			}
+			// busybox date exits 0 when it could not set the date.
+			code, out, errOut := run(t, Spec{}, "sh", "-c", c.line)
+			if (code == 0 && c.name != "date -s") || !strings.Contains(errOut, c.why) {
+				t.Fatalf("%q as root in the container: exit %d, %q %q; want a failure with %q", c.line, code, out, errOut, c.why)
+			}
+		})
+	}
+	if got := sh(t, Spec{}, "grep Cap /proc/self/status"); !strings.Contains(got, "CapBnd:\t00000000a80425fb") {
+		t.Fatalf("capabilities:\n%s", got)
+	}
+	// Privileged keeps them all.
+	sh(t, Spec{Privileged: true}, "mount -t tmpfs none /mnt && umount /mnt")
+}
+
+func TestRunMasks(t *testing.T) {
+	requireNS(t)
+	const line = "cat /proc/timer_list /proc/keys /proc/interrupts | wc -c; find /proc/acpi /sys/firmware -mindepth 1 | wc -l"
+	if got := sh(t, Spec{}, line); got != "0\n0" {
+		t.Fatalf("masked paths show: %q", got)
+	}
+	if got := sh(t, Spec{Privileged: true}, line); got == "0\n0" {
+		t.Fatalf("privileged: masked paths are masked: %q", got)
+	}
+}
+
+func TestRunUser(t *testing.T) {
+	requireNS(t)
+	for _, c := range []struct{ user, want string }{
+		{"", "0 0 0 10"},
+		{"nobody", "65534 65534 65534"},
+		{"user", "1000 1000 10 100 1000"},
+		{"1000:100", "1000 100 100"},
+		{"4242", "4242 0 0"},
+		{"user:wheel", "1000 10 10"},
+	} {
+		t.Run(c.user, func(t *testing.T) {
+			got := sh(t, Spec{User: c.user}, `echo $(id -u) $(id -g) $(id -G | tr ' ' '\n' | sort -n | tr '\n' ' ')`)
+			if got != strings.TrimSpace(c.want) {
+				t.Fatalf("user %q: got %q, want %q", c.user, got, c.want)
+			}
+		})
+	}
+	// A non-root user has no capabilities at all.
+	if got := sh(t, Spec{User: "user"}, "grep CapEff /proc/self/status"); !strings.HasSuffix(got, "0000000000000000") {
+		t.Fatalf("user caps: %s", got)
+	}
+	_, err := Start(Spec{Rootfs: newRootfs(t), User: "nosuchuser", Args: []string{"true"}})
+	if se := startErrorOf(t, err); !strings.Contains(se.Msg, "nosuchuser") {
+		t.Fatalf("got %v", se)
+	}
+}
+
+func TestRunWorkingDir(t *testing.T) {
+	requireNS(t)
+	if got := sh(t, Spec{WorkingDir: "/home/user"}, "pwd"); got != "/home/user" {
+		t.Fatalf("pwd = %q", got)
+	}
+	_, err := Start(Spec{Rootfs: newRootfs(t), WorkingDir: "/nope", Args: []string{"true"}})
+	if se := startErrorOf(t, err); !strings.Contains(se.Msg, "/nope") {
+		t.Fatalf("got %v", se)
+	}
+}
+
+func TestRunEnv(t *testing.T) {
+	requireNS(t)
+	got := sh(t, Spec{Env: []string{"FOO=bar baz"}}, `echo "$FOO|$PATH|$HOME"`)
+	if got != "bar baz|"+DefaultPath+"|/root" {
+		t.Fatalf("env: %q", got)
+	}
+	// Args[0] is looked up in the container's PATH, the one in Env.
+	rootfs := newRootfs(t)
+	must(t, os.MkdirAll(filepath.Join(rootfs, "opt/x"), 0o755))
+	must(t, os.WriteFile(filepath.Join(rootfs, "opt/x/hello"), []byte("#!/bin/sh\necho hi from opt\n"), 0o755))
+	if got := sh(t, Spec{Rootfs: rootfs, Env: []string{"PATH=/opt/x:/bin"}}, "hello"); got != "hi from opt" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestRunNetwork(t *testing.T) {
+	requireNS(t)
+	got := sh(t, Spec{}, "ls /sys/class/net; ip -o link show lo")
+	if !strings.HasPrefix(got, "lo\n") || !strings.Contains(got, "UP") {
+		t.Fatalf("net none: %q", got)
+	}
+	host, err := os.ReadDir("/sys/class/net")
+	must(t, err)
+	if got := sh(t, Spec{Net: NetHost}, "ls /sys/class/net | wc -l"); got != fmt.Sprint(len(host)) {
+		t.Fatalf("net host: %s interfaces, host has %d", got, len(host))
+	}
+}
+
+func TestRunDev(t *testing.T) {
+	requireNS(t)
+	got := sh(t, Spec{}, "ls /dev | tr '\\n' ' '; echo; ls -ln /dev/null | cut -c1-10; readlink /dev/ptmx; "+
+		"head -c4 /dev/urandom | wc -c; echo x > /dev/shm/x && cat /dev/shm/x; grep -c devpts /proc/self/mounts")
+	want := "core fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero \ncrw-rw-rw-\npts/ptmx\n4\nx\n1"
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// With pivot_root refused (an initramfs) or not wanted, chroot.
+func TestRunNoPivot(t *testing.T) {
+	requireNS(t)
+	code, out, errOut := run(t, Spec{NoPivot: true}, "sh", "-c", "echo $$; ls / | grep -c marker")
+	if code != 0 || out != "1\n1\n" {
+		t.Fatalf("exit %d, %q, %q", code, out, errOut)
+	}
+}
+
+func TestRunBeforeStart(t *testing.T) {
+	requireNS(t)
+	var seen int
+	spec := Spec{Rootfs: newRootfs(t), Args: []string{"true"}}
+	spec.BeforeStart = func(pid int) error {
+		seen = pid
+		// The init step waits: it is still the re-exec'd binary.
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !strings.HasPrefix(string(b), initArg0) {
+			return fmt.Errorf("cmdline %q", b)
+		}
+		return nil
+	}
+	p := start(t, spec)
+	if seen != p.Pid() {
+		t.Fatalf("BeforeStart got %d, pid %d", seen, p.Pid())
+	}
+	spec.BeforeStart = func(int) error { return fmt.Errorf("no cgroup") }
+	if _, err := Start(spec); err == nil || !strings.Contains(err.Error(), "no cgroup") {
+		t.Fatalf("Start = %v", err)
+	}
+}
+
+func TestSelfCopyIsSealed(t *testing.T) {
+	requireNS(t)
+	if _, err := selfPath(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := unix.FcntlInt(uintptr(self.fd), unix.F_GET_SEALS, 0)
+	must(t, err)
+	if got&seals != seals {
+		t.Fatalf("seals %#x, want %#x", got, seals)
+	}
+	// What CVE-2019-5736 did through /proc/PID/exe.
+	f, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", self.fd), os.O_WRONLY, 0)
+	must(t, err)
+	defer f.Close()
+	if _, err := f.Write([]byte("x")); err == nil {
+		t.Fatal("the sealed copy is writable")
+	}
+	t.Logf("sealed copy of the binary: %v", SelfCopyCost())
+}
+
+func TestRunForwardSignals(t *testing.T) {
+	requireNS(t)
+	var out screen
+	p := start(t, Spec{Rootfs: newRootfs(t), Stdout: &out,
+		Args: []string{"sh", "-c", "trap 'exit 9' USR1; echo ready; while :; do sleep 0.05; done"}})
+	p.ForwardSignals()
+	waitFor(t, "the trap", func() bool { return strings.Contains(out.String(), "ready") })
+	// In a session of its own: the caller's terminal signals only the caller.
+	if sid, err := unix.Getsid(p.Pid()); err != nil || sid != p.Pid() {
+		t.Fatalf("session %d, %v; want %d", sid, err, p.Pid())
+	}
+	must(t, syscall.Kill(os.Getpid(), syscall.SIGUSR1))
+	if code, err := p.Wait(); err != nil || code != 9 {
+		t.Fatalf("Wait = %d, %v; want 9", code, err)
+	}
+}

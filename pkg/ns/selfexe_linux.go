@@ -1,0 +1,96 @@
+package ns
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The init step runs from a sealed in-memory copy of this binary. A process
+// in the container can open /proc/<init pid>/exe while the init step runs;
+// were that the layerctl binary on disk, root in the container could
+// rewrite it (runc CVE-2019-5736). A sealed memfd cannot be written, grown
+// or shrunk by anyone. The copy is made once per process.
+var self struct {
+	once sync.Once
+	fd   int
+	err  error
+	cost time.Duration
+}
+
+// selfPath returns a path that execs the sealed copy: its fd through
+// /proc/self/fd. execve opens the file before it closes close-on-exec fds,
+// so the fd stays close-on-exec and never reaches the child.
+func selfPath() (string, error) {
+	self.once.Do(func() {
+		start := time.Now()
+		self.fd, self.err = sealedCopy("/proc/self/exe")
+		self.cost = time.Since(start)
+	})
+	if self.err != nil {
+		return "", self.err
+	}
+	return fmt.Sprintf("/proc/self/fd/%d", self.fd), nil
+}
+
+// SelfCopyCost is how long making the sealed copy of the binary took (zero
+// before the first Start or Exec).
+func SelfCopyCost() time.Duration { return self.cost }
+
+const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+
+func sealedCopy(name string) (int, error) {
+	src, err := os.Open(name)
+	if err != nil {
+		return -1, fmt.Errorf("copy self: %w", err)
+	}
+	defer src.Close()
+	fi, err := src.Stat()
+	if err != nil {
+		return -1, fmt.Errorf("copy self: %w", err)
+	}
+	// MFD_EXEC says on purpose that the memfd is executable (kernels with
+	// vm.memfd_noexec warn otherwise); older kernels lack the flag.
+	fd, err := unix.MemfdCreate("layerctl", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.MemfdCreate("layerctl", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	}
+	if err != nil {
+		return -1, fmt.Errorf("copy self: memfd_create: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			unix.Close(fd)
+		}
+	}()
+	if err := unix.Ftruncate(fd, fi.Size()); err != nil {
+		return -1, fmt.Errorf("copy self: %w", err)
+	}
+	// sendfile copies page cache to page cache inside the kernel.
+	for off := int64(0); off < fi.Size(); {
+		n, err := unix.Sendfile(fd, int(src.Fd()), &off, int(fi.Size()-off))
+		if err != nil {
+			return -1, fmt.Errorf("copy self: sendfile: %w", err)
+		}
+		if n == 0 {
+			return -1, fmt.Errorf("copy self: %s shrank while copied", name)
+		}
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		return -1, fmt.Errorf("copy self: seal: %w", err)
+	}
+	// A high number keeps the fd clear of the 0..n the child's files are
+	// moved to before execve.
+	high, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 100)
+	if err != nil {
+		return -1, fmt.Errorf("copy self: %w", err)
+	}
+	unix.Close(fd)
+	ok = true
+	return high, nil
+}

@@ -1,0 +1,160 @@
+package ns
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// initArg0 names the init step in ps.
+const initArg0 = "layerctl-init"
+
+// cloneFlags are the namespaces a run creates.
+func cloneFlags(newNet bool) uintptr {
+	f := uintptr(unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
+	if newNet {
+		f |= unix.CLONE_NEWNET
+	}
+	return f
+}
+
+// Start starts a container: it returns once the spec's process runs (or
+// failed to start: a *StartError carries the exit code a CLI should use).
+// Wait may be called later, from any goroutine.
+func Start(spec Spec) (*Process, error) {
+	cfg, err := spec.config()
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(spec.Rootfs); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("start container: rootfs %s is not a directory (%v)", spec.Rootfs, err)
+	}
+	cmd, err := initCommand(modeRun)
+	if err != nil {
+		return nil, err
+	}
+	cmd.SysProcAttr.Cloneflags = cloneFlags(cfg.NewNet)
+	con, err := setupIO(cmd, spec.TTY, spec.Stdin, spec.Stdout, spec.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	return launch(cmd, cfg, spec.BeforeStart, con, (*exec.Cmd).Start)
+}
+
+// Run starts a container, forwards this process's signals to it and waits
+// for it: the exit code is the process's own, or 128+n when signal n
+// killed it.
+func Run(spec Spec) (int, error) {
+	p, err := Start(spec)
+	if err != nil {
+		return 0, err
+	}
+	p.ForwardSignals()
+	return p.Wait()
+}
+
+func initCommand(mode string) (*exec.Cmd, error) {
+	// A run's init step is alone in a new PID namespace until it execs the
+	// user's process, which replaces the binary: nothing in the container
+	// can reach it through /proc/PID/exe, so the binary on disk is safe to
+	// exec and the sealed copy (about 10 ms) is only needed where
+	// container processes already run: exec.
+	exe := "/proc/self/exe"
+	if mode != modeRun {
+		var err error
+		if exe, err = selfPath(); err != nil {
+			return nil, err
+		}
+	}
+	return &exec.Cmd{
+		Path: exe,
+		Args: []string{initArg0},
+		Env:  []string{initEnv + "=" + mode},
+		// A session of its own: the caller's terminal sends its ^C and
+		// hangup to the caller, which forwards what it chooses, and not
+		// also straight to the container.
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}, nil
+}
+
+// setupIO connects the process's stdio: through a new pty with tty, else
+// directly (exec.Cmd passes *os.File as is and copies other readers and
+// writers).
+func setupIO(cmd *exec.Cmd, tty bool, stdin io.Reader, stdout, stderr io.Writer) (*console, error) {
+	if !tty {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+		return nil, nil
+	}
+	con, err := newConsole(stdin, stdout)
+	if err != nil {
+		return nil, err
+	}
+	con.attach(cmd)
+	return con, nil
+}
+
+// launch starts the init step with start, hands it cfg, runs before, says
+// go and waits until the init step has exec'd (its end of the sync socket
+// closes) or reported a failure.
+func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, start func(*exec.Cmd) error) (*Process, error) {
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		con.close()
+		return nil, fmt.Errorf("start init step: %w", err)
+	}
+	defer cfgW.Close()
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		cfgR.Close()
+		con.close()
+		return nil, fmt.Errorf("start init step: socketpair: %w", err)
+	}
+	parent, child := os.NewFile(uintptr(sp[0]), "sync"), os.NewFile(uintptr(sp[1]), "sync")
+	defer parent.Close()
+	cmd.ExtraFiles = append([]*os.File{cfgR, child}, cmd.ExtraFiles...)
+	err = start(cmd)
+	cfgR.Close()
+	child.Close()
+	if err != nil {
+		con.close()
+		return nil, fmt.Errorf("start init step: %w", err)
+	}
+	con.started()
+	p := newProcess(cmd, con)
+	fail := func(err error) (*Process, error) {
+		p.cmd.Process.Kill()
+		p.Wait()
+		return nil, err
+	}
+	// The config goes first: the init step reads it while before runs.
+	if err := json.NewEncoder(cfgW).Encode(cfg); err != nil {
+		return fail(fmt.Errorf("start init step: send config: %w", err))
+	}
+	cfgW.Close()
+	if before != nil {
+		if err := before(cmd.Process.Pid); err != nil {
+			return fail(fmt.Errorf("before start: %w", err))
+		}
+	}
+	if _, err := parent.Write([]byte{'g'}); err != nil {
+		return fail(fmt.Errorf("start init step: %w", err))
+	}
+	msg, err := io.ReadAll(parent)
+	if err != nil {
+		return fail(fmt.Errorf("start init step: %w", err))
+	}
+	if len(msg) > 0 {
+		se := &StartError{Code: CodeSetup}
+		if err := json.Unmarshal(msg, se); err != nil {
+			se.Msg = string(msg)
+		}
+		p.Wait()
+		return nil, se
+	}
+	return p, nil
+}

@@ -1,0 +1,158 @@
+package ns
+
+import (
+	"fmt"
+	"io"
+	"path"
+)
+
+// DefaultPath is the PATH of a process whose environment sets none
+// (Docker's default).
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Network modes.
+const (
+	NetNone = "none" // a new network namespace with only lo, up
+	NetHost = "host" // the host's network namespace
+)
+
+// Volume is a bind mount of a host path into the container.
+type Volume struct {
+	Source   string // host path, file or directory
+	Target   string // path inside the container, created when missing
+	ReadOnly bool
+}
+
+// Spec is a container to start: a rootfs and the process that becomes its
+// PID 1.
+type Spec struct {
+	Rootfs   string // host directory that becomes /
+	Hostname string
+	Volumes  []Volume
+	Net      string // NetNone (default) or NetHost
+	// NoPivot chroots into the rootfs instead of pivot_root, as when the
+	// rootfs is on an initramfs.
+	NoPivot bool
+
+	Args       []string // Args[0] is looked up in the container's PATH
+	Env        []string // KEY=VALUE; PATH, HOME and HOSTNAME get defaults
+	WorkingDir string   // absolute, must exist in the container; default /
+	User       string   // uid, uid:gid, name or name:group; default root
+	// Privileged keeps every capability, leaves /proc and /sys unmasked
+	// and /sys writable.
+	Privileged bool
+
+	// TTY gives the process a new pty as its stdin, stdout and stderr and
+	// its controlling terminal; the parent copies Stdin to it and it to
+	// Stdout, and puts Stdin in raw mode when it is a terminal.
+	TTY    bool
+	Stdin  io.Reader // nil: /dev/null
+	Stdout io.Writer // nil: /dev/null
+	Stderr io.Writer // nil: /dev/null; unused with TTY
+
+	// BeforeStart runs once the init step exists and before it does
+	// anything: the place to put pid in a cgroup, so nothing runs
+	// unlimited. An error kills the init step and fails Start.
+	BeforeStart func(pid int) error
+}
+
+// ExecSpec is a process to start in a running container.
+type ExecSpec struct {
+	Args       []string
+	Env        []string
+	WorkingDir string
+	User       string
+	Privileged bool
+
+	TTY    bool
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+
+	// BeforeStart runs before the process does anything (cgroup join).
+	BeforeStart func(pid int) error
+}
+
+// config is what the init step receives over its config pipe.
+type config struct {
+	Mode     string // modeRun or modeExec
+	Rootfs   string
+	Hostname string
+	Volumes  []Volume
+	NewNet   bool
+	NoPivot  bool
+
+	Args       []string
+	Env        []string
+	WorkingDir string
+	User       string
+	Privileged bool
+	TTY        bool
+}
+
+const (
+	modeRun  = "run"
+	modeExec = "exec"
+)
+
+func (s *Spec) config() (*config, error) {
+	if s.Rootfs == "" {
+		return nil, fmt.Errorf("spec: no rootfs")
+	}
+	c := &config{
+		Mode: modeRun, Rootfs: s.Rootfs, Hostname: s.Hostname, Volumes: s.Volumes,
+		NoPivot: s.NoPivot, Args: s.Args, Env: s.Env, WorkingDir: s.WorkingDir,
+		User: s.User, Privileged: s.Privileged, TTY: s.TTY,
+	}
+	switch s.Net {
+	case "", NetNone:
+		c.NewNet = true
+	case NetHost:
+	default:
+		return nil, fmt.Errorf("spec: network %q: want %q or %q", s.Net, NetNone, NetHost)
+	}
+	for _, v := range s.Volumes {
+		if !path.IsAbs(v.Target) || !path.IsAbs(v.Source) {
+			return nil, fmt.Errorf("spec: volume %s:%s: both paths must be absolute", v.Source, v.Target)
+		}
+	}
+	return c, c.check()
+}
+
+func (s *ExecSpec) config() (*config, error) {
+	c := &config{
+		Mode: modeExec, Args: s.Args, Env: s.Env, WorkingDir: s.WorkingDir,
+		User: s.User, Privileged: s.Privileged, TTY: s.TTY,
+	}
+	return c, c.check()
+}
+
+func (c *config) check() error {
+	if len(c.Args) == 0 {
+		return fmt.Errorf("spec: no command")
+	}
+	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {
+		return fmt.Errorf("spec: working directory %q is not absolute", c.WorkingDir)
+	}
+	return nil
+}
+
+// StartError is a failure of the init step before the user's process
+// started. Code follows Docker: 127 command not found, 126 command cannot
+// be run, 125 any other setup failure.
+type StartError struct {
+	Code int
+	Msg  string
+}
+
+func (e *StartError) Error() string { return e.Msg }
+
+// ExitCode is the code a CLI should exit with.
+func (e *StartError) ExitCode() int { return e.Code }
+
+// Exit codes of StartError.
+const (
+	CodeSetup     = 125
+	CodeCannotRun = 126
+	CodeNotFound  = 127
+)
