@@ -109,24 +109,16 @@ var diffCommand = &cli.Command{
 
 var rmCommand = &cli.Command{
 	Name:      "rm",
-	Usage:     "remove a container (its image stays)",
-	ArgsUsage: "CONTAINER",
-	Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "unmount a mounted container first"}},
+	Usage:     "remove containers (their images stay)",
+	ArgsUsage: "CONTAINER...",
+	Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill a running container, unmount a mounted one, first"}},
 	Action: func(c *cli.Context) error {
-		if c.NArg() != 1 {
-			return fmt.Errorf("rm: want one CONTAINER")
+		if c.NArg() < 1 {
+			return fmt.Errorf("rm: want CONTAINER...")
 		}
-		s, err := openStores(c)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		st, err := s.containers.Remove(c.Args().First(), c.Bool("force"))
-		if err != nil {
-			return fmt.Errorf("rm %s: %w", c.Args().First(), err)
-		}
-		fmt.Println(st.ID)
-		return nil
+		return eachContainer(c, "rm", func(s *stores, ref string) (container.State, error) {
+			return s.containers.Remove(ref, c.Bool("force"))
+		})
 	},
 }
 
@@ -157,15 +149,19 @@ var psCommand = &cli.Command{
 		}
 		rows := []row{}
 		for _, st := range all {
-			// Nothing runs yet: without -a only running containers show.
-			if !c.Bool("all") {
+			if st, err = s.containers.Refresh(st); err != nil {
+				return fmt.Errorf("ps: %w", err)
+			}
+			// Without -a, as Docker: only running containers (and, here,
+			// mounted ones, which are in use too).
+			if !c.Bool("all") && st.Pid == 0 && st.MountCount == 0 {
 				continue
 			}
 			img := st.ImageName
 			if img == "" {
 				img = short(st.Image)
 			}
-			rows = append(rows, row{st.ID, st.Name, displayName(img), st.Status(), 0})
+			rows = append(rows, row{st.ID, st.Name, displayName(img), st.Status(), st.Pid})
 		}
 		if jsonOut {
 			return printJSON(rows)
@@ -173,7 +169,11 @@ var psCommand = &cli.Command{
 		tw := newTable(os.Stdout)
 		fmt.Fprintln(tw, "CONTAINER-ID\tNAME\tIMAGE\tSTATUS\tPID")
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.ID[:12], r.Name, r.Image, r.Status, r.Pid)
+			pid := "-"
+			if r.Pid > 0 {
+				pid = fmt.Sprint(r.Pid)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID[:12], r.Name, r.Image, r.Status, pid)
 		}
 		return tw.Flush()
 	},

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/layerctl/layerctl/pkg/ns"
 )
 
 // exitError carries an exit code other than 1 (the process's own code).
@@ -22,6 +24,9 @@ func (e exitError) Error() string { return e.err.Error() }
 func (e exitError) Unwrap() error { return e.err }
 
 func main() {
+	// In a container's init step this execs the container's process and
+	// never returns; it must run before anything starts threads or opens files.
+	ns.Init()
 	// urfave/cli reports an unknown command through CommandNotFound, which
 	// cannot return an error: note it and fail after Run.
 	var unknown string
@@ -41,7 +46,7 @@ func main() {
 			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand,
 			gcCommand, verifyCommand, infoCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
-			commitCommand, pushCommand,
+			commitCommand, pushCommand, runCommand, execCommand, stopCommand, killCommand, monitorCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},
@@ -54,7 +59,9 @@ func main() {
 		err = fmt.Errorf("unknown command %q", unknown)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "layerctl: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		if !errors.Is(err, errSilent) {
+			fmt.Fprintf(os.Stderr, "layerctl: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		}
 		var ee exitError
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)

@@ -33,6 +33,13 @@ type State struct {
 	Driver     string          `json:"driver"`
 	Created    time.Time       `json:"created"`
 	MountCount int             `json:"mountCount"`
+
+	Run      *RunConfig `json:"run,omitempty"`
+	Pid      int        `json:"pid,omitempty"`      // host PID of the running process
+	PidStart uint64     `json:"pidStart,omitempty"` // its start time, against PID reuse
+	Started  time.Time  `json:"started,omitempty"`
+	Finished time.Time  `json:"finished,omitempty"`
+	ExitCode *int       `json:"exitCode,omitempty"`
 }
 
 // Top is the chainID of the container's image top layer.
@@ -45,7 +52,14 @@ func (s State) Top() digest.Digest {
 
 // Status is what ps shows.
 func (s State) Status() string {
-	if s.MountCount > 0 {
+	switch {
+	case s.Pid > 0:
+		return "running"
+	case s.ExitCode != nil:
+		return fmt.Sprintf("exited (%d)", *s.ExitCode)
+	case !s.Finished.IsZero():
+		return "exited"
+	case s.MountCount > 0:
 		return "mounted"
 	}
 	return "created"

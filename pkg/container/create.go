@@ -15,11 +15,12 @@ import (
 
 // CreateOptions describe a new container.
 type CreateOptions struct {
-	Image    string   // image name, ID or ID prefix
-	Name     string   // "" for one made from the ID
-	Hostname string   // "" for the ID's first 12 characters
-	AddHosts []string // HOST:IP lines for /etc/hosts
-	DNS      []string // nameservers; empty: the host's, without loopback ones
+	Image    string     // image name, ID or ID prefix
+	Name     string     // "" for one made from the ID
+	Hostname string     // "" for the ID's first 12 characters
+	AddHosts []string   // HOST:IP lines for /etc/hosts
+	DNS      []string   // nameservers; empty: the host's, without loopback ones
+	Run      *RunConfig // how its process starts (run); nil for create
 }
 
 var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
@@ -67,7 +68,7 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 	s := State{
 		ID: id, Name: o.Name, Image: img.ID, ChainIDs: img.ChainIDs,
 		Hostname: o.Hostname, AddHosts: o.AddHosts, DNS: o.DNS,
-		Driver: c.driver.Name(), Created: time.Now().UTC(),
+		Driver: c.driver.Name(), Created: time.Now().UTC(), Run: o.Run,
 	}
 	if s.Name == "" {
 		s.Name = id[:12]

@@ -151,8 +151,19 @@ func (c *Store) umountLocked(s State, force bool) error {
 // Remove deletes a container: its mount (only with force when mounted), its
 // layers and its record. The image's layers stay.
 func (c *Store) Remove(ref string, force bool) (State, error) {
-	var s State
-	err := c.locked(func() error {
+	s, err := c.Resolve(ref)
+	if err != nil {
+		return s, err
+	}
+	if c.alive(s) {
+		if !force {
+			return s, fmt.Errorf("container %s is running: %w (stop it or use -f)", s.Name, layer.ErrInUse)
+		}
+		if _, err := c.Stop(s.ID, 0); err != nil {
+			return s, err
+		}
+	}
+	err = c.locked(func() error {
 		var err error
 		if s, err = c.Resolve(ref); err != nil {
 			return err

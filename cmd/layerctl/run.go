@@ -1,0 +1,306 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/layerctl/layerctl/pkg/container"
+	"github.com/layerctl/layerctl/pkg/ns"
+)
+
+var runFlags = []cli.Flag{
+	&cli.BoolFlag{Name: "rm", Usage: "remove the container when its process ends"},
+	&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin connected"},
+	&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the process a terminal"},
+	&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container ID"},
+	&cli.StringFlag{Name: "name", Usage: "container `NAME`"},
+	&cli.StringFlag{Name: "hostname", Usage: "the container's host name"},
+	&cli.StringSliceFlag{Name: "add-host", Usage: "add `HOST:IP` to /etc/hosts"},
+	&cli.StringSliceFlag{Name: "dns", Usage: "nameserver `IP` for /etc/resolv.conf"},
+	&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount `SRC:DST[:ro]`"},
+	&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `K=V` (K alone: the host's value)"},
+	&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working `DIR` inside the container"},
+	&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "`USER[:GROUP]` (name or id)"},
+	&cli.StringFlag{Name: "entrypoint", Usage: "override the image's entrypoint"},
+	&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit in `BYTES` (k, m, g suffixes)"},
+	&cli.Float64Flag{Name: "cpus", Usage: "CPU limit in cores (0.5: half a core)"},
+	&cli.Int64Flag{Name: "pids-limit", Usage: "most processes at once"},
+	&cli.StringFlag{Name: "net", Value: ns.NetNone, Usage: "network: none (own namespace, lo only) or host"},
+	&cli.BoolFlag{Name: "privileged", Usage: "keep every capability, unmask /proc and /sys"},
+}
+
+var runCommand = &cli.Command{
+	Name:      "run",
+	Usage:     "run a command in a new container of an image",
+	ArgsUsage: "IMAGE [CMD [ARG...]]",
+	Flags:     runFlags,
+	Action: func(c *cli.Context) error {
+		if c.NArg() < 1 {
+			return fmt.Errorf("run: want IMAGE [CMD [ARG...]]")
+		}
+		if c.Bool("detach") && c.Bool("tty") {
+			return fmt.Errorf("run: -t cannot be used with -d (the terminal lives in the foreground process)")
+		}
+		rc, err := runConfig(c)
+		if err != nil {
+			return fmt.Errorf("run: %w", err)
+		}
+		s, err := openStores(c)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		st, err := s.containers.Create(container.CreateOptions{
+			Image: c.Args().First(), Name: c.String("name"), Hostname: c.String("hostname"),
+			AddHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"), Run: rc,
+		})
+		if err != nil {
+			return fmt.Errorf("run: %w", err)
+		}
+		if c.Bool("detach") {
+			if err := startMonitor(c, st.ID); err != nil {
+				if rc.Remove {
+					s.containers.Remove(st.ID, true)
+				}
+				return err
+			}
+			fmt.Println(st.ID)
+			return nil
+		}
+		var stdin *os.File
+		if c.Bool("interactive") || c.Bool("tty") {
+			stdin = os.Stdin
+		}
+		return runForeground(s, st.ID, stdin)
+	},
+}
+
+// runForeground starts a container's process with this process's stdio and
+// exits as it does.
+func runForeground(s *stores, id string, stdin *os.File) error {
+	stdio := container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr}
+	if stdin != nil {
+		stdio.Stdin = stdin
+	}
+	r, err := s.containers.Start(id, stdio)
+	if err != nil {
+		if st, gerr := s.containers.Get(id); gerr == nil && st.Run != nil && st.Run.Remove {
+			s.containers.Remove(id, true)
+		}
+		return startFailed(err)
+	}
+	// A long-running container must not hold the store's shared lock: gc
+	// would wait for it.
+	s.Close()
+	r.ForwardSignals()
+	code, err := r.Wait()
+	if errors.Is(err, container.ErrOOM) {
+		return exitError{code: 137, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return exitError{code: code, err: errSilent}
+	}
+	return nil
+}
+
+// errSilent ends layerctl with the container's exit code and no message of
+// its own.
+var errSilent = errors.New("")
+
+// startFailed gives a start failure Docker's exit code: 125 setup, 126
+// cannot run, 127 not found.
+func startFailed(err error) error {
+	var se *ns.StartError
+	if errors.As(err, &se) {
+		return exitError{code: se.ExitCode(), err: fmt.Errorf("run: %w", err)}
+	}
+	return exitError{code: ns.CodeSetup, err: fmt.Errorf("run: %w", err)}
+}
+
+func runConfig(c *cli.Context) (*container.RunConfig, error) {
+	rc := &container.RunConfig{
+		WorkingDir: c.String("workdir"), User: c.String("user"), Net: c.String("net"),
+		TTY: c.Bool("tty"), Privileged: c.Bool("privileged"), Remove: c.Bool("rm"),
+	}
+	if c.NArg() > 1 {
+		rc.Cmd = c.Args().Slice()[1:]
+	}
+	if c.IsSet("entrypoint") {
+		ep := c.String("entrypoint")
+		rc.Entrypoint = &ep
+	}
+	if rc.Net != ns.NetNone && rc.Net != ns.NetHost {
+		return nil, fmt.Errorf("--net %q: want none or host", rc.Net)
+	}
+	if rc.WorkingDir != "" && !filepath.IsAbs(rc.WorkingDir) {
+		return nil, fmt.Errorf("--workdir %q: want an absolute path", rc.WorkingDir)
+	}
+	for _, e := range c.StringSlice("env") {
+		if !strings.Contains(e, "=") {
+			v, ok := os.LookupEnv(e)
+			if !ok {
+				continue // as Docker: an unset host variable is left out
+			}
+			e += "=" + v
+		}
+		if strings.HasPrefix(e, "=") {
+			return nil, fmt.Errorf("--env %q: no variable name", e)
+		}
+		rc.Env = append(rc.Env, e)
+	}
+	for _, v := range c.StringSlice("volume") {
+		vol, err := parseVolume(v)
+		if err != nil {
+			return nil, err
+		}
+		rc.Volumes = append(rc.Volumes, vol)
+	}
+	var err error
+	if m := c.String("memory"); m != "" {
+		if rc.Limits.Memory, err = parseBytes(m); err != nil {
+			return nil, fmt.Errorf("--memory %q: %w", m, err)
+		}
+		if rc.Limits.Memory < 6<<20 {
+			return nil, fmt.Errorf("--memory %q: the smallest limit is 6m", m)
+		}
+	}
+	rc.Limits.CPUs = c.Float64("cpus")
+	if rc.Limits.CPUs < 0 {
+		return nil, fmt.Errorf("--cpus %v: want a positive number", rc.Limits.CPUs)
+	}
+	rc.Limits.PIDs = c.Int64("pids-limit")
+	if rc.Limits.PIDs < 0 {
+		return nil, fmt.Errorf("--pids-limit %d: want a positive number", rc.Limits.PIDs)
+	}
+	return rc, nil
+}
+
+// parseVolume reads SRC:DST[:ro|rw]; SRC must exist on the host.
+func parseVolume(v string) (ns.Volume, error) {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return ns.Volume{}, fmt.Errorf("--volume %q: want SRC:DST[:ro]", v)
+	}
+	vol := ns.Volume{Source: parts[0], Target: parts[1]}
+	if len(parts) == 3 {
+		switch parts[2] {
+		case "ro":
+			vol.ReadOnly = true
+		case "rw":
+		default:
+			return ns.Volume{}, fmt.Errorf("--volume %q: option %q: want ro or rw", v, parts[2])
+		}
+	}
+	if !filepath.IsAbs(vol.Source) || !filepath.IsAbs(vol.Target) {
+		return ns.Volume{}, fmt.Errorf("--volume %q: both paths must be absolute", v)
+	}
+	if _, err := os.Stat(vol.Source); err != nil {
+		return ns.Volume{}, fmt.Errorf("--volume %q: %w", v, err)
+	}
+	return vol, nil
+}
+
+// parseBytes reads 1024, 64k, 64m, 1g (binary units, as Docker).
+func parseBytes(s string) (int64, error) {
+	mult := int64(1)
+	num := strings.ToLower(s)
+	switch {
+	case strings.HasSuffix(num, "k"), strings.HasSuffix(num, "kb"):
+		mult = 1 << 10
+	case strings.HasSuffix(num, "m"), strings.HasSuffix(num, "mb"):
+		mult = 1 << 20
+	case strings.HasSuffix(num, "g"), strings.HasSuffix(num, "gb"):
+		mult = 1 << 30
+	}
+	num = strings.TrimRight(num, "kmgb")
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("want a size such as 64m")
+	}
+	return n * mult, nil
+}
+
+// startMonitor starts a detached layerctl process that runs the container,
+// waits for it and records how it ended; it reports on a pipe whether the
+// start worked.
+func startMonitor(c *cli.Context, id string) error {
+	s, err := openStores(c)
+	if err != nil {
+		return err
+	}
+	logPath := s.containers.LogPath(id)
+	s.Close()
+	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	args := []string{"layerctl", "--root", c.String("root")}
+	if d := c.String("driver"); d != "" {
+		args = append(args, "--driver", d)
+	}
+	cmd := &exec.Cmd{
+		Path: "/proc/self/exe", Args: append(args, monitorCommand.Name, id),
+		Stdout: log, Stderr: log, ExtraFiles: []*os.File{pw},
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		return fmt.Errorf("run: start monitor: %w", err)
+	}
+	cmd.Process.Release()
+	buf := make([]byte, 4096)
+	n, _ := pr.Read(buf)
+	msg := strings.TrimSpace(string(buf[:n]))
+	if msg == "ok" {
+		return nil
+	}
+	code, text, _ := strings.Cut(msg, " ")
+	n2, _ := strconv.Atoi(code)
+	if n2 == 0 {
+		n2, text = ns.CodeSetup, "the monitor ended before the container started; see "+logPath
+	}
+	return exitError{code: n2, err: errors.New(text)}
+}
+
+// monitorCommand is the detached process behind run -d.
+var monitorCommand = &cli.Command{
+	Name:   "__monitor",
+	Hidden: true,
+	Action: func(c *cli.Context) error {
+		ready := os.NewFile(3, "ready")
+		s, err := openStores(c)
+		if err != nil {
+			fmt.Fprintf(ready, "%d %s\n", ns.CodeSetup, err)
+			return err
+		}
+		r, err := s.containers.Start(c.Args().First(), container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr})
+		if err != nil {
+			e := startFailed(err).(exitError)
+			fmt.Fprintf(ready, "%d %s\n", e.code, e.err)
+			return err
+		}
+		fmt.Fprintln(ready, "ok")
+		ready.Close()
+		s.Close()
+		_, err = r.Wait()
+		return err
+	},
+}

@@ -1,0 +1,165 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/layerctl/layerctl/pkg/cgroup"
+	"github.com/layerctl/layerctl/pkg/ns"
+)
+
+// ErrNotRunning marks a command that needs a running container.
+var ErrNotRunning = errors.New("not running")
+
+// Refresh settles the record of a container whose process ended while no
+// layerctl process watched it (its monitor was killed): the cgroup goes,
+// the rootfs is released, the state says exited.
+func (c *Store) Refresh(s State) (State, error) {
+	if s.Pid == 0 || c.alive(s) {
+		return s, nil
+	}
+	c.release(s, -1)
+	return c.Get(s.ID)
+}
+
+// release removes a finished container's cgroup and records its end.
+func (c *Store) release(s State, code int) error {
+	if cg, err := cgroup.Open(s.ID); err == nil {
+		cg.Kill()
+		cg.Remove()
+	}
+	return c.finish(s.ID, s.Pid, code)
+}
+
+// Kill sends a signal to a running container's process.
+func (c *Store) Kill(ref string, sig syscall.Signal) (State, error) {
+	s, err := c.Resolve(ref)
+	if err != nil {
+		return s, err
+	}
+	if !c.alive(s) {
+		return s, fmt.Errorf("container %s: %w", s.Name, ErrNotRunning)
+	}
+	if err := syscall.Kill(s.Pid, sig); err != nil {
+		return s, fmt.Errorf("signal container %s: %w", s.Name, err)
+	}
+	return s, nil
+}
+
+// Stop asks a running container's process to end (SIGTERM, or the image's
+// StopSignal), kills everything in its cgroup after timeout, and waits for
+// it. A container that is not running is left as it is.
+func (c *Store) Stop(ref string, timeout time.Duration) (State, error) {
+	s, err := c.Resolve(ref)
+	if err != nil {
+		return s, err
+	}
+	if !c.alive(s) {
+		_, err := c.Refresh(s)
+		return s, err
+	}
+	sig := syscall.SIGTERM
+	if cfg, err := c.imageConfig(s); err == nil && cfg.StopSignal != "" {
+		if n, ok := signalByName(cfg.StopSignal); ok {
+			sig = n
+		}
+	}
+	syscall.Kill(s.Pid, sig)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	err = ns.WaitPid(ctx, s.Pid)
+	cancel()
+	if err != nil {
+		if cg, cerr := cgroup.Open(s.ID); cerr == nil {
+			cg.Kill()
+		}
+		syscall.Kill(s.Pid, syscall.SIGKILL)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := ns.WaitPid(ctx, s.Pid); err != nil {
+			return s, fmt.Errorf("stop container %s: pid %d outlived SIGKILL: %w", s.Name, s.Pid, err)
+		}
+	}
+	// The monitor, when there is one, records the exit code; release is
+	// done once, by whoever comes first.
+	return s, c.release(s, -1)
+}
+
+// ExecOptions describe a process started in a running container.
+type ExecOptions struct {
+	Args       []string
+	Env        []string
+	WorkingDir string
+	User       string
+	TTY        bool
+	Privileged bool
+	Stdio
+}
+
+// Exec starts a process in a running container's namespaces and cgroup,
+// with the image's Env, WorkingDir and User unless overridden.
+func (c *Store) Exec(ref string, o ExecOptions) (*ns.Process, error) {
+	s, err := c.Resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	if !c.alive(s) {
+		return nil, fmt.Errorf("container %s: %w", s.Name, ErrNotRunning)
+	}
+	cfg, err := c.imageConfig(s)
+	if err != nil {
+		return nil, err
+	}
+	env := cfg.Env
+	if s.Run != nil {
+		env = mergeEnv(env, s.Run.Env)
+	}
+	spec := ns.ExecSpec{
+		Args: o.Args, Env: mergeEnv(env, o.Env), WorkingDir: o.WorkingDir, User: o.User,
+		TTY: o.TTY, Privileged: o.Privileged || s.Run != nil && s.Run.Privileged,
+		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+	}
+	if spec.WorkingDir == "" {
+		spec.WorkingDir = cfg.WorkingDir
+	}
+	if spec.User == "" {
+		spec.User = cfg.User
+	}
+	if cg, err := cgroup.Open(s.ID); err == nil {
+		spec.BeforeStart = cg.Add
+	}
+	return ns.Exec(s.Pid, spec)
+}
+
+// signalByName reads "SIGTERM", "TERM" or "15".
+func signalByName(name string) (syscall.Signal, bool) {
+	var n int
+	if _, err := fmt.Sscanf(name, "%d", &n); err == nil && fmt.Sprint(n) == name {
+		return syscall.Signal(n), n > 0 && n < 65
+	}
+	if len(name) > 3 && name[:3] == "SIG" {
+		name = name[3:]
+	}
+	for sig, n := range signalNames {
+		if sig == name {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// SignalByName is signalByName for the CLI.
+func SignalByName(name string) (syscall.Signal, error) {
+	if sig, ok := signalByName(name); ok {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", name)
+}
+
+var signalNames = map[string]syscall.Signal{
+	"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT, "KILL": syscall.SIGKILL,
+	"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "TERM": syscall.SIGTERM, "STOP": syscall.SIGSTOP,
+	"CONT": syscall.SIGCONT, "WINCH": syscall.SIGWINCH, "PWR": syscall.SIGPWR,
+}

@@ -1,0 +1,245 @@
+package container
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/layerctl/layerctl/pkg/cgroup"
+	"github.com/layerctl/layerctl/pkg/ns"
+)
+
+// RunConfig is how a container's process is started, kept in its record so
+// a detached container's monitor and later commands know it.
+type RunConfig struct {
+	Cmd        []string      `json:"cmd,omitempty"`        // overrides the image's Cmd
+	Entrypoint *string       `json:"entrypoint,omitempty"` // overrides the image's Entrypoint
+	Env        []string      `json:"env,omitempty"`        // added to the image's Env
+	WorkingDir string        `json:"workingDir,omitempty"`
+	User       string        `json:"user,omitempty"`
+	Volumes    []ns.Volume   `json:"volumes,omitempty"`
+	Net        string        `json:"net,omitempty"`
+	Limits     cgroup.Limits `json:"limits"`
+	TTY        bool          `json:"tty,omitempty"`
+	Privileged bool          `json:"privileged,omitempty"`
+	Remove     bool          `json:"remove,omitempty"` // --rm
+}
+
+// Stdio connects a started process.
+type Stdio struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Running is a started container process of this layerctl process.
+type Running struct {
+	c     *Store
+	state State
+	proc  *ns.Process
+	cg    *cgroup.Cgroup
+}
+
+// Pid is the container process's host PID.
+func (r *Running) Pid() int { return r.proc.Pid() }
+
+// ForwardSignals passes this process's signals on to the container's.
+func (r *Running) ForwardSignals() { r.proc.ForwardSignals() }
+
+// ErrOOM marks a container process the kernel killed for its memory limit.
+var ErrOOM = errors.New("out of memory")
+
+// Start mounts a container's rootfs, makes its cgroup and starts its
+// process (the image's Entrypoint and Cmd, as overridden by its RunConfig).
+// Nothing runs before the process is in its cgroup. On error everything it
+// made is undone.
+func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
+	s, err := c.Resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	if c.alive(s) {
+		return nil, fmt.Errorf("container %s is running already (pid %d)", s.Name, s.Pid)
+	}
+	cfg, err := c.imageConfig(s)
+	if err != nil {
+		return nil, err
+	}
+	rc := s.Run
+	if rc == nil {
+		rc = &RunConfig{}
+	}
+	args := ns.Command(cfg.Entrypoint, cfg.Cmd, rc.Cmd, rc.Entrypoint)
+	if len(args) == 0 {
+		return nil, &ns.StartError{Code: ns.CodeSetup, Msg: "no command: the image has no Entrypoint or Cmd and none was given"}
+	}
+	rootfs, err := c.Mount(s.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			c.Umount(s.ID, false)
+		}
+	}()
+	cg, err := cgroup.Create(s.ID, rc.Limits)
+	if errors.Is(err, cgroup.ErrExists) {
+		// A cgroup left by a container that died with its monitor.
+		if old, oerr := cgroup.Open(s.ID); oerr == nil {
+			old.Kill()
+			old.Remove()
+		}
+		cg, err = cgroup.Create(s.ID, rc.Limits)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			cg.Kill()
+			cg.Remove()
+		}
+	}()
+	workdir := rc.WorkingDir
+	if workdir == "" {
+		workdir = cfg.WorkingDir
+	}
+	user := rc.User
+	if user == "" {
+		user = cfg.User
+	}
+	proc, err := ns.Start(ns.Spec{
+		Rootfs: rootfs, Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net,
+		Args: args, Env: mergeEnv(cfg.Env, rc.Env), WorkingDir: workdir, User: user,
+		Privileged: rc.Privileged, TTY: rc.TTY,
+		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
+		BeforeStart: cg.Add,
+	})
+	if err != nil {
+		return nil, err
+	}
+	start, _ := ns.StartTime(proc.Pid())
+	err = c.locked(func() error {
+		cur, err := c.Get(s.ID)
+		if err != nil {
+			return err
+		}
+		cur.Pid, cur.PidStart, cur.Started, cur.ExitCode = proc.Pid(), start, time.Now().UTC(), nil
+		s = cur
+		return c.put(cur)
+	})
+	if err != nil {
+		proc.Signal(os.Kill)
+		proc.Wait()
+		return nil, err
+	}
+	return &Running{c: c, state: s, proc: proc, cg: cg}, nil
+}
+
+// Wait waits for the process to end, then removes its cgroup, unmounts the
+// rootfs and records the exit code (removing the container with --rm). The
+// code is the process's own, or 128+signal; an OOM kill is 137 with ErrOOM.
+func (r *Running) Wait() (int, error) {
+	code, werr := r.proc.Wait()
+	oom, _ := r.cg.OOMKilled()
+	r.cg.Kill() // what the process left behind
+	r.cg.Remove()
+	if err := r.c.finish(r.state.ID, r.proc.Pid(), code); err != nil && werr == nil {
+		werr = err
+	}
+	if werr == nil && oom {
+		werr = fmt.Errorf("container %s was killed: %w", r.state.Name, ErrOOM)
+	}
+	return code, werr
+}
+
+// finish records that the process pid ended with code and releases the
+// rootfs: once, whoever sees it first (the monitor, stop, rm).
+func (c *Store) finish(id string, pid, code int) error {
+	var remove bool
+	err := c.locked(func() error {
+		s, err := c.Get(id)
+		if err != nil {
+			return err
+		}
+		if s.Pid != pid {
+			if s.ExitCode == nil && code >= 0 && s.Finished.After(s.Started) {
+				s.ExitCode = &code // stop got here first, without a code
+				return c.put(s)
+			}
+			return nil
+		}
+		s.Pid, s.PidStart = 0, 0
+		s.Finished = time.Now().UTC()
+		if code >= 0 {
+			s.ExitCode = &code
+		}
+		if err := c.put(s); err != nil {
+			return err
+		}
+		remove = s.Run != nil && s.Run.Remove
+		return c.umountLocked(s, false)
+	})
+	if err == nil && remove {
+		_, err = c.Remove(id, true)
+	}
+	return err
+}
+
+// alive tells whether a container's recorded process still runs (the same
+// process: its start time rules out a reused PID).
+func (c *Store) alive(s State) bool {
+	if s.Pid <= 0 || !ns.Alive(s.Pid) {
+		return false
+	}
+	start, err := ns.StartTime(s.Pid)
+	return err == nil && start == s.PidStart
+}
+
+func (c *Store) imageConfig(s State) (*v1.Config, error) {
+	raw, err := c.layers.Blob(s.Image)
+	if err != nil {
+		return nil, fmt.Errorf("image of container %s: %w", s.Name, err)
+	}
+	f, err := v1.ParseConfigFile(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("image config of container %s: %w", s.Name, err)
+	}
+	return &f.Config, nil
+}
+
+// mergeEnv adds KEY=VALUE entries to an environment, replacing same keys.
+func mergeEnv(base, add []string) []string {
+	out := append([]string(nil), base...)
+	for _, kv := range add {
+		k, _, _ := cutEnv(kv)
+		replaced := false
+		for i, e := range out {
+			if ek, _, _ := cutEnv(e); ek == k {
+				out[i], replaced = kv, true
+				break
+			}
+		}
+		if !replaced {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func cutEnv(kv string) (string, string, bool) {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], true
+		}
+	}
+	return kv, "", false
+}
+
+// LogPath is where a detached container's output goes.
+func (c *Store) LogPath(id string) string { return filepath.Join(c.Dir(id), "container.log") }
