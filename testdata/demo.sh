@@ -58,3 +58,7 @@ rm -rf ./out/hello-layout
 run bin/layerctl --root "$STORE" push hello:1 oci:./out/hello-layout:1
 run bin/layerctl --root "$STORE" rm demo
 trap - EXIT
+
+# Run the committed image: its own PID 1, hostname, mounts and network, in a cgroup.
+run bin/layerctl --root "$STORE" run --rm --hostname demo2 -m 64m --pids-limit 50 hello:1
+run bin/layerctl --root "$STORE" run --rm hello:1 sh -c 'echo "pid $$ on $(hostname)"; ls /; cat /hello.txt'
