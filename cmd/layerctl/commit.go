@@ -59,7 +59,7 @@ var commitCommand = &cli.Command{
 		defer s.Close()
 		rec, _, err := s.containers.Commit(c.Context, c.Args().First(), opts)
 		if err != nil {
-			return fmt.Errorf("commit %s: %w", c.Args().First(), err)
+			return err // "commit CONTAINER: ..." already
 		}
 		fmt.Fprintln(os.Stdout, rec.ID)
 		return nil

@@ -27,7 +27,11 @@ type CommitOptions struct {
 func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (image.Record, layer.Meta, error) {
 	s, err := c.Resolve(ref)
 	if err != nil {
-		return image.Record{}, layer.Meta{}, err
+		return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: %w", ref, err)
+	}
+	// A bad change found after the layer is stored would leave it behind.
+	if err := image.CheckChanges(opts.Changes); err != nil {
+		return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: %w", s.Name, err)
 	}
 	parent, err := c.images.Get(s.Image)
 	if err != nil {

@@ -15,8 +15,11 @@ const Changeable = "CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME, 
 // ApplyChange applies one Dockerfile-style instruction ("CMD ["/bin/sh"]",
 // "ENV A=1") to an image config, as docker commit --change does.
 func ApplyChange(cfg *v1.Config, line string) error {
-	instr, args, _ := strings.Cut(strings.TrimSpace(line), " ")
-	args = strings.TrimSpace(args)
+	// A Dockerfile separates an instruction from its arguments by any blank.
+	instr, args := strings.TrimSpace(line), ""
+	if i := strings.IndexAny(instr, " \t"); i >= 0 {
+		instr, args = instr[:i], strings.TrimSpace(instr[i+1:])
+	}
 	if args == "" {
 		return fmt.Errorf("--change %q: %s needs arguments", line, instr)
 	}
@@ -94,8 +97,14 @@ func keyValues(args string, oldForm bool, set func(k, v string)) error {
 		return err
 	}
 	if oldForm && !strings.Contains(words[0], "=") {
-		k, v, _ := strings.Cut(args, " ")
-		set(k, strings.TrimSpace(v))
+		// "ENV KEY VALUE": the value is the rest of the line, after any
+		// blanks; Docker refuses a KEY without one.
+		k := words[0]
+		if len(words) < 2 || k == "" || strings.ContainsAny(k, " \t") {
+			return fmt.Errorf("want KEY=VALUE or KEY VALUE, got %q", args)
+		}
+		i := strings.IndexAny(args, " \t") // ends the first word, which holds no blank
+		set(k, unquote(strings.TrimSpace(args[i:])))
 		return nil
 	}
 	for _, w := range words {

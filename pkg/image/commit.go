@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -54,10 +55,19 @@ func Commit(s *layer.Store, im *Images, parent *Record, m layer.Meta, opts Commi
 	if m.Parent != topOf(rec.DiffIDs) {
 		return Record{}, fmt.Errorf("layer %s is not over the image's top layer", m.ChainID)
 	}
+	setsCmd, setsEntrypoint := false, false
 	for _, c := range opts.Changes {
 		if err := ApplyChange(&cfg.Config, c); err != nil {
 			return Record{}, err
 		}
+		instr, _, _ := strings.Cut(strings.TrimSpace(c), " ")
+		setsCmd = setsCmd || strings.EqualFold(instr, "CMD")
+		setsEntrypoint = setsEntrypoint || strings.EqualFold(instr, "ENTRYPOINT")
+	}
+	// As in a Dockerfile: a new ENTRYPOINT drops the Cmd inherited with the
+	// old one, which was written for it.
+	if setsEntrypoint && !setsCmd {
+		cfg.Config.Cmd = nil
 	}
 	created := v1.Time{Time: opts.Created.UTC()}
 	cfg.Created = created

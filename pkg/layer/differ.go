@@ -37,6 +37,9 @@ func WriteDiff(w io.Writer, dir string, opts DiffOptions) error {
 	if opts.Converter == nil {
 		return fmt.Errorf("write diff: no whiteout converter")
 	}
+	// Names are cut from the walked paths by length: "dir/" or "dir/." would
+	// cut them wrong.
+	dir = filepath.Clean(dir)
 	d := &differ{tw: tar.NewWriter(w), opts: opts, links: map[inodeKey]string{}, buf: make([]byte, 256<<10)}
 	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {
@@ -53,10 +56,16 @@ func WriteDiff(w io.Writer, dir string, opts DiffOptions) error {
 			return nil
 		}
 		if opts.Converter.Passthrough() {
-			if kind, _ := whiteout.Classify(e.Name()); kind == whiteout.Meta {
+			kind, target := whiteout.Classify(e.Name())
+			if kind == whiteout.Meta {
 				if e.IsDir() {
 					return filepath.SkipDir
 				}
+				return nil
+			}
+			// A ".wh.NAME" file stands for NAME, as overlay's char device
+			// named NAME does: an excluded NAME's deletion is left out too.
+			if parent, _ := splitName(rel); kind == whiteout.Whiteout && opts.Exclude != nil && opts.Exclude(joinName(parent, target)) {
 				return nil
 			}
 		}

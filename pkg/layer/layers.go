@@ -176,9 +176,10 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 	if err != nil {
 		return "", Meta{}, err
 	}
+	made := tmp // the error returns below set tmp to "" before this runs
 	defer func() {
 		if err != nil {
-			os.RemoveAll(tmp)
+			os.RemoveAll(made)
 		}
 	}()
 	diff := filepath.Join(tmp, "diff")
