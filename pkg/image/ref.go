@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 )
@@ -135,10 +136,17 @@ func (l Location) DefaultName() string {
 // Docker's grammar of a repository path component and of a tag
 // (distribution/reference), stricter than go-containerregistry's weak
 // validation, which accepts "a/" and "a:-x".
+// Compiled on first use: every command pays for what runs at start.
 var (
-	pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	tagPattern    = regexp.MustCompile(`^\w[\w.-]{0,127}$`)
+	pathComponent = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	})
+	tagChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\w[\w.-]*$`) })
 )
+
+// validTag: at most 128 characters (Docker's {0,127} written as a length
+// check, which compiles to far less).
+func validTag(t string) bool { return len(t) <= 128 && tagChars().MatchString(t) }
 
 // ParseName checks an image name a user gives to be recorded
 // ("NAME[:TAG]", no digest) and returns its stored form (see NormalizeName).
@@ -148,11 +156,11 @@ func ParseName(s string) (string, error) {
 		return "", fmt.Errorf("image name %q: %w", s, err)
 	}
 	for _, c := range strings.Split(t.RepositoryStr(), "/") {
-		if !pathComponent.MatchString(c) {
+		if !pathComponent().MatchString(c) {
 			return "", fmt.Errorf("image name %q: invalid repository path component %q", s, c)
 		}
 	}
-	if !tagPattern.MatchString(t.TagStr()) {
+	if !validTag(t.TagStr()) {
 		return "", fmt.Errorf("image name %q: invalid tag %q", s, t.TagStr())
 	}
 	return NormalizeName(s), nil
