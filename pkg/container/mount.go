@@ -171,7 +171,8 @@ func (c *Store) Remove(ref string, force bool) (State, error) {
 		if (s.MountCount > 0 || union.Mounted(c.MergedDir(s.ID))) && !force {
 			return fmt.Errorf("container %s is mounted: %w (umount it or use -f)", s.Name, layer.ErrInUse)
 		}
-		if err := c.umountLocked(s, true); err != nil {
+		// No record update: the record goes with the container.
+		if err := union.Unmount(c.MergedDir(s.ID)); err != nil {
 			return err
 		}
 		// Renamed into tmp/ first, so a crash never leaves half a container.
