@@ -48,6 +48,8 @@ type ApplyResult struct {
 	// Root tells that the tar had a "./" entry: the layer sets the
 	// attributes of the merged root (OCI layer.md).
 	Root bool `json:",omitempty"`
+	// Entries counts the tar's entries.
+	Entries int `json:"-"`
 }
 
 var crcTable = crc64.MakeTable(crc64.ISO) // tar-split's table
@@ -85,10 +87,11 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ApplyOptions) (App
 		return ApplyResult{}, err
 	}
 	return ApplyResult{
-		DiffID: digest.NewDigest(digest.SHA256, a.digest),
-		Size:   a.size,
-		Copied: a.copied,
-		Root:   a.rootEntry,
+		DiffID:  digest.NewDigest(digest.SHA256, a.digest),
+		Size:    a.size,
+		Copied:  a.copied,
+		Root:    a.rootEntry,
+		Entries: a.count,
 	}, nil
 }
 
@@ -105,6 +108,7 @@ type dirTime struct {
 }
 
 type applier struct {
+	count     int // entries read
 	ctx       context.Context
 	dir       string
 	root      int
@@ -154,6 +158,7 @@ func (a *applier) run(r io.Reader) error {
 			return err
 		}
 		a.crc.Reset()
+		a.count++
 		if err := a.entry(hdr, tr); err != nil {
 			return fmt.Errorf("extract %q: %w", hdr.Name, err)
 		}

@@ -34,6 +34,8 @@ type Meta struct {
 	Copied  []string      `json:"copied,omitempty"`
 	Root    bool          `json:"root,omitempty"` // the tar set the root's attributes
 	Created time.Time     `json:"created"`
+
+	entries int // tar entries, while a new layer is being published
 }
 
 // ChainID returns the chainID of a layer with this diffID over parent (the
@@ -217,6 +219,7 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 	m = Meta{
 		ChainID: ChainID(parent, res.DiffID), DiffID: res.DiffID, Parent: parent, Size: res.Size,
 		Blobs: blobs, Copied: res.Copied, Root: res.Root, Created: time.Now().UTC(),
+		entries: res.Entries,
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, "meta.json"), data, 0o600); err != nil {
@@ -236,13 +239,42 @@ func (s *Store) publish(ctx context.Context, tmp string, m Meta, opts CreateOpti
 	if m.Parent != "" && !s.Has(m.Parent) {
 		return fmt.Errorf("parent layer %s: %w", m.Parent, ErrNotFound)
 	}
-	if err := s.syncfs(); err != nil {
+	// A small layer (a commit, usually) syncs its own few files: syncfs
+	// would also wait for every other dirty page on the filesystem.
+	sync := s.syncfs
+	if m.entries <= smallLayer {
+		sync = func() error { return syncTree(tmp) }
+	}
+	if err := sync(); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, s.layerDir(m.ChainID)); err != nil {
 		return fmt.Errorf("publish layer %s: %w", m.ChainID, err)
 	}
 	return nil
+}
+
+// smallLayer is the most entries a layer has for its files to be synced one
+// by one rather than with one syncfs.
+const smallLayer = 64
+
+// syncTree fsyncs every file and directory under dir (never through a
+// symlink).
+func syncTree(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() && !d.IsDir() {
+			return nil // a symlink, device or fifo lives in its directory's entries
+		}
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return unix.Fsync(fd)
+	})
 }
 
 // syncfs flushes the store's filesystem once, instead of an fsync per file of
