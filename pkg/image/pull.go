@@ -99,6 +99,13 @@ func Pull(ctx context.Context, s *layer.Store, im *Images, src string, opts Pull
 	if _, err := s.PutBlob(source.config); err != nil {
 		return Record{}, err
 	}
+	// A warm pull of an image already named so writes nothing: no fsync,
+	// and the record keeps the time of its first pull.
+	if old, err := im.Get(rec.ID); err == nil && old.Manifest == rec.Manifest {
+		if refs, err := im.Refs(); err == nil && refs[recordName] == rec.ID {
+			return old, nil
+		}
+	}
 	if err := im.Put(rec, recordName); err != nil {
 		return Record{}, err
 	}
