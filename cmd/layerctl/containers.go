@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 
@@ -100,10 +101,11 @@ var diffCommand = &cli.Command{
 		if err != nil {
 			return fmt.Errorf("diff %s: %w", c.Args().First(), err)
 		}
+		out := bufio.NewWriter(os.Stdout) // one write, not one per line
 		for _, ch := range changes {
-			fmt.Println(ch)
+			fmt.Fprintln(out, ch)
 		}
-		return nil
+		return out.Flush()
 	},
 }
 

@@ -39,6 +39,17 @@ func (c *Store) Diff(ref string) ([]Change, error) {
 		return c.copyDiff(s, initDir, rw)
 	}
 	conv := c.layers.Converter()
+	var chain *layer.Chain
+	if s.Top() != "" {
+		if chain, err = c.layers.OpenChain(s.Top()); err != nil {
+			return nil, fmt.Errorf("diff %s: %w", s.Name, err)
+		}
+		defer chain.Close()
+	}
+	// fresh holds the directories whose every child is new: added ones
+	// and opaque ones. Their children need no lookup below (and in an
+	// opaque one, what is below is hidden anyway).
+	fresh := map[string]bool{}
 	var changes []Change
 	err = filepath.WalkDir(rw, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -67,17 +78,22 @@ func (c *Store) Diff(ref string) ([]Change, error) {
 			if opaque, err := conv.IsOpaque(path); err != nil {
 				return err
 			} else if opaque {
+				fresh[rel] = true
 				changes = append(changes, Change{'D', rel})
 				return nil
 			}
 		}
-		below, err := c.existsBelow(s, initDir, rel)
-		if err != nil {
-			return err
+		below := false
+		if !fresh[filepath.Dir(rel)] {
+			if below, err = existsBelow(chain, initDir, rel); err != nil {
+				return err
+			}
 		}
 		kind := byte('A')
 		if below {
 			kind = 'C'
+		} else if d.IsDir() {
+			fresh[rel] = true
 		}
 		changes = append(changes, Change{kind, rel})
 		return nil
@@ -90,7 +106,7 @@ func (c *Store) Diff(ref string) ([]Change, error) {
 }
 
 // existsBelow tells whether path exists in the -init layer or the image.
-func (c *Store) existsBelow(s State, initDir, path string) (bool, error) {
+func existsBelow(chain *layer.Chain, initDir, path string) (bool, error) {
 	var st unix.Stat_t
 	err := unix.Lstat(initDir+path, &st)
 	if err == nil {
@@ -99,10 +115,10 @@ func (c *Store) existsBelow(s State, initDir, path string) (bool, error) {
 	if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
 		return false, err
 	}
-	if s.Top() == "" {
+	if chain == nil {
 		return false, nil
 	}
-	return c.layers.ExistsInChain(s.Top(), strings.TrimPrefix(path, "/"))
+	return chain.Exists(strings.TrimPrefix(path, "/"))
 }
 
 // copyDiff diffs a vfs container: its rw dir is a full tree, compared with

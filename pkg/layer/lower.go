@@ -39,16 +39,6 @@ func (s *Store) OpenInChain(top digest.Digest, name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), clean), nil
 }
 
-// ExistsInChain reports whether the image whose top layer is top has an
-// entry at name.
-func (s *Store) ExistsInChain(top digest.Digest, name string) (bool, error) {
-	_, err := s.findInChain(top, name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 // findInChain returns the diff dir of the nearest layer that has name.
 func (s *Store) findInChain(top digest.Digest, name string) (string, error) {
 	clean, err := cleanName(name)
@@ -83,6 +73,11 @@ func (s *Store) findInLayer(diff, name string) (found, hidden bool, err error) {
 		return false, false, err
 	}
 	defer unix.Close(root)
+	return s.findBelowRoot(root, diff, name)
+}
+
+// findBelowRoot is findInLayer on an open handle of the layer's diff dir.
+func (s *Store) findBelowRoot(root int, diff, name string) (found, hidden bool, err error) {
 	opaqueAbove := false
 	for dir, rest := "", name; ; {
 		var comp string
@@ -126,4 +121,58 @@ func splitFirst(name string) (first, rest string) {
 		}
 	}
 	return name, ""
+}
+
+// Chain answers many lookups in one image's layers with the chain resolved
+// and each diff dir opened once (diff asks for every changed path).
+type Chain struct {
+	s     *Store
+	dirs  []string // top first
+	roots []int
+}
+
+// OpenChain opens the layers of the image whose top layer is top.
+func (s *Store) OpenChain(top digest.Digest) (*Chain, error) {
+	c := &Chain{s: s}
+	for id := top; id != ""; {
+		m, err := s.Get(id)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		fd, err := unix.Open(s.DiffDir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.dirs, c.roots = append(c.dirs, s.DiffDir(id)), append(c.roots, fd)
+		id = m.Parent
+	}
+	return c, nil
+}
+
+// Exists tells whether the image has an entry at name.
+func (c *Chain) Exists(name string) (bool, error) {
+	clean, err := cleanName(name)
+	if err != nil || clean == "" {
+		return false, nil
+	}
+	for i, root := range c.roots {
+		found, hidden, err := c.s.findBelowRoot(root, c.dirs[i], clean)
+		if err != nil || found {
+			return found, err
+		}
+		if hidden {
+			return false, nil
+		}
+	}
+	return false, nil
+}
+
+// Close releases the handles.
+func (c *Chain) Close() {
+	for _, fd := range c.roots {
+		unix.Close(fd)
+	}
+	c.roots = nil
 }
