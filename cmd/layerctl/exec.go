@@ -15,6 +15,8 @@ var execCommand = &cli.Command{
 	Name:      "exec",
 	Usage:     "run a command in a running container",
 	ArgsUsage: "CONTAINER CMD [ARG...]",
+	// -it: Docker users combine the one-letter flags.
+	UseShortOptionHandling: true,
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin connected"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the process a terminal"},
@@ -45,7 +47,7 @@ var execCommand = &cli.Command{
 			if errors.Is(err, container.ErrNotRunning) {
 				return fmt.Errorf("exec: %w", err)
 			}
-			return startFailed(fmt.Errorf("exec: %w", err))
+			return startFailed("exec "+c.Args().First(), err)
 		}
 		s.Close()
 		p.ForwardSignals()

@@ -42,6 +42,8 @@ var runCommand = &cli.Command{
 	Usage:     "run a command in a new container of an image",
 	ArgsUsage: "IMAGE [CMD [ARG...]]",
 	Flags:     runFlags,
+	// -it, -di: Docker users combine the one-letter flags.
+	UseShortOptionHandling: true,
 	Action: func(c *cli.Context) error {
 		if c.NArg() < 1 {
 			return fmt.Errorf("run: want IMAGE [CMD [ARG...]]")
@@ -95,7 +97,7 @@ func runForeground(s *stores, id string, stdin *os.File) error {
 		if st, gerr := s.containers.Get(id); gerr == nil && st.Run != nil && st.Run.Remove {
 			s.containers.Remove(id, true)
 		}
-		return startFailed(err)
+		return startFailed("run", err)
 	}
 	// A long-running container must not hold the store's shared lock: gc
 	// would wait for it.
@@ -119,13 +121,13 @@ func runForeground(s *stores, id string, stdin *os.File) error {
 var errSilent = errors.New("")
 
 // startFailed gives a start failure Docker's exit code: 125 setup, 126
-// cannot run, 127 not found.
-func startFailed(err error) error {
+// cannot run, 127 not found; what names the command that failed.
+func startFailed(what string, err error) error {
 	var se *ns.StartError
 	if errors.As(err, &se) {
-		return exitError{code: se.ExitCode(), err: fmt.Errorf("run: %w", err)}
+		return exitError{code: se.ExitCode(), err: fmt.Errorf("%s: %w", what, err)}
 	}
-	return exitError{code: ns.CodeSetup, err: fmt.Errorf("run: %w", err)}
+	return exitError{code: ns.CodeSetup, err: fmt.Errorf("%s: %w", what, err)}
 }
 
 func runConfig(c *cli.Context) (*container.RunConfig, error) {
@@ -204,6 +206,11 @@ func parseVolume(v string) (ns.Volume, error) {
 	}
 	if !filepath.IsAbs(vol.Source) || !filepath.IsAbs(vol.Target) {
 		return ns.Volume{}, fmt.Errorf("--volume %q: both paths must be absolute", v)
+	}
+	// A mount on / would be hidden under the rootfs the container pivots
+	// into: refuse it, as Docker does, rather than drop it silently.
+	if filepath.Clean(vol.Target) == "/" {
+		return ns.Volume{}, fmt.Errorf("--volume %q: the destination cannot be /", v)
 	}
 	if _, err := os.Stat(vol.Source); err != nil {
 		return ns.Volume{}, fmt.Errorf("--volume %q: %w", v, err)
@@ -293,7 +300,7 @@ var monitorCommand = &cli.Command{
 		}
 		r, err := s.containers.Start(c.Args().First(), container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr})
 		if err != nil {
-			e := startFailed(err).(exitError)
+			e := startFailed("run", err).(exitError)
 			fmt.Fprintf(ready, "%d %s\n", e.code, e.err)
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/layerctl/layerctl/pkg/cgroup"
+	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
 )
 
@@ -187,6 +188,10 @@ func (c *Store) finish(id string, pid, code int) error {
 	})
 	if err == nil && remove {
 		_, err = c.Remove(id, true)
+	}
+	// A container removed meanwhile (rm -f) has nothing left to record.
+	if errors.Is(err, layer.ErrNotFound) {
+		return nil
 	}
 	return err
 }
