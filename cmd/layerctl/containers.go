@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/layerctl/layerctl/pkg/container"
+	"github.com/layerctl/layerctl/pkg/layer"
 )
 
 var createCommand = &cli.Command{
@@ -151,7 +153,9 @@ var psCommand = &cli.Command{
 		}
 		rows := []row{}
 		for _, st := range all {
-			if st, err = s.containers.Refresh(st); err != nil {
+			if st, err = s.containers.Refresh(st); errors.Is(err, layer.ErrNotFound) {
+				continue // removed meanwhile (run --rm ending)
+			} else if err != nil {
 				return fmt.Errorf("ps: %w", err)
 			}
 			// Without -a, as Docker: only running containers (and, here,

@@ -14,6 +14,7 @@ import (
 	"github.com/layerctl/layerctl/pkg/cgroup"
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
+	"github.com/layerctl/layerctl/pkg/union"
 )
 
 // RunConfig is how a container's process is started, kept in its record so
@@ -148,7 +149,11 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 func (r *Running) Wait() (int, error) {
 	code, werr := r.proc.Wait()
 	oom, _ := r.cg.OOMKilled()
-	r.cg.Kill() // what the process left behind
+	// Whatever the process left behind dies with its PID namespace; a kill
+	// (a freeze and thaw on v1) is only needed for what still shows.
+	if procs, err := r.cg.Procs(); err != nil || len(procs) > 0 {
+		r.cg.Kill()
+	}
 	r.cg.Remove()
 	if err := r.c.finish(r.state.ID, r.proc.Pid(), code); err != nil && werr == nil {
 		werr = err
@@ -175,16 +180,25 @@ func (c *Store) finish(id string, pid, code int) error {
 			}
 			return nil
 		}
+		if s.Run != nil && s.Run.Remove {
+			remove = true // no record to keep: Remove unmounts and deletes
+			return nil
+		}
 		s.Pid, s.PidStart = 0, 0
 		s.Finished = time.Now().UTC()
 		if code >= 0 {
 			s.ExitCode = &code
 		}
-		if err := c.put(s); err != nil {
-			return err
+		// The mount run took goes, recorded with the end in one write.
+		if s.MountCount <= 1 {
+			if err := union.Unmount(c.MergedDir(s.ID)); err != nil {
+				return err
+			}
+			s.MountCount = 0
+		} else {
+			s.MountCount--
 		}
-		remove = s.Run != nil && s.Run.Remove
-		return c.umountLocked(s, false)
+		return c.put(s)
 	})
 	if err == nil && remove {
 		_, err = c.Remove(id, true)
