@@ -71,10 +71,11 @@ func (c *Store) Branches(s State) (union.Branches, error) {
 		return union.Branches{}, err
 	}
 	return union.Branches{
-		Lower: lower,
-		Init:  filepath.Join(c.Dir(s.ID), "init"),
-		Upper: filepath.Join(c.Dir(s.ID), "rw"),
-		Work:  filepath.Join(c.Dir(s.ID), "work"),
+		Lower:     lower,
+		Init:      filepath.Join(c.Dir(s.ID), "init"),
+		Upper:     filepath.Join(c.Dir(s.ID), "rw"),
+		Work:      filepath.Join(c.Dir(s.ID), "work"),
+		Throwaway: s.Run != nil && s.Run.Remove,
 	}, nil
 }
 

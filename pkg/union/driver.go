@@ -11,6 +11,9 @@ type Branches struct {
 	Init  string   // the container's -init layer (read-only in the stack); may be ""
 	Upper string   // the read-write layer
 	Work  string   // overlay's work dir, on the upper's filesystem
+	// Throwaway says the upper dir is deleted once unmounted (run --rm):
+	// a driver may then skip making its writes durable.
+	Throwaway bool
 }
 
 // readOnly is the read-only part of the stack, top first: init, then layers.

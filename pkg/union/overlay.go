@@ -23,12 +23,14 @@ type overlay struct {
 	plain []string
 	// newAPI: fsconfig takes "lowerdir+" (kernel 6.8+).
 	newAPI bool
+	// volatile: the kernel knows the "volatile" option (5.10+).
+	volatile bool
 }
 
 var _ Driver = overlay{}
 
 func newOverlay(f Features) overlay {
-	o := overlay{newAPI: kernelAtLeast(f.Kernel, 6, 8)}
+	o := overlay{newAPI: kernelAtLeast(f.Kernel, 6, 8), volatile: kernelAtLeast(f.Kernel, 5, 10)}
 	// Without these the upper dir may hold redirects, metacopy stubs or
 	// index entries that a commit could not read as a plain diff.
 	for _, opt := range []string{"index", "redirect_dir", "metacopy"} {
@@ -97,6 +99,12 @@ func (o overlay) tailOptions(b Branches) []string {
 	var opts []string
 	if b.Upper != "" {
 		opts = append(opts, "upperdir="+b.Upper, "workdir="+b.Work)
+		if b.Throwaway && o.volatile {
+			// Nothing will read this upper dir after the unmount, so it
+			// need not reach the disk: no sync of the whole upper
+			// filesystem on umount (5-16 ms seen here), no-op fsyncs.
+			opts = append(opts, "volatile")
+		}
 	}
 	return append(opts, o.plain...)
 }
