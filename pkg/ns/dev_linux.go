@@ -88,9 +88,9 @@ func fillDev(dev, nodes int) error {
 		attrs        int
 		opts         []string
 	}{
-		// gid 5 is tty in Debian, Alpine and busybox images alike.
+		// A process's pty comes from here (see setupConsole).
 		{"pts", "devpts", unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NOEXEC,
-			[]string{"newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+			[]string{"newinstance", "ptmxmode=0666", fmt.Sprintf("mode=%#o", ttyMode), fmt.Sprintf("gid=%d", ttyGID)}},
 		{"shm", "tmpfs", unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC,
 			[]string{"mode=1777", "size=65536k"}},
 		{"mqueue", "mqueue", unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC, nil},

@@ -14,6 +14,13 @@
 //     parent says "go" once BeforeStart (the cgroup placement) has run, and
 //     on which the init step reports a failure. Its close on exec tells the
 //     parent that the user's process runs.
+//   - console socket: with a tty, fd 5 of the init step. The pty is the
+//     container's (as with runc's --console-socket): once in the
+//     container's root, the init step opens /dev/pts/ptmx of the
+//     container's devpts, takes the slave as its stdio (/dev/null until
+//     then) and controlling terminal, and sends the master to the parent
+//     with SCM_RIGHTS; the parent sets the pty's size and answers "go on",
+//     so the process starts with the size of the caller's terminal.
 //
 // Run: the parent clones the init step into new PID, mount, UTS, IPC and
 // (unless Net is "host") network namespaces. The init step makes / private,

@@ -71,7 +71,7 @@ func Exec(pid int, spec ExecSpec) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd.ExtraFiles = []*os.File{root, mnt} // rootFD, mountFD after config and sync
+	cmd.ExtraFiles = []*os.File{root, mnt} // rootFD, mountFD after config, sync and console
 	cmd.WaitDelay = execWaitDelay
 	con, err := setupIO(cmd, spec.TTY, spec.Stdin, spec.Stdout, spec.Stderr)
 	if err != nil {

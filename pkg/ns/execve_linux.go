@@ -18,6 +18,12 @@ func execProcess(cfg *config) error {
 	if err != nil {
 		return &StartError{Code: CodeSetup, Msg: err.Error()}
 	}
+	// As root with every capability: the pty is chowned to the user.
+	if cfg.TTY {
+		if err := setupConsole(u.UID); err != nil {
+			return err
+		}
+	}
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
 	env := processEnv(cfg.Env, u.Home, unix.ByteSliceToString(uts.Nodename[:]), cfg.TTY)

@@ -16,10 +16,11 @@ const initEnv = "_LAYERCTL_NS_INIT"
 
 // The init step's inherited fds.
 const (
-	configFD = 3 // the spec, JSON, read to EOF
-	syncFD   = 4 // socket: "go" from the parent, a StartError to it
-	rootFD   = 5 // exec: the container's root, an fd of /proc/PID/root
-	mountFD  = 6 // exec: the container's mount namespace
+	configFD  = 3 // the spec, JSON, read to EOF
+	syncFD    = 4 // socket: "go" from the parent, a StartError to it
+	consoleFD = 5 // tty: socket: the pty's master to the parent, "go on" back
+	rootFD    = 6 // exec: the container's root, an fd of /proc/PID/root
+	mountFD   = 7 // exec: the container's mount namespace
 )
 
 // Init runs the init step when this process is one, and then never returns:
@@ -58,12 +59,16 @@ func initStep(mode string) error {
 		return fmt.Errorf("prctl PR_SET_DUMPABLE: %w", err)
 	}
 	unix.CloseOnExec(syncFD)
+	unix.CloseOnExec(consoleFD)
 	cfg, err := readConfig()
 	if err != nil {
 		return err
 	}
 	if cfg.Mode != mode {
 		return fmt.Errorf("init step: mode %q, config for %q", mode, cfg.Mode)
+	}
+	if cfg.TTY && !isType(consoleFD, unix.S_IFSOCK) {
+		return fmt.Errorf("init step: tty, but no console socket")
 	}
 	// Wait for the parent's go, given once BeforeStart placed us in the
 	// container's cgroup. EOF means the parent is gone or gave up.

@@ -82,25 +82,22 @@ func initCommand(mode string) (*exec.Cmd, error) {
 	}, nil
 }
 
-// setupIO connects the process's stdio: through a new pty with tty, else
-// directly (exec.Cmd passes *os.File as is and copies other readers and
-// writers).
+// setupIO connects the process's stdio: directly without tty (exec.Cmd
+// passes *os.File as is and copies other readers and writers); with tty,
+// through a pty the init step opens in the container and sends back, its
+// stdio being /dev/null until then.
 func setupIO(cmd *exec.Cmd, tty bool, stdin io.Reader, stdout, stderr io.Writer) (*console, error) {
 	if !tty {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 		return nil, nil
 	}
-	con, err := newConsole(stdin, stdout)
-	if err != nil {
-		return nil, err
-	}
-	con.attach(cmd)
-	return con, nil
+	return newConsole(stdin, stdout)
 }
 
 // launch starts the init step with start, hands it cfg, runs before, says
-// go and waits until the init step has exec'd (its end of the sync socket
-// closes) or reported a failure.
+// go, with a tty takes the pty's master and says go on, and waits until the
+// init step has exec'd (its end of the sync socket closes) or reported a
+// failure.
 func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, start func(*exec.Cmd) error) (*Process, error) {
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
@@ -116,7 +113,8 @@ func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, st
 	}
 	parent, child := os.NewFile(uintptr(sp[0]), "sync"), os.NewFile(uintptr(sp[1]), "sync")
 	defer parent.Close()
-	cmd.ExtraFiles = append([]*os.File{cfgR, child}, cmd.ExtraFiles...)
+	// configFD, syncFD, consoleFD (closed without a tty), then the mode's.
+	cmd.ExtraFiles = append([]*os.File{cfgR, child, con.socket()}, cmd.ExtraFiles...)
 	err = start(cmd)
 	cfgR.Close()
 	child.Close()
@@ -144,17 +142,32 @@ func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, st
 	if _, err := parent.Write([]byte{'g'}); err != nil {
 		return fail(fmt.Errorf("start init step: %w", err))
 	}
+	if err := con.connect(); err != nil {
+		// No pty: the init step failed before it had one, and said why
+		// on the sync socket before it exited, or it hangs.
+		p.cmd.Process.Kill()
+		if msg, _ := io.ReadAll(parent); len(msg) > 0 {
+			p.Wait()
+			return nil, startError(msg)
+		}
+		return fail(fmt.Errorf("start init step: %w", err))
+	}
 	msg, err := io.ReadAll(parent)
 	if err != nil {
 		return fail(fmt.Errorf("start init step: %w", err))
 	}
 	if len(msg) > 0 {
-		se := &StartError{Code: CodeSetup}
-		if err := json.Unmarshal(msg, se); err != nil {
-			se.Msg = string(msg)
-		}
 		p.Wait()
-		return nil, se
+		return nil, startError(msg)
 	}
 	return p, nil
+}
+
+// startError decodes the failure the init step reported.
+func startError(msg []byte) *StartError {
+	se := &StartError{Code: CodeSetup}
+	if err := json.Unmarshal(msg, se); err != nil {
+		se.Msg = string(msg)
+	}
+	return se
 }

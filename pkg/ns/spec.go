@@ -42,9 +42,10 @@ type Spec struct {
 	// and /sys writable.
 	Privileged bool
 
-	// TTY gives the process a new pty as its stdin, stdout and stderr and
-	// its controlling terminal; the parent copies Stdin to it and it to
-	// Stdout, and puts Stdin in raw mode when it is a terminal.
+	// TTY gives the process a new pty of the container's /dev/pts as its
+	// stdin, stdout and stderr and its controlling terminal, sized as the
+	// caller's terminal; the parent copies Stdin to it and it to Stdout,
+	// and puts Stdin in raw mode when it is a terminal.
 	TTY    bool
 	Stdin  io.Reader // nil: /dev/null
 	Stdout io.Writer // nil: /dev/null
