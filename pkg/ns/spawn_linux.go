@@ -94,8 +94,8 @@ func setupIO(cmd *exec.Cmd, tty bool, stdin io.Reader, stdout, stderr io.Writer)
 	return newConsole(stdin, stdout)
 }
 
-// launch starts the init step with start, hands it cfg, runs before, says
-// go, with a tty takes the pty's master and says go on, and waits until the
+// launch starts the init step with start, hands it cfg, runs before (while
+// the init step sets up the rootfs), says go, with a tty takes the pty's master and says go on, and waits until the
 // init step has exec'd (its end of the sync socket closes) or reported a
 // failure.
 func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, start func(*exec.Cmd) error) (*Process, error) {
@@ -140,6 +140,11 @@ func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, st
 		}
 	}
 	if _, err := parent.Write([]byte{'g'}); err != nil {
+		// The init step may have failed in its setup and said why.
+		if msg, _ := io.ReadAll(parent); len(msg) > 0 {
+			p.Wait()
+			return nil, startError(msg)
+		}
 		return fail(fmt.Errorf("start init step: %w", err))
 	}
 	if err := con.connect(); err != nil {
