@@ -97,22 +97,13 @@ func (c *Store) Mount(ref string) (string, error) {
 		if err != nil {
 			return err
 		}
-		path = c.MergedDir(s.ID)
-		// A mount left with no count (a crash between mount and record) is
-		// reused, never stacked over.
-		if !union.Mounted(path) {
-			m, err := c.Describe(s)
-			if err != nil {
-				return err
-			}
-			if err := union.Perform(m, path); err != nil {
-				return err
-			}
-			s.MountCount = 0
+		var fresh bool
+		if path, fresh, err = c.mountLocked(s); err != nil {
+			return err
 		}
-		s.MountCount++
+		s.MountCount = countAfterMount(s.MountCount, fresh)
 		if err := c.put(s); err != nil {
-			if s.MountCount == 1 {
+			if fresh {
 				union.Unmount(path)
 			}
 			return err
@@ -120,6 +111,33 @@ func (c *Store) Mount(ref string) (string, error) {
 		return nil
 	})
 	return path, err
+}
+
+// mountLocked mounts a container's rootfs unless it is mounted already
+// (fresh says it was not). A mount left with no count (a crash between
+// mount and record) is reused, never stacked over. The caller records the
+// count (countAfterMount).
+func (c *Store) mountLocked(s State) (path string, fresh bool, err error) {
+	path = c.MergedDir(s.ID)
+	if union.Mounted(path) {
+		return path, false, nil
+	}
+	m, err := c.Describe(s)
+	if err != nil {
+		return "", false, err
+	}
+	if err := union.Perform(m, path); err != nil {
+		return "", false, err
+	}
+	return path, true, nil
+}
+
+// countAfterMount is the mount count once one more user holds the rootfs.
+func countAfterMount(count int, fresh bool) int {
+	if fresh {
+		return 1
+	}
+	return count + 1
 }
 
 // Umount drops one user of a container's rootfs and unmounts it when none is

@@ -80,13 +80,19 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	if len(args) == 0 {
 		return nil, &ns.StartError{Code: ns.CodeSetup, Msg: "no command: the image has no Entrypoint or Cmd and none was given"}
 	}
-	rootfs, err := c.Mount(s.ID)
+	// The mount is recorded with the process, in one write.
+	var rootfs string
+	var fresh bool
+	err = c.locked(func() error {
+		rootfs, fresh, err = c.mountLocked(s)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		if err != nil {
-			c.Umount(s.ID, false)
+		if err != nil && fresh {
+			union.Unmount(rootfs)
 		}
 	}()
 	cg, err := cgroup.Create(s.ID, rc.Limits)
@@ -132,6 +138,7 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 			return err
 		}
 		cur.Pid, cur.PidStart, cur.Started, cur.ExitCode = proc.Pid(), start, time.Now().UTC(), nil
+		cur.MountCount = countAfterMount(cur.MountCount, fresh)
 		s = cur
 		return c.put(cur)
 	})
