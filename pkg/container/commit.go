@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/layerctl/layerctl/pkg/cgroup"
 	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/union"
@@ -39,6 +40,16 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 	}
 	if opts.Created.IsZero() {
 		opts.Created = time.Now()
+	}
+	// A running container is frozen while its rw layer is read, so the
+	// layer is one moment of it, not files from different moments.
+	if c.alive(s) {
+		if cg, err := cgroup.Open(s.ID); err == nil {
+			if err := cg.Freeze(); err != nil {
+				return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: freeze: %w", s.Name, err)
+			}
+			defer cg.Thaw()
+		}
 	}
 	rw := filepath.Join(c.Dir(s.ID), "rw")
 	diffOpts := layer.DiffOptions{Converter: c.layers.Converter(), Exclude: layer.ExcludeInit, Clamp: opts.Clamp}
