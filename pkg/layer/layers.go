@@ -145,7 +145,7 @@ func (s *Store) extract(ctx context.Context, parent, diffID digest.Digest, open 
 	if m.DiffID != diffID {
 		return Meta{}, fmt.Errorf("layer content has diffID %s, the image config says %s", m.DiffID, diffID)
 	}
-	return m, s.publish(ctx, tmp, m, opts)
+	return m, s.publish(ctx, tmp, m, opts, false)
 }
 
 // Put stores the layer open streams over parent, whatever its diffID (a
@@ -166,7 +166,9 @@ func (s *Store) Put(ctx context.Context, parent digest.Digest, open Source) (m M
 			return nil
 		}
 		created = true
-		return s.publish(ctx, tmp, m, CreateOptions{})
+		// A commit's layer of a few files syncs just those: syncfs would
+		// also wait for every other dirty page on the filesystem.
+		return s.publish(ctx, tmp, m, CreateOptions{}, m.entries <= smallLayer)
 	})
 	return m, created, err
 }
@@ -230,7 +232,16 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 
 // publish makes an unpacked layer visible: after its parent, after a
 // syncfs, by one rename.
-func (s *Store) publish(ctx context.Context, tmp string, m Meta, opts CreateOptions) error {
+func (s *Store) publish(ctx context.Context, tmp string, m Meta, opts CreateOptions, ownFiles bool) error {
+	// Synced before waiting for the parent, so that the layers of a pull
+	// that wait together share one syncfs.
+	sync := func() error { return s.syncs.sync(s.syncfs) }
+	if ownFiles {
+		sync = func() error { return syncTree(tmp) }
+	}
+	if err := sync(); err != nil {
+		return err
+	}
 	if opts.BeforePublish != nil {
 		if err := opts.BeforePublish(ctx); err != nil {
 			return err
@@ -239,23 +250,14 @@ func (s *Store) publish(ctx context.Context, tmp string, m Meta, opts CreateOpti
 	if m.Parent != "" && !s.Has(m.Parent) {
 		return fmt.Errorf("parent layer %s: %w", m.Parent, ErrNotFound)
 	}
-	// A small layer (a commit, usually) syncs its own few files: syncfs
-	// would also wait for every other dirty page on the filesystem.
-	sync := s.syncfs
-	if m.entries <= smallLayer {
-		sync = func() error { return syncTree(tmp) }
-	}
-	if err := sync(); err != nil {
-		return err
-	}
 	if err := os.Rename(tmp, s.layerDir(m.ChainID)); err != nil {
 		return fmt.Errorf("publish layer %s: %w", m.ChainID, err)
 	}
 	return nil
 }
 
-// smallLayer is the most entries a layer has for its files to be synced one
-// by one rather than with one syncfs.
+// smallLayer is the most entries a stored (committed) layer has for its
+// files to be synced one by one rather than with a syncfs.
 const smallLayer = 64
 
 // syncTree fsyncs every file and directory under dir (never through a

@@ -47,6 +47,7 @@ type Store struct {
 	settings Settings
 	conv     whiteout.Converter
 	lock     *os.File
+	syncs    *groupSync
 }
 
 // Open opens or creates the store at root. When no other process has the
@@ -65,7 +66,7 @@ func Open(root string, opts OpenOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store lock: %w", err)
 	}
-	s := &Store{root: root, lock: lock}
+	s := &Store{root: root, lock: lock, syncs: newGroupSync()}
 	if unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
 		s.cleanTmp()
 	}
