@@ -33,7 +33,7 @@ demo: build deps
 	testdata/demo.sh
 
 bench: build
-	bench/run.sh
+	bench/all.sh
 
 clean:
 	rm -rf bin out
