@@ -133,14 +133,16 @@ func inMountinfo(target string) bool {
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		fields := strings.Fields(line)
-		if len(fields) > 4 && unescapeOctal(fields[4]) == target {
+		if len(fields) > 4 && UnescapeMountPath(fields[4]) == target {
 			return true
 		}
 	}
 	return false
 }
 
-func unescapeOctal(s string) string {
+// UnescapeMountPath undoes the octal escapes (\040 for a space) of the
+// paths in /proc/*/mounts and mountinfo.
+func UnescapeMountPath(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if s[i] == '\\' && i+3 < len(s) {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -53,7 +52,7 @@ func MountsUnder(t testing.TB, dir string) []string {
 		if len(fields) < 2 {
 			continue
 		}
-		mp := unescape(fields[1])
+		mp := union.UnescapeMountPath(fields[1])
 		if mp == dir || strings.HasPrefix(mp, dir+"/") {
 			out = append(out, mp)
 		}
@@ -62,22 +61,6 @@ func MountsUnder(t testing.TB, dir string) []string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// unescape undoes the octal escapes (\040 for a space) of /proc/*/mounts.
-func unescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // CheckNoMounts fails the test when anything is mounted at or below dir.
