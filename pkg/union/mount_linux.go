@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -26,7 +27,9 @@ func Perform(m Mount, target string) error {
 		err = unix.Mount(m.Source, target, m.Type, 0, m.Data())
 	}
 	if err != nil {
-		return fmt.Errorf("mount %s on %s: %w", m, target, err)
+		// The data can be pages long: name the branch that is missing
+		// instead, when one is.
+		return fmt.Errorf("mount %s on %s: %w%s", m.Type, target, err, missingBranch(m))
 	}
 	for _, br := range m.Append {
 		if err := unix.Mount("none", target, m.Type, unix.MS_REMOUNT, br); err != nil {
@@ -80,7 +83,15 @@ func mountNewAPI(m Mount, target string) error {
 		}
 	}
 	for _, opt := range m.Options {
-		key, value, _ := strings.Cut(opt, "=")
+		key, value, hasValue := strings.Cut(opt, "=")
+		if !hasValue {
+			// A flag such as "volatile" takes no value: fsconfig refuses
+			// it as an empty string.
+			if err := unix.FsconfigSetFlag(fd, key); err != nil {
+				return fmt.Errorf("fsconfig %s: %w", key, err)
+			}
+			continue
+		}
 		if err := set(key, value); err != nil {
 			return err
 		}
@@ -155,4 +166,33 @@ func UnescapeMountPath(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// missingBranch names the first branch directory of m that does not exist,
+// as " (missing: PATH)", or "".
+func missingBranch(m Mount) string {
+	paths := append([]string(nil), m.Lowers...)
+	for _, opt := range m.Options {
+		key, value, _ := strings.Cut(opt, "=")
+		switch key {
+		case "lowerdir":
+			paths = append(paths, strings.Split(value, ":")...)
+		case "upperdir", "workdir":
+			paths = append(paths, value)
+		case "br":
+			for _, br := range strings.Split(value, ":") {
+				dir, _, _ := strings.Cut(br, "=")
+				paths = append(paths, dir)
+			}
+		}
+	}
+	for _, p := range paths {
+		if !filepath.IsAbs(p) && m.Dir != "" {
+			p = filepath.Join(m.Dir, p)
+		}
+		if _, err := os.Stat(p); err != nil {
+			return " (missing: " + p + ")"
+		}
+	}
+	return ""
 }

@@ -25,10 +25,16 @@ func TestPerformOverlayForms(t *testing.T) {
 		f    union.Features
 		p    pulled
 		form func(union.Mount) bool
+		// throwaway adds the flag option "volatile" (run --rm), which
+		// the new mount API takes as a flag, not a string.
+		throwaway bool
 	}{
-		{"one page of data", newKernel, small, func(m union.Mount) bool { return m.Dir == "" && m.Lowers == nil }},
-		{"lowerdir+", newKernel, deep, func(m union.Mount) bool { return len(m.Lowers) == 45 }},
-		{"relative names", oldKernel, deep, func(m union.Mount) bool { return m.Dir != "" && m.Lowers == nil }},
+		{"one page of data", newKernel, small, func(m union.Mount) bool { return m.Dir == "" && m.Lowers == nil }, false},
+		{"lowerdir+", newKernel, deep, func(m union.Mount) bool { return len(m.Lowers) == 45 }, false},
+		{"relative names", oldKernel, deep, func(m union.Mount) bool { return m.Dir != "" && m.Lowers == nil }, false},
+		{"one page of data volatile", newKernel, small, func(m union.Mount) bool { return m.Dir == "" && m.Lowers == nil }, true},
+		{"lowerdir+ volatile", newKernel, deep, func(m union.Mount) bool { return len(m.Lowers) == 45 }, true},
+		{"relative names volatile", oldKernel, deep, func(m union.Mount) bool { return m.Dir != "" && m.Lowers == nil }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lower := uniontest.DiffDirs(tc.p.ls, tc.p.rec)
@@ -43,11 +49,11 @@ func TestPerformOverlayForms(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			m, err := d.Describe(union.Branches{Lower: lower, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work")})
+			m, err := d.Describe(union.Branches{Lower: lower, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"), Throwaway: tc.throwaway})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.name == "lowerdir+" && m.Lowers == nil {
+			if strings.HasPrefix(tc.name, "lowerdir+") && m.Lowers == nil {
 				t.Skipf("kernel %s has no lowerdir+ (6.8+)", tc.f.Kernel)
 			}
 			if !tc.form(m) {
@@ -60,6 +66,11 @@ func TestPerformOverlayForms(t *testing.T) {
 			}
 			if now, _ := os.Getwd(); now != cwd {
 				t.Errorf("mounting moved the process from %s to %s", cwd, now)
+			}
+			if got := uniontest.MountsUnder(t, merged); tc.throwaway && len(got) == 1 {
+				if opts := mountOptions(t, merged); !strings.Contains(opts, "volatile") {
+					t.Errorf("throwaway upper mounted without volatile: %s", opts)
+				}
 			}
 			if !union.Mounted(merged) || len(uniontest.MountsUnder(t, merged)) != 1 {
 				t.Errorf("after Perform: Mounted %v, /proc/mounts %v", union.Mounted(merged), uniontest.MountsUnder(t, merged))
@@ -130,9 +141,24 @@ func TestPerformError(t *testing.T) {
 	if err == nil {
 		t.Fatal("mount of a missing lower dir succeeded")
 	}
-	for _, want := range []string{"type=overlay", "missing", dir} {
+	for _, want := range []string{"mount overlay", "missing: " + filepath.Join(dir, "missing"), dir} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %q", err, want)
 		}
 	}
+}
+
+// mountOptions reads the options /proc shows for the mount at dir.
+func mountOptions(t *testing.T, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 3 && union.UnescapeMountPath(f[1]) == dir {
+			return f[3]
+		}
+	}
+	return ""
 }
