@@ -120,9 +120,9 @@ func TestCLIRunStartFailures(t *testing.T) {
 		{"not-executable", []string{busyboxImage, "/etc/passwd"}, 126, []string{"/etc/passwd", "permission denied"}},
 		{"no-workdir", []string{"-w", "/nonexistent", busyboxImage, "pwd"}, 125, []string{"/nonexistent"}},
 		{"no-user", []string{"-u", "nosuchuser", busyboxImage, "id"}, 125, []string{"nosuchuser"}},
-		{"no-image", []string{"nosuchimage", "true"}, 1, []string{"nosuchimage"}},
-		{"bad-net", []string{"--net", "bridge", busyboxImage, "true"}, 1, []string{"bridge"}},
-		{"volume-on-root", []string{"-v", "/tmp:/", busyboxImage, "true"}, 1, []string{"cannot be /"}},
+		{"no-image", []string{"nosuchimage", "true"}, 125, []string{"nosuchimage"}},
+		{"bad-net", []string{"--net", "bridge", busyboxImage, "true"}, 125, []string{"bridge"}},
+		{"volume-on-root", []string{"-v", "/tmp:/", busyboxImage, "true"}, 125, []string{"cannot be /"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

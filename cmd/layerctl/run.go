@@ -44,45 +44,58 @@ var runCommand = &cli.Command{
 	Flags:     runFlags,
 	// -it, -di: Docker users combine the one-letter flags.
 	UseShortOptionHandling: true,
-	Action: func(c *cli.Context) error {
-		if c.NArg() < 1 {
-			return fmt.Errorf("run: want IMAGE [CMD [ARG...]]")
-		}
-		if c.Bool("detach") && c.Bool("tty") {
-			return fmt.Errorf("run: -t cannot be used with -d (the terminal lives in the foreground process)")
-		}
-		rc, err := runConfig(c)
-		if err != nil {
-			return fmt.Errorf("run: %w", err)
-		}
-		s, err := openStores(c)
-		if err != nil {
+	Action:                 func(c *cli.Context) error { return notStarted(runAction(c)) },
+}
+
+// notStarted gives every failure of run before its process starts the code
+// CLI.md (and Docker) give it, 125, so that it is never taken for the
+// process's own exit code.
+func notStarted(err error) error {
+	var ee exitError
+	if err == nil || errors.As(err, &ee) {
+		return err
+	}
+	return exitError{code: ns.CodeSetup, err: err}
+}
+
+func runAction(c *cli.Context) error {
+	if c.NArg() < 1 {
+		return fmt.Errorf("run: want IMAGE [CMD [ARG...]]")
+	}
+	if c.Bool("detach") && c.Bool("tty") {
+		return fmt.Errorf("run: -t cannot be used with -d (the terminal lives in the foreground process)")
+	}
+	rc, err := runConfig(c)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	s, err := openStores(c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	st, err := s.containers.Create(container.CreateOptions{
+		Image: c.Args().First(), Name: c.String("name"), Hostname: c.String("hostname"),
+		AddHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"), Run: rc,
+	})
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if c.Bool("detach") {
+		if err := startMonitor(c, st.ID); err != nil {
+			if rc.Remove {
+				s.containers.Remove(st.ID, true)
+			}
 			return err
 		}
-		defer s.Close()
-		st, err := s.containers.Create(container.CreateOptions{
-			Image: c.Args().First(), Name: c.String("name"), Hostname: c.String("hostname"),
-			AddHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"), Run: rc,
-		})
-		if err != nil {
-			return fmt.Errorf("run: %w", err)
-		}
-		if c.Bool("detach") {
-			if err := startMonitor(c, st.ID); err != nil {
-				if rc.Remove {
-					s.containers.Remove(st.ID, true)
-				}
-				return err
-			}
-			fmt.Println(st.ID)
-			return nil
-		}
-		var stdin *os.File
-		if c.Bool("interactive") || c.Bool("tty") {
-			stdin = os.Stdin
-		}
-		return runForeground(s, st.ID, stdin)
-	},
+		fmt.Println(st.ID)
+		return nil
+	}
+	var stdin *os.File
+	if c.Bool("interactive") || c.Bool("tty") {
+		stdin = os.Stdin
+	}
+	return runForeground(s, st.ID, stdin)
 }
 
 // runForeground starts a container's process with this process's stdio and

@@ -30,9 +30,12 @@ func ApplyChange(cfg *v1.Config, line string) error {
 	case "ENTRYPOINT":
 		cfg.Entrypoint, err = commandForm(args)
 	case "ENV":
-		err = keyValues(args, true, func(k, v string) { cfg.Env = setEnv(cfg.Env, k, v) })
+		// $VAR and ${VAR} take the image's values from before this line,
+		// as in a Dockerfile (ENV PATH=$PATH:/opt/bin).
+		before := append([]string{}, cfg.Env...) // not nil: expand even when empty
+		err = keyValues(args, true, before, func(k, v string) { cfg.Env = setEnv(cfg.Env, k, v) })
 	case "LABEL":
-		err = keyValues(args, false, func(k, v string) {
+		err = keyValues(args, false, nil, func(k, v string) {
 			if cfg.Labels == nil {
 				cfg.Labels = map[string]string{}
 			}
@@ -59,7 +62,12 @@ func ApplyChange(cfg *v1.Config, line string) error {
 			}
 		}
 	case "STOPSIGNAL":
-		cfg.StopSignal = unquote(args)
+		sig := unquote(args)
+		if !validSignal(sig) {
+			err = fmt.Errorf("bad signal %q: want a name such as SIGTERM or a number 1-64", sig)
+			break
+		}
+		cfg.StopSignal = sig
 	default:
 		return fmt.Errorf("--change %q: unknown instruction %q (want one of %s)", line, instr, Changeable)
 	}
@@ -91,8 +99,8 @@ func listForm(args string) ([]string, error) {
 }
 
 // keyValues reads "K=V K2="V 2"" or, for ENV only, the old "K V" form.
-func keyValues(args string, oldForm bool, set func(k, v string)) error {
-	words, err := splitWords(args)
+func keyValues(args string, oldForm bool, env []string, set func(k, v string)) error {
+	words, err := splitWordsEnv(args, env)
 	if err != nil {
 		return err
 	}
@@ -104,7 +112,11 @@ func keyValues(args string, oldForm bool, set func(k, v string)) error {
 			return fmt.Errorf("want KEY=VALUE or KEY VALUE, got %q", args)
 		}
 		i := strings.IndexAny(args, " \t") // ends the first word, which holds no blank
-		set(k, unquote(strings.TrimSpace(args[i:])))
+		v := strings.TrimSpace(args[i:])
+		if w, err := splitWordsEnv(v, env); err == nil && len(w) == 1 {
+			v = w[0]
+		}
+		set(k, v)
 		return nil
 	}
 	for _, w := range words {
@@ -154,19 +166,34 @@ func expose(cfg *v1.Config, args string) error {
 
 // splitWords splits on blanks, keeping what double or single quotes hold
 // together and honouring backslash escapes outside single quotes.
-func splitWords(s string) ([]string, error) {
+func splitWords(s string) ([]string, error) { return splitWordsEnv(s, nil) }
+
+// splitWordsEnv is splitWords that also replaces $VAR and ${VAR} outside
+// single quotes with their values in env, when env is not nil.
+func splitWordsEnv(s string, env []string) ([]string, error) {
 	var words []string
 	var cur strings.Builder
 	inWord := false
 	var quote rune
 	escaped := false
-	for _, r := range s {
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
 		switch {
 		case escaped:
 			cur.WriteRune(r)
 			escaped = false
 		case r == '\\' && quote != '\'':
 			escaped, inWord = true, true
+		case r == '$' && env != nil && quote != '\'':
+			name, n := varName(rs[i+1:])
+			if n == 0 {
+				cur.WriteRune(r)
+			} else {
+				cur.WriteString(lookupEnv(env, name))
+				i += n
+			}
+			inWord = true
 		case quote != 0:
 			if r == quote {
 				quote = 0
@@ -198,9 +225,53 @@ func splitWords(s string) ([]string, error) {
 	return words, nil
 }
 
+// varName reads the name after a '$': "{NAME}" or NAME; n is how many runes
+// it took (0: no name, the '$' is literal).
+func varName(rs []rune) (name string, n int) {
+	if len(rs) > 0 && rs[0] == '{' {
+		for i := 1; i < len(rs); i++ {
+			if rs[i] == '}' {
+				return string(rs[1:i]), i + 1
+			}
+		}
+		return "", 0
+	}
+	for n < len(rs) && (rs[n] == '_' || rs[n] >= 'a' && rs[n] <= 'z' || rs[n] >= 'A' && rs[n] <= 'Z' || n > 0 && rs[n] >= '0' && rs[n] <= '9') {
+		n++
+	}
+	return string(rs[:n]), n
+}
+
+func lookupEnv(env []string, name string) string {
+	for _, e := range env {
+		if k, v, _ := strings.Cut(e, "="); k == name {
+			return v
+		}
+	}
+	return ""
+}
+
 func unquote(s string) string {
 	if w, err := splitWords(s); err == nil && len(w) == 1 {
 		return w[0]
 	}
 	return s
+}
+
+// signalNames are the signals a STOPSIGNAL may name (signal(7)).
+var signalNames = map[string]bool{
+	"HUP": true, "INT": true, "QUIT": true, "ILL": true, "TRAP": true, "ABRT": true, "BUS": true,
+	"FPE": true, "KILL": true, "USR1": true, "SEGV": true, "USR2": true, "PIPE": true, "ALRM": true,
+	"TERM": true, "STKFLT": true, "CHLD": true, "CONT": true, "STOP": true, "TSTP": true,
+	"TTIN": true, "TTOU": true, "URG": true, "XCPU": true, "XFSZ": true, "VTALRM": true,
+	"PROF": true, "WINCH": true, "IO": true, "PWR": true, "SYS": true,
+}
+
+func validSignal(s string) bool {
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
+		return n >= 1 && n <= 64
+	}
+	name := strings.TrimPrefix(strings.ToUpper(s), "SIG")
+	return signalNames[name] || strings.HasPrefix(name, "RTMIN") || strings.HasPrefix(name, "RTMAX")
 }
