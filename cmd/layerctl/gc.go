@@ -41,7 +41,9 @@ var gcCommand = &cli.Command{
 		if err != nil {
 			return fmt.Errorf("gc: remove flattened bases: %w", err)
 		}
-		if flat > 0 {
+		if flat == 1 {
+			fmt.Println("removed 1 flattened base")
+		} else if flat > 1 {
 			fmt.Printf("removed %d flattened bases\n", flat)
 		}
 		fmt.Printf("freed %d layers (%s), %d blobs\n", len(removed), humanSize(freed), gone)

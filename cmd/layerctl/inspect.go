@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	digest "github.com/opencontainers/go-digest"
 	"github.com/urfave/cli/v2"
 
+	"github.com/layerctl/layerctl/pkg/container"
 	"github.com/layerctl/layerctl/pkg/image"
 )
 
@@ -54,7 +56,7 @@ var inspectCommand = &cli.Command{
 		arg := c.Args().First()
 		// A container name or ID wins over an image of the same name, as in Docker.
 		if info, err := s.containers.Inspect(arg); err == nil {
-			return printJSON(info)
+			return printJSON(containerJSON(info))
 		}
 		r, err := s.images.Resolve(arg)
 		if err != nil {
@@ -104,4 +106,90 @@ func inspectImage(s *stores, r image.Record) (imageInspect, error) {
 		out.RootFS.Layers = []digest.Digest{}
 	}
 	return out, nil
+}
+
+// containerInspect is what inspect prints for a container, in Docker's
+// field names where Docker has them.
+type containerInspect struct {
+	ID        string          `json:"Id"`
+	Name      string          `json:"Name"`
+	Image     string          `json:"Image"`
+	ImageName string          `json:"ImageName,omitempty"`
+	Created   string          `json:"Created"`
+	State     containerState  `json:"State"`
+	Config    containerConfig `json:"Config"`
+	Driver    string          `json:"Driver"`
+	Rootfs    string          `json:"Rootfs"`
+	// Branches are the rootfs's branches, top first, with aufs's roles.
+	Branches   []string `json:"Branches"`
+	Mount      string   `json:"Mount,omitempty"`
+	MountCount int      `json:"MountCount"`
+	ChainIDs   []string `json:"ChainIDs"`
+}
+
+type containerState struct {
+	Status     string `json:"Status"`
+	Running    bool   `json:"Running"`
+	Pid        int    `json:"Pid"`
+	ExitCode   *int   `json:"ExitCode,omitempty"`
+	StartedAt  string `json:"StartedAt,omitempty"`
+	FinishedAt string `json:"FinishedAt,omitempty"`
+}
+
+type containerConfig struct {
+	Hostname   string      `json:"Hostname"`
+	AddHosts   []string    `json:"ExtraHosts,omitempty"`
+	DNS        []string    `json:"Dns,omitempty"`
+	Cmd        []string    `json:"Cmd,omitempty"`
+	Entrypoint *string     `json:"Entrypoint,omitempty"`
+	Env        []string    `json:"Env,omitempty"`
+	WorkingDir string      `json:"WorkingDir,omitempty"`
+	User       string      `json:"User,omitempty"`
+	Volumes    []string    `json:"Binds,omitempty"`
+	Net        string      `json:"NetworkMode,omitempty"`
+	Limits     *limitsJSON `json:"Resources,omitempty"`
+	TTY        bool        `json:"Tty"`
+	Privileged bool        `json:"Privileged"`
+	AutoRemove bool        `json:"AutoRemove"`
+}
+
+type limitsJSON struct {
+	NanoCPUs  int64 `json:"NanoCpus"`
+	Memory    int64 `json:"Memory"`
+	PidsLimit int64 `json:"PidsLimit"`
+}
+
+func containerJSON(info container.Info) containerInspect {
+	out := containerInspect{
+		ID: info.ID, Name: info.Name, Image: info.Image.String(), ImageName: image.ShortName(info.ImageName),
+		Created: info.Created.Format(time.RFC3339Nano), Driver: info.Driver, Rootfs: info.Rootfs,
+		Branches: info.Branches, Mount: info.Mount, MountCount: info.MountCount,
+		State:  containerState{Status: info.Status, Running: info.Pid > 0, Pid: info.Pid, ExitCode: info.ExitCode},
+		Config: containerConfig{Hostname: info.Hostname, AddHosts: info.AddHosts, DNS: info.DNS},
+	}
+	for _, id := range info.ChainIDs {
+		out.ChainIDs = append(out.ChainIDs, id.String())
+	}
+	if !info.Started.IsZero() {
+		out.State.StartedAt = info.Started.Format(time.RFC3339Nano)
+	}
+	if !info.Finished.IsZero() {
+		out.State.FinishedAt = info.Finished.Format(time.RFC3339Nano)
+	}
+	if rc := info.Run; rc != nil {
+		cfg := &out.Config
+		cfg.Cmd, cfg.Entrypoint, cfg.Env, cfg.WorkingDir, cfg.User = rc.Cmd, rc.Entrypoint, rc.Env, rc.WorkingDir, rc.User
+		cfg.Net, cfg.TTY, cfg.Privileged, cfg.AutoRemove = rc.Net, rc.TTY, rc.Privileged, rc.Remove
+		for _, v := range rc.Volumes {
+			bind := v.Source + ":" + v.Target
+			if v.ReadOnly {
+				bind += ":ro"
+			}
+			cfg.Volumes = append(cfg.Volumes, bind)
+		}
+		if l := rc.Limits; l.CPUs > 0 || l.Memory > 0 || l.PIDs > 0 {
+			cfg.Limits = &limitsJSON{NanoCPUs: int64(l.CPUs * 1e9), Memory: l.Memory, PidsLimit: l.PIDs}
+		}
+	}
+	return out
 }

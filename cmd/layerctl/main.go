@@ -32,7 +32,7 @@ func main() {
 	var unknown string
 	app := &cli.App{
 		Name:                 "layerctl",
-		Usage:                "pull, inspect and verify container image layers",
+		Usage:                "container image layer store: pull, mount, commit, push and run images",
 		EnableBashCompletion: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Value: "/var/lib/layerctl", EnvVars: []string{"LAYERCTL_ROOT"}, Usage: "the store `DIR`"},
