@@ -232,3 +232,25 @@ func (im *Images) Remove(s string, force bool) (removedID digest.Digest, untagge
 	sort.Strings(untagged)
 	return removedID, untagged, err
 }
+
+// UntagAll removes every name of the image id and keeps its record: an
+// image a container still uses stays, nameless, as Docker's dangling
+// images do.
+func (im *Images) UntagAll(id digest.Digest) ([]string, error) {
+	var untagged []string
+	err := im.locked(func() error {
+		refs, err := im.Refs()
+		if err != nil {
+			return err
+		}
+		for n, rid := range refs {
+			if rid == id {
+				delete(refs, n)
+				untagged = append(untagged, n)
+			}
+		}
+		return im.writeRefs(refs)
+	})
+	sort.Strings(untagged)
+	return untagged, err
+}
