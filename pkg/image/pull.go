@@ -37,7 +37,8 @@ type PullOptions struct {
 // Pull copies the image at src into the store and records it under a name,
 // returning its record. Layers the store has are not fetched again.
 func Pull(ctx context.Context, s *layer.Store, im *Images, src string, opts PullOptions) (Record, error) {
-	if opts.Platform.OS == "" {
+	explicitPlatform := opts.Platform.OS != ""
+	if !explicitPlatform {
 		opts.Platform = DefaultPlatform()
 	}
 	if opts.Jobs <= 0 {
@@ -66,9 +67,14 @@ func Pull(ctx context.Context, s *layer.Store, im *Images, src string, opts Pull
 	if recordName == "" {
 		recordName = sourceName(loc, source)
 	}
-	_, diffIDs, err := parseConfig(source.config)
+	cf, diffIDs, err := parseConfig(source.config)
 	if err != nil {
 		return Record{}, err
+	}
+	// An index chose by platform already; a single image is checked only
+	// when a platform was asked for, as Docker does.
+	if explicitPlatform && !platformMatches(cf, opts.Platform) {
+		return Record{}, fmt.Errorf("image is %s, not the requested %s", platformString(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}), platformString(opts.Platform))
 	}
 	if source.layers != nil && len(source.layers) != len(diffIDs) {
 		return Record{}, fmt.Errorf("manifest lists %d layers, the config %d diff_ids", len(source.layers), len(diffIDs))
@@ -276,4 +282,11 @@ func (c countingReadCloser) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	c.advance(n)
 	return n, err
+}
+
+func platformMatches(cf *v1.ConfigFile, want v1.Platform) bool {
+	if cf.OS != want.OS || cf.Architecture != want.Architecture {
+		return false
+	}
+	return want.Variant == "" || cf.Variant == "" || cf.Variant == want.Variant
 }

@@ -101,3 +101,38 @@ func TestPullPlatform(t *testing.T) {
 		}
 	}
 }
+
+// A single image (no index) is pulled whatever its platform by default, but
+// an explicit --platform it does not match fails and stores nothing.
+func TestPullSingleImagePlatform(t *testing.T) {
+	img := ociImage(t, func(cf *v1.ConfigFile) { cf.OS, cf.Architecture = "linux", "amd64" },
+		gzipLayer(t, tarOf(t, file("a", "a\n"))))
+	dir := filepath.Join(t.TempDir(), "single")
+	writeLayout(t, dir, img, "latest")
+	for _, tc := range []struct {
+		platform string
+		ok       bool
+	}{{"", true}, {"linux/amd64", true}, {"linux/arm64", false}, {"windows/amd64", false}} {
+		t.Run(strings.ReplaceAll(tc.platform+"_", "/", "-"), func(t *testing.T) {
+			var opts image.PullOptions
+			if tc.platform != "" {
+				p, err := image.ParsePlatform(tc.platform)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts.Platform = p
+			}
+			s, im := newStore(t)
+			_, err := pull(t, s, im, "oci:"+dir+":latest", opts)
+			if tc.ok != (err == nil) {
+				t.Fatalf("pull for %q: err = %v, want ok=%v", tc.platform, err, tc.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "linux/amd64") {
+				t.Errorf("error %q does not say what the image is", err)
+			}
+			if recs, _ := im.List(); !tc.ok && len(recs) != 0 {
+				t.Errorf("a refused pull stored %d images", len(recs))
+			}
+		})
+	}
+}
