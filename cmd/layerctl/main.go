@@ -86,8 +86,27 @@ func setUsageError(cmds []*cli.Command) {
 		if cmd.OnUsageError == nil {
 			cmd.OnUsageError = usageError
 		}
+		if cmd.Before == nil && !takesCommand[cmd.Name] {
+			cmd.Before = flagsFirst
+		}
 		setUsageError(cmd.Subcommands)
 	}
+}
+
+// takesCommand names the commands whose arguments end with a command line
+// of the container's own, flags included.
+var takesCommand = map[string]bool{"run": true, "exec": true}
+
+// flagsFirst refuses a flag after the arguments ("rm c1 -f"): the parser
+// stops at the first argument, so the flag would be taken for a name and
+// the command half done.
+func flagsFirst(c *cli.Context) error {
+	for _, a := range c.Args().Slice() {
+		if len(a) > 1 && a[0] == '-' {
+			return fmt.Errorf("%s: flag %s after the arguments: flags go first", c.Command.Name, a)
+		}
+	}
+	return nil
 }
 
 func setupLogging(c *cli.Context) error {
