@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	digest "github.com/opencontainers/go-digest"
 	"github.com/urfave/cli/v2"
@@ -45,7 +46,9 @@ var verifyCommand = &cli.Command{
 				fmt.Printf("%s ok\n", id)
 			case errors.Is(err, layer.ErrCorrupt):
 				corrupt++
-				fmt.Printf("%s CORRUPT %v\n", id, err)
+				// The error starts with "corrupt" itself: show only the why.
+				why := strings.TrimPrefix(strings.TrimPrefix(err.Error(), layer.ErrCorrupt.Error()), ": ")
+				fmt.Printf("%s CORRUPT %s\n", id, why)
 			default:
 				return fmt.Errorf("verify %s: %w", id, err)
 			}
@@ -66,8 +69,23 @@ func verifyTargets(s *stores, arg string) ([]digest.Digest, error) {
 		}
 	}
 	r, err := s.images.Resolve(arg)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		return r.ChainIDs, nil
 	}
-	return r.ChainIDs, nil
+	// The short chain IDs that layers prints, when no image has that name.
+	if metas, lerr := s.layers.List(); lerr == nil && len(arg) >= 4 {
+		var found []digest.Digest
+		for _, m := range metas {
+			if strings.HasPrefix(m.ChainID.Encoded(), strings.TrimPrefix(arg, "sha256:")) {
+				found = append(found, m.ChainID)
+			}
+		}
+		if len(found) == 1 {
+			return found, nil
+		}
+		if len(found) > 1 {
+			return nil, fmt.Errorf("chain ID prefix %s is ambiguous (%d layers)", arg, len(found))
+		}
+	}
+	return nil, err
 }
