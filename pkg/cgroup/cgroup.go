@@ -145,7 +145,14 @@ func Create(id string, l Limits, opts ...Option) (_ *Cgroup, err error) {
 		}
 	}()
 	for _, d := range h.leaves() {
-		if err := o.mkdir(d); err != nil {
+		err := o.mkdir(d)
+		for try := 0; errors.Is(err, fs.ErrNotExist) && try < 3; try++ {
+			// Another process removed the empty shared parent meanwhile.
+			if err = h.prepare(&o); err == nil {
+				err = o.mkdir(d)
+			}
+		}
+		if err != nil {
 			if errors.Is(err, fs.ErrExist) {
 				return nil, fmt.Errorf("create cgroup %s: %s: %w", id, d, ErrExists)
 			}
@@ -360,6 +367,11 @@ func (c *Cgroup) Remove() error {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+	}
+	// The shared parent goes with its last child, so a host without
+	// containers keeps no layerctl cgroups; with other children it stays.
+	for _, d := range c.h.leaves() {
+		_ = c.o.rmdir(filepath.Dir(d))
 	}
 	return nil
 }
