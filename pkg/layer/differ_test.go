@@ -1,7 +1,7 @@
 package layer_test
 
 // Tests of the differ (WriteDiff) on hand-made diff directories in both
-// native whiteout forms, and of Store.Put, which stores what it writes.
+// native whiteout forms.
 
 import (
 	"archive/tar"

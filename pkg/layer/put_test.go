@@ -1,7 +1,7 @@
 package layer_test
 
-// Tests of the differ (WriteDiff) on hand-made diff directories in both
-// native whiteout forms, and of Store.Put, which stores what it writes.
+// Tests of Store.Put, which stores a layer stream whose diffID it learns
+// from the stream (what the differ writes for a commit).
 
 import (
 	"bytes"
