@@ -118,7 +118,8 @@ func TestCLIRunStartFailures(t *testing.T) {
 	}{
 		{"not-found", []string{busyboxImage, "nosuchcmd"}, 127, []string{"nosuchcmd", "not found"}},
 		{"not-executable", []string{busyboxImage, "/etc/passwd"}, 126, []string{"/etc/passwd", "permission denied"}},
-		{"no-workdir", []string{"-w", "/nonexistent", busyboxImage, "pwd"}, 125, []string{"/nonexistent"}},
+		{"workdir-under-a-file", []string{"-w", "/etc/passwd/x", busyboxImage, "pwd"}, 125, []string{"/etc/passwd/x"}},
+		{"relative-workdir", []string{"-w", "rel", busyboxImage, "pwd"}, 125, []string{"rel"}},
 		{"no-user", []string{"-u", "nosuchuser", busyboxImage, "id"}, 125, []string{"nosuchuser"}},
 		{"no-image", []string{"nosuchimage", "true"}, 125, []string{"nosuchimage"}},
 		{"bad-net", []string{"--net", "bridge", busyboxImage, "true"}, 125, []string{"bridge"}},

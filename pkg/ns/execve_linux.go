@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -28,6 +29,11 @@ func execProcess(cfg *config) error {
 	_ = unix.Uname(&uts)
 	env := processEnv(cfg.Env, u.Home, unix.ByteSliceToString(uts.Nodename[:]), cfg.TTY)
 
+	if cfg.Mode == modeRun && cfg.WorkingDir != "" {
+		if err := makeWorkingDir(cfg.WorkingDir, u); err != nil {
+			return err
+		}
+	}
 	if !cfg.Privileged {
 		if err := limitCaps(defaultCaps); err != nil {
 			return err
@@ -83,6 +89,31 @@ func switchUser(u *execUser) error {
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID)); e != 0 {
 		return fmt.Errorf("setuid %d: %w", u.UID, e)
+	}
+	return nil
+}
+
+// makeWorkingDir creates a missing working directory of a run, owned by the
+// user, as Docker does. The root is the container's by now, so the path and
+// any symlink on it resolve inside the container.
+func makeWorkingDir(dir string, u *execUser) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	var missing []string
+	for d := dir; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil && !os.IsExist(err) {
+			return &StartError{Code: CodeSetup, Msg: fmt.Sprintf("working directory %q: %v", dir, err)}
+		}
+		if err := os.Lchown(missing[i], u.UID, u.GID); err != nil {
+			return &StartError{Code: CodeSetup, Msg: fmt.Sprintf("working directory %q: %v", dir, err)}
+		}
 	}
 	return nil
 }

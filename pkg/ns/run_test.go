@@ -237,8 +237,13 @@ func TestRunWorkingDir(t *testing.T) {
 	if got := sh(t, Spec{WorkingDir: "/home/user"}, "pwd"); got != "/home/user" {
 		t.Fatalf("pwd = %q", got)
 	}
-	_, err := Start(Spec{Rootfs: newRootfs(t), WorkingDir: "/nope", Args: []string{"true"}})
-	if se := startErrorOf(t, err); !strings.Contains(se.Msg, "/nope") {
+	// A missing one is made, as Docker does, owned by the user.
+	if got := sh(t, Spec{WorkingDir: "/new/dir", User: "nobody"}, "pwd; stat -c %u /new/dir"); got != "/new/dir\n65534" {
+		t.Fatalf("missing working dir: %q", got)
+	}
+	// Where it cannot be made (a file is in the way), the start fails.
+	_, err := Start(Spec{Rootfs: newRootfs(t), WorkingDir: "/etc/passwd/x", Args: []string{"true"}})
+	if se := startErrorOf(t, err); !strings.Contains(se.Msg, "/etc/passwd/x") {
 		t.Fatalf("got %v", se)
 	}
 }
