@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/layerctl/layerctl/pkg/layer"
+	"github.com/layerctl/layerctl/pkg/ns"
 	"github.com/layerctl/layerctl/pkg/union"
 )
 
@@ -92,8 +93,12 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 	if s.Name == "" {
 		s.Name = id[:12]
 	}
+	hostNet := o.Run != nil && o.Run.Net == ns.NetHost
 	if s.Hostname == "" {
 		s.Hostname = id[:12]
+		if h, err := os.Hostname(); err == nil && hostNet {
+			s.Hostname = h // the host's network, the host's name (as Docker)
+		}
 	}
 	if names, _ := c.images.Names(img.ID); len(names) > 0 {
 		s.ImageName = names[0]
@@ -186,6 +191,20 @@ func writeInit(dir string, s State) error {
 
 func hostsFile(s State) string {
 	var b strings.Builder
+	if s.Run != nil && s.Run.Net == ns.NetHost {
+		// On the host's network the host's names are the ones that work.
+		if host, err := os.ReadFile("/etc/hosts"); err == nil {
+			b.Write(host)
+			if len(host) > 0 && host[len(host)-1] != '\n' {
+				b.WriteByte('\n')
+			}
+			for _, h := range s.AddHosts {
+				name, ip, _ := strings.Cut(h, ":")
+				fmt.Fprintf(&b, "%s\t%s\n", ip, name)
+			}
+			return b.String()
+		}
+	}
 	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 	b.WriteString("fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
 	fmt.Fprintf(&b, "127.0.1.1\t%s\n", s.Hostname)
