@@ -209,7 +209,7 @@ func TestRunStartFailure(t *testing.T) {
 	}{
 		{"not-found", container.RunConfig{Cmd: []string{"nosuchcmd"}}, ns.CodeNotFound},
 		{"not-executable", container.RunConfig{Cmd: []string{"/etc/passwd"}}, ns.CodeCannotRun},
-		{"no-workdir", container.RunConfig{Cmd: []string{"pwd"}, WorkingDir: "/nonexistent"}, ns.CodeSetup},
+		{"workdir-under-a-file", container.RunConfig{Cmd: []string{"pwd"}, WorkingDir: "/etc/passwd/x"}, ns.CodeSetup},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := e.create(t, tc.rc)
