@@ -121,7 +121,12 @@ func runForeground(s *stores, id string, stdin *os.File) error {
 		return exitError{code: 137, err: err}
 	}
 	if err != nil {
-		return err
+		// The process ran: its code stands when the cleanup after it
+		// failed (1 when it succeeded, so the failure shows).
+		if code == 0 {
+			code = 1
+		}
+		return exitError{code: code, err: err}
 	}
 	if code != 0 {
 		return exitError{code: code, err: errSilent}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/layerctl/layerctl/pkg/cgroup"
@@ -41,15 +42,21 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 	if opts.Created.IsZero() {
 		opts.Created = time.Now()
 	}
-	// A running container is frozen while its rw layer is read, so the
-	// layer is one moment of it, not files from different moments.
+	// A running container is frozen while its rw layer is read: the layer
+	// is one moment of it, and no process of it can swap a directory for a
+	// symlink to the host under the differ.
+	thaw := func() {}
 	if c.alive(s) {
-		if cg, err := cgroup.Open(s.ID); err == nil {
-			if err := cg.Freeze(); err != nil {
-				return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: freeze: %w", s.Name, err)
-			}
-			defer cg.Thaw()
+		cg, err := cgroup.Open(s.ID)
+		if err == nil {
+			err = cg.Freeze()
 		}
+		if err != nil {
+			return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: freeze the running container: %w", s.Name, err)
+		}
+		var once sync.Once
+		thaw = func() { once.Do(func() { cg.Thaw() }) }
+		defer thaw()
 	}
 	rw := filepath.Join(c.Dir(s.ID), "rw")
 	diffOpts := layer.DiffOptions{Converter: c.layers.Converter(), Exclude: layer.ExcludeInit, Clamp: opts.Clamp}
@@ -70,7 +77,11 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 	}
 	m, _, err := c.layers.Put(ctx, s.Top(), func(context.Context) (io.ReadCloser, []layer.Blob, error) {
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(write(pw)) }()
+		go func() {
+			err := write(pw)
+			thaw() // read: the container may go on while the layer is stored
+			pw.CloseWithError(err)
+		}()
 		return pr, nil, nil
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package container
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -180,6 +181,10 @@ func (c *Store) Remove(ref string, force bool) (State, error) {
 		}
 		if _, err := c.Stop(s.ID, 0); err != nil {
 			return s, err
+		}
+		// A --rm container is gone once stopped: nothing more to remove.
+		if _, err := c.Get(s.ID); errors.Is(err, layer.ErrNotFound) {
+			return s, nil
 		}
 	}
 	err = c.locked(func() error {

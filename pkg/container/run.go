@@ -80,19 +80,15 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	if len(args) == 0 {
 		return nil, &ns.StartError{Code: ns.CodeSetup, Msg: "no command: the image has no Entrypoint or Cmd and none was given"}
 	}
-	// The mount is recorded with the process, in one write.
-	var rootfs string
-	var fresh bool
-	err = c.locked(func() error {
-		rootfs, fresh, err = c.mountLocked(s)
-		return err
-	})
+	// The mount is counted at once: a mount or umount by another command
+	// while the process starts must see it.
+	rootfs, err := c.Mount(s.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		if err != nil && fresh {
-			union.Unmount(rootfs)
+		if err != nil {
+			c.Umount(s.ID, false)
 		}
 	}()
 	cg, err := cgroup.Create(s.ID, rc.Limits)
@@ -138,7 +134,6 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 			return err
 		}
 		cur.Pid, cur.PidStart, cur.Started, cur.ExitCode = proc.Pid(), start, time.Now().UTC(), nil
-		cur.MountCount = countAfterMount(cur.MountCount, fresh)
 		s = cur
 		return c.put(cur)
 	})
