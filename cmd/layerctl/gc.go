@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	digest "github.com/opencontainers/go-digest"
+
 	"github.com/urfave/cli/v2"
 )
 
@@ -15,11 +17,7 @@ var gcCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		tops, blobs, err := referenced(s)
-		if err != nil {
-			return fmt.Errorf("gc: %w", err)
-		}
-		removed, err := s.layers.GC(tops, nil)
+		removed, err := s.layers.GC(func() ([]digest.Digest, error) { return referencedTops(s) }, nil)
 		if err != nil {
 			return fmt.Errorf("gc: %w", err)
 		}
@@ -30,6 +28,11 @@ var gcCommand = &cli.Command{
 		}
 		var gone int
 		err = s.layers.Exclusive(func() error {
+			// What is referenced is read once no other process runs.
+			_, blobs, err := referenced(s)
+			if err != nil {
+				return err
+			}
 			ds, err := s.layers.RemoveBlobs(blobs)
 			gone = len(ds)
 			return err

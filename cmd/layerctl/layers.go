@@ -107,4 +107,10 @@ func referenced(s *stores) (tops []digest.Digest, blobs map[digest.Digest]bool, 
 	return append(tops, ctrTops...), blobs, nil
 }
 
+// referencedTops is referenced's top layers alone (GC's keep).
+func referencedTops(s *stores) ([]digest.Digest, error) {
+	tops, _, err := referenced(s)
+	return tops, err
+}
+
 func sortStrings(s []string) { sort.Strings(s) }

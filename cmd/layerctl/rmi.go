@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+
+	digest "github.com/opencontainers/go-digest"
 	"log/slog"
 
 	"github.com/urfave/cli/v2"
@@ -57,11 +59,7 @@ var rmiCommand = &cli.Command{
 		if removed == "" {
 			return nil
 		}
-		tops, _, err := referenced(s)
-		if err != nil {
-			return fmt.Errorf("rmi %s: %w", arg, err)
-		}
-		if _, err := s.layers.GC(tops, rec.ChainIDs); err != nil {
+		if _, err := s.layers.GC(func() ([]digest.Digest, error) { return referencedTops(s) }, rec.ChainIDs); err != nil {
 			return fmt.Errorf("rmi %s: remove layers: %w", arg, err)
 		}
 		fmt.Println(removed)

@@ -292,12 +292,17 @@ func (s *Store) syncfs() error {
 }
 
 // GC removes every layer that is not in keep and is no parent of a kept
-// layer, while no other process has the store open. With only set, just
-// those layers may go (rmi removes its own image's layers, nothing else). It
+// layer, while no other process has the store open. keep is asked once that
+// is so: a pull that ended while GC waited counts. With only set, just those
+// layers may go (rmi removes its own image's layers, nothing else). It
 // returns what it removed.
-func (s *Store) GC(keep, only []digest.Digest) ([]Meta, error) {
+func (s *Store) GC(keepFn func() ([]digest.Digest, error), only []digest.Digest) ([]Meta, error) {
 	var removed []Meta
 	err := s.Exclusive(func() error {
+		keep, err := keepFn()
+		if err != nil {
+			return err
+		}
 		all, err := s.List()
 		if err != nil {
 			return err
