@@ -108,7 +108,8 @@ type dirTime struct {
 }
 
 type applier struct {
-	count     int // entries read
+	count     int      // entries read
+	implied   []string // directories made as parents, not listed (fixImplied)
 	ctx       context.Context
 	dir       string
 	root      int
@@ -184,6 +185,9 @@ func (a *applier) run(r io.Reader) error {
 		}
 	} else if _, err := io.CopyBuffer(io.Discard, r, a.buf); err != nil {
 		return fmt.Errorf("read layer tar: %w", err)
+	}
+	if err := a.fixImplied(); err != nil {
+		return err
 	}
 	return a.restoreDirTimes()
 }

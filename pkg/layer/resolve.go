@@ -30,9 +30,9 @@ func openBeneath(root int, name string) (int, error) {
 }
 
 // walkBeneath opens name component by component, never following a symlink.
-// With made set, missing directories are created (mode 0755, as Docker does
-// for parents a tar does not list) and made is told of each, open, with its
-// path.
+// With made set, missing directories are created (mode 0755; the applier
+// later gives them the lower layers' attributes) and made is told of each,
+// open, with its path.
 func walkBeneath(root int, name string, made func(fd int, path string) error) (int, error) {
 	cur, err := unix.Openat(root, ".", dirFlags, 0)
 	if err != nil {
@@ -96,13 +96,34 @@ func (a *applier) forgetParent() {
 	a.lastParent, a.lastParentFD = "", 0
 }
 
-// impliedDir gives a directory the tar did not list (made as the parent of
-// an entry) the attributes the same directory has in the layers below, so
-// the layer does not mask them with 0755 root:root in the merged view.
-func (a *applier) impliedDir(fd int, name string) error {
-	if a.opts.Lower == nil {
-		return nil
+// impliedDir notes a directory the tar did not list, made as the parent of
+// an entry: it takes the lower layers' attributes for it at the end of the
+// stream (fixImplied). Asking the lower layers now would make a pull wait
+// for the parent layer mid-stream.
+func (a *applier) impliedDir(_ int, name string) error {
+	if a.opts.Lower != nil {
+		a.implied = append(a.implied, name)
 	}
+	return nil
+}
+
+// fixImplied gives each implied directory the attributes the same directory
+// has in the layers below, so the layer does not mask them with 0755
+// root:root in the merged view. A directory the tar listed after all keeps
+// its own.
+func (a *applier) fixImplied() error {
+	for _, name := range a.implied {
+		if _, listed := a.entries[name]; listed {
+			continue // the tar made it itself after all (a dir or not)
+		}
+		if err := a.impliedAttrs(name); err != nil {
+			return fmt.Errorf("directory %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (a *applier) impliedAttrs(name string) error {
 	lower, err := a.opts.Lower(a.ctx, name)
 	if err != nil {
 		return nil // not below either: 0755 root:root it stays
@@ -112,8 +133,13 @@ func (a *applier) impliedDir(fd int, name string) error {
 	if err := unix.Fstat(int(lower.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return err
 	}
-	// fd is an O_PATH handle, which takes no attribute changes.
-	dir, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	path, err := openBeneath(a.root, name)
+	if err != nil {
+		return nil // no longer a directory of this layer (a whiteout, a clear)
+	}
+	defer unix.Close(path)
+	// An O_PATH handle takes no attribute changes.
+	dir, err := unix.Openat(path, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
