@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/layerctl/layerctl/pkg/cgroup"
+	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/ns"
 )
 
@@ -133,21 +134,10 @@ func (c *Store) Exec(ref string, o ExecOptions) (*ns.Process, error) {
 	return ns.Exec(s.Pid, spec)
 }
 
-// signalByName reads "SIGTERM", "TERM" or "15".
+// signalByName reads a signal as an image's STOPSIGNAL or kill -s names it.
 func signalByName(name string) (syscall.Signal, bool) {
-	var n int
-	if _, err := fmt.Sscanf(name, "%d", &n); err == nil && fmt.Sprint(n) == name {
-		return syscall.Signal(n), n > 0 && n < 65
-	}
-	if len(name) > 3 && name[:3] == "SIG" {
-		name = name[3:]
-	}
-	for sig, n := range signalNames {
-		if sig == name {
-			return n, true
-		}
-	}
-	return 0, false
+	sig, err := image.ParseSignal(name)
+	return sig, err == nil
 }
 
 // SignalByName is signalByName for the CLI.
@@ -156,10 +146,4 @@ func SignalByName(name string) (syscall.Signal, error) {
 		return sig, nil
 	}
 	return 0, fmt.Errorf("unknown signal %q", name)
-}
-
-var signalNames = map[string]syscall.Signal{
-	"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT, "KILL": syscall.SIGKILL,
-	"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "TERM": syscall.SIGTERM, "STOP": syscall.SIGSTOP,
-	"CONT": syscall.SIGCONT, "WINCH": syscall.SIGWINCH, "PWR": syscall.SIGPWR,
 }

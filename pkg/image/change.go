@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
+	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
 )
 
 // Changeable lists the Dockerfile instructions a commit's --change takes.
@@ -63,11 +66,9 @@ func ApplyChange(cfg *v1.Config, line string) error {
 		}
 	case "STOPSIGNAL":
 		sig := unquote(args)
-		if !validSignal(sig) {
-			err = fmt.Errorf("bad signal %q: want a name such as SIGTERM or a number 1-64", sig)
-			break
+		if _, err = ParseSignal(sig); err == nil {
+			cfg.StopSignal = sig
 		}
-		cfg.StopSignal = sig
 	default:
 		return fmt.Errorf("--change %q: unknown instruction %q (want one of %s)", line, instr, Changeable)
 	}
@@ -258,20 +259,40 @@ func unquote(s string) string {
 	return s
 }
 
-// signalNames are the signals a STOPSIGNAL may name (signal(7)).
-var signalNames = map[string]bool{
-	"HUP": true, "INT": true, "QUIT": true, "ILL": true, "TRAP": true, "ABRT": true, "BUS": true,
-	"FPE": true, "KILL": true, "USR1": true, "SEGV": true, "USR2": true, "PIPE": true, "ALRM": true,
-	"TERM": true, "STKFLT": true, "CHLD": true, "CONT": true, "STOP": true, "TSTP": true,
-	"TTIN": true, "TTOU": true, "URG": true, "XCPU": true, "XFSZ": true, "VTALRM": true,
-	"PROF": true, "WINCH": true, "IO": true, "PWR": true, "SYS": true,
+// ParseSignal reads a signal as Docker names it: "SIGTERM", "term", "15",
+// "SIGRTMIN+3" (real-time signals numbered as glibc does: SIGRTMIN is 34).
+func ParseSignal(name string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(name); err == nil {
+		if n < 1 || n > 64 {
+			return 0, fmt.Errorf("bad signal %q: want 1-64", name)
+		}
+		return syscall.Signal(n), nil
+	}
+	up := strings.ToUpper(name)
+	if !strings.HasPrefix(up, "SIG") {
+		up = "SIG" + up
+	}
+	if sig := unix.SignalNum(up); sig != 0 {
+		return sig, nil
+	}
+	if rest, ok := strings.CutPrefix(up, "SIGRTMIN"); ok {
+		if n, ok := rtOffset(rest, "+"); ok {
+			return syscall.Signal(34 + n), nil
+		}
+	}
+	if rest, ok := strings.CutPrefix(up, "SIGRTMAX"); ok {
+		if n, ok := rtOffset(rest, "-"); ok {
+			return syscall.Signal(64 - n), nil
+		}
+	}
+	return 0, fmt.Errorf("bad signal %q: want a name such as SIGTERM or a number 1-64", name)
 }
 
-func validSignal(s string) bool {
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
-		return n >= 1 && n <= 64
+// rtOffset reads the "+3" of SIGRTMIN+3 ("" is 0).
+func rtOffset(rest, sign string) (int, bool) {
+	if rest == "" {
+		return 0, true
 	}
-	name := strings.TrimPrefix(strings.ToUpper(s), "SIG")
-	return signalNames[name] || strings.HasPrefix(name, "RTMIN") || strings.HasPrefix(name, "RTMAX")
+	n, err := strconv.Atoi(strings.TrimPrefix(rest, sign))
+	return n, err == nil && strings.HasPrefix(rest, sign) && n >= 0 && n <= 30
 }
