@@ -99,6 +99,10 @@ func (s *Store) findBelowRoot(root int, diff, name string) (found, hidden bool, 
 		if opaque, _ := s.conv.IsOpaque(diff + "/" + p); opaque {
 			opaqueAbove = true
 		}
+		// A passthrough store keeps the tar's marker file instead.
+		if s.conv.Passthrough() && unix.Fstatat(root, joinName(p, whiteout.OpaqueMarker), &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+			opaqueAbove = true
+		}
 		dir = p
 	}
 }
