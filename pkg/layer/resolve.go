@@ -160,24 +160,19 @@ func (a *applier) impliedAttrs(name string) error {
 // copyFdXattrs copies the extended attributes of one open file to another,
 // except the driver's own.
 func copyFdXattrs(from, to int, conv whiteout.Converter) error {
-	buf := make([]byte, 64<<10)
-	n, err := unix.Flistxattr(from, buf)
-	if errors.Is(err, unix.ENOTSUP) {
-		return nil
-	}
+	names, err := whiteout.ListXattrsFd(from)
 	if err != nil {
 		return err
 	}
-	val := make([]byte, 64<<10)
-	for _, name := range strings.Split(string(buf[:n]), "\x00") {
-		if name == "" || conv.IsNativeXattr(name) {
+	for _, name := range names {
+		if conv.IsNativeXattr(name) {
 			continue
 		}
-		vn, err := unix.Fgetxattr(from, name, val)
+		val, err := whiteout.GetXattrFd(from, name)
 		if err != nil {
 			return err
 		}
-		if err := unix.Fsetxattr(to, name, val[:vn], 0); err != nil {
+		if err := unix.Fsetxattr(to, name, val, 0); err != nil {
 			return fmt.Errorf("set xattr %s: %w", name, err)
 		}
 	}

@@ -10,9 +10,30 @@ import (
 // ListXattrs names the extended attributes of path, never following a
 // symlink. Overlay keeps its marks there, and layers carry the others.
 func ListXattrs(path string) ([]string, error) {
+	return listWith(func(b []byte) (int, error) { return unix.Llistxattr(path, b) })
+}
+
+// GetXattr reads one extended attribute of path, never following a symlink.
+func GetXattr(path, name string) ([]byte, error) {
+	return getWith(func(b []byte) (int, error) { return unix.Lgetxattr(path, name, b) })
+}
+
+// ListXattrsFd is ListXattrs of an open file.
+func ListXattrsFd(fd int) ([]string, error) {
+	return listWith(func(b []byte) (int, error) { return unix.Flistxattr(fd, b) })
+}
+
+// GetXattrFd is GetXattr of an open file.
+func GetXattrFd(fd int, name string) ([]byte, error) {
+	return getWith(func(b []byte) (int, error) { return unix.Fgetxattr(fd, name, b) })
+}
+
+// listWith calls list with a buffer grown until the names fit; a
+// filesystem without xattrs has none.
+func listWith(list func([]byte) (int, error)) ([]string, error) {
 	buf := make([]byte, 256)
 	for {
-		n, err := unix.Llistxattr(path, buf)
+		n, err := list(buf)
 		if errors.Is(err, unix.ERANGE) {
 			buf = make([]byte, len(buf)*4)
 			continue
@@ -33,11 +54,10 @@ func ListXattrs(path string) ([]string, error) {
 	}
 }
 
-// GetXattr reads one extended attribute of path, never following a symlink.
-func GetXattr(path, name string) ([]byte, error) {
+func getWith(get func([]byte) (int, error)) ([]byte, error) {
 	buf := make([]byte, 256)
 	for {
-		n, err := unix.Lgetxattr(path, name, buf)
+		n, err := get(buf)
 		if errors.Is(err, unix.ERANGE) {
 			buf = make([]byte, len(buf)*4)
 			continue
