@@ -504,8 +504,12 @@ func TestCLIRunEnds(t *testing.T) {
 		b.waitStatus(t, "brief", "")
 	})
 	t.Run("exits-by-itself", func(t *testing.T) {
-		b.detach(t, "--name", "t0", busyboxImage, "true")
+		b.detach(t, "--name", "t0", busyboxImage, "sh", "-c", "echo out; echo err >&2")
 		b.waitStatus(t, "t0", "exited (0)")
+		// A detached container's output is kept for logs.
+		if out := b.mustRun(t, "logs", "t0"); out != "out\nerr\n" {
+			t.Errorf("logs t0 = %q, want the process's stdout and stderr", out)
+		}
 		b.detach(t, "--name", "t3", busyboxImage, "sh", "-c", "exit 3")
 		b.waitStatus(t, "t3", "exited (3)")
 	})
