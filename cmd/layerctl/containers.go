@@ -144,6 +144,10 @@ var psCommand = &cli.Command{
 		if err != nil {
 			return fmt.Errorf("ps: %w", err)
 		}
+		refs, err := s.images.Refs()
+		if err != nil {
+			return fmt.Errorf("ps: %w", err)
+		}
 		type row struct {
 			ID     string `json:"Id"`
 			Name   string `json:"Name"`
@@ -163,8 +167,10 @@ var psCommand = &cli.Command{
 			if !c.Bool("all") && st.Pid == 0 && st.MountCount == 0 {
 				continue
 			}
+			// The name the image had, while it still names that image (as
+			// Docker shows the ID once a name has moved on or gone).
 			img := st.ImageName
-			if img == "" {
+			if img == "" || refs[img] != st.Image {
 				img = short(st.Image)
 			}
 			rows = append(rows, row{st.ID, st.Name, displayName(img), st.Status(), st.Pid})
