@@ -150,14 +150,20 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 
 // copyImage fills a vfs container's rw dir with its image and -init layer.
 func (c *Store) copyImage(s State, initDir, rw string) error {
-	layers := []string{initDir}
-	for i := len(s.ChainIDs) - 1; i >= 0; i-- {
-		layers = append(layers, c.layers.DiffDir(s.ChainIDs[i]))
-	}
-	if err := union.Materialise(rw, layers, c.layers.Converter(), union.MaterialiseOptions{}); err != nil {
+	if err := union.Materialise(rw, c.imageView(s, initDir), c.layers.Converter(), union.MaterialiseOptions{}); err != nil {
 		return fmt.Errorf("copy image into the container: %w", err)
 	}
 	return nil
+}
+
+// imageView lists the dirs a container's image view is stacked from, top
+// first: its -init layer, then the image's layers.
+func (c *Store) imageView(s State, initDir string) []string {
+	dirs := []string{initDir}
+	for i := len(s.ChainIDs) - 1; i >= 0; i-- {
+		dirs = append(dirs, c.layers.DiffDir(s.ChainIDs[i]))
+	}
+	return dirs
 }
 
 // writeInit fills the -init layer. It is a fresh directory of the

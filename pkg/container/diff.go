@@ -129,11 +129,7 @@ func (c *Store) copyDiff(s State, initDir, rw string) ([]Change, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	layers := []string{initDir}
-	for i := len(s.ChainIDs) - 1; i >= 0; i-- {
-		layers = append(layers, c.layers.DiffDir(s.ChainIDs[i]))
-	}
-	if err := union.Materialise(tmp, layers, c.layers.Converter(), union.MaterialiseOptions{Link: true}); err != nil {
+	if err := union.Materialise(tmp, c.imageView(s, initDir), c.layers.Converter(), union.MaterialiseOptions{Link: true}); err != nil {
 		return nil, fmt.Errorf("diff %s: %w", s.Name, err)
 	}
 	all, err := treeDiff(tmp, rw)

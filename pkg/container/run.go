@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -238,10 +239,10 @@ func (c *Store) imageConfig(s State) (*v1.Config, error) {
 func mergeEnv(base, add []string) []string {
 	out := append([]string(nil), base...)
 	for _, kv := range add {
-		k, _, _ := cutEnv(kv)
+		k, _, _ := strings.Cut(kv, "=")
 		replaced := false
 		for i, e := range out {
-			if ek, _, _ := cutEnv(e); ek == k {
+			if ek, _, _ := strings.Cut(e, "="); ek == k {
 				out[i], replaced = kv, true
 				break
 			}
@@ -251,15 +252,6 @@ func mergeEnv(base, add []string) []string {
 		}
 	}
 	return out
-}
-
-func cutEnv(kv string) (string, string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
-		}
-	}
-	return kv, "", false
 }
 
 // LogPath is where a detached container's output goes.

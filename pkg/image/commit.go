@@ -41,7 +41,9 @@ func CheckChanges(changes []string) error {
 func Commit(s *layer.Store, im *Images, parent *Record, m layer.Meta, opts CommitOptions) (Record, error) {
 	cfg := &v1.ConfigFile{OS: runtime.GOOS, Architecture: runtime.GOARCH, RootFS: v1.RootFS{Type: "layers"}}
 	var rec Record
+	var parentTop digest.Digest
 	if parent != nil {
+		parentTop = parent.Top()
 		raw, err := s.Blob(parent.ID)
 		if err != nil {
 			return Record{}, fmt.Errorf("parent image config: %w", err)
@@ -52,7 +54,7 @@ func Commit(s *layer.Store, im *Images, parent *Record, m layer.Meta, opts Commi
 		rec.DiffIDs = append(rec.DiffIDs, parent.DiffIDs...)
 		rec.Size = parent.Size
 	}
-	if m.Parent != topOf(rec.DiffIDs) {
+	if m.Parent != parentTop {
 		return Record{}, fmt.Errorf("layer %s is not over the image's top layer", m.ChainID)
 	}
 	setsCmd, setsEntrypoint := false, false
@@ -94,14 +96,6 @@ func Commit(s *layer.Store, im *Images, parent *Record, m layer.Meta, opts Commi
 		return Record{}, err
 	}
 	return rec, nil
-}
-
-func topOf(diffIDs []digest.Digest) digest.Digest {
-	ids := layer.ChainIDs(diffIDs)
-	if len(ids) == 0 {
-		return ""
-	}
-	return ids[len(ids)-1]
 }
 
 func toHashes(ds []digest.Digest) []v1.Hash {
