@@ -69,7 +69,7 @@ var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, sys
 func (p *Process) ForwardSignals(sigs ...os.Signal) {
 	if len(sigs) == 0 {
 		sigs = forwarded
-		if p.con == nil {
+		if !p.con.hasPty() {
 			sigs = append(sigs[:len(sigs):len(sigs)], syscall.SIGWINCH)
 		}
 	}

@@ -82,14 +82,13 @@ func initCommand(mode string) (*exec.Cmd, error) {
 	}, nil
 }
 
-// setupIO connects the process's stdio: directly without tty (exec.Cmd
-// passes *os.File as is and copies other readers and writers); with tty,
+// setupIO connects the process's stdio: without tty, directly except for
+// the caller's terminal, which is relayed (relayTerminals); with tty,
 // through a pty the init step opens in the container and sends back, its
 // stdio being /dev/null until then.
 func setupIO(cmd *exec.Cmd, tty bool, stdin io.Reader, stdout, stderr io.Writer) (*console, error) {
 	if !tty {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-		return nil, nil
+		return relayTerminals(cmd, stdin, stdout, stderr)
 	}
 	return newConsole(stdin, stdout)
 }

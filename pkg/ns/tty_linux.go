@@ -13,15 +13,21 @@ import (
 	"golang.org/x/term"
 )
 
-// console is the parent's side of a process's pty. The pty is the
-// container's: the init step opens it from the container's own devpts, so
-// that ttyname() inside finds /dev/pts/N, and sends the master back over
-// the console socket (as runc's --console-socket). The parent then copies
-// its stdin to the master and the master to its stdout, keeps the pty's
-// size that of its own terminal, and has that terminal in raw mode
-// meanwhile, so keys like ^C reach the container's line discipline rather
-// than the parent.
+// console is the parent's side of the caller's terminal for one process.
+//
+// With a tty, the pty is the container's: the init step opens it from the
+// container's own devpts, so that ttyname() inside finds /dev/pts/N, and
+// sends the master back over the console socket (as runc's
+// --console-socket). The parent then relays what is typed at its stdin to
+// the master and copies the master to its stdout, keeps the pty's size
+// that of its own terminal, and has that terminal in raw mode meanwhile,
+// so keys like ^C reach the container's line discipline rather than the
+// parent.
+//
+// Without a tty, it is the relay of a terminal on stdin to the process's
+// stdin pipe (see relayTerminals); the terminal stays as it is.
 type console struct {
+	pty     bool
 	sock    *os.File // the parent's end of the console socket
 	peer    *os.File // the init step's end, until the init step has it
 	master  *os.File // the pty's master, once received
@@ -32,6 +38,11 @@ type console struct {
 	state   *term.State
 	outDone chan struct{} // made when the copying starts
 	winch   chan os.Signal
+	relay   *inputRelay // from term, when it is stdin
+
+	// Without a tty: the process's stdin pipe, the read end until the
+	// init step has it, the write end until the relay has it.
+	stdinR, stdinW *os.File
 }
 
 // drainWait bounds how long Wait waits for the pty's last output after the
@@ -57,11 +68,11 @@ func newConsole(stdin io.Reader, stdout io.Writer) (*console, error) {
 		unix.Close(sp[1])
 		return nil, fmt.Errorf("console socket: %w", err)
 	}
-	c := &console{sock: os.NewFile(uintptr(sp[0]), "console"), peer: os.NewFile(uintptr(sp[1]), "console"),
+	c := &console{pty: true, sock: os.NewFile(uintptr(sp[0]), "console"), peer: os.NewFile(uintptr(sp[1]), "console"),
 		in: stdin, out: stdout}
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f := terminal(stdin); f != nil {
 		c.term, c.raw = f, true
-	} else if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	} else if f := terminal(stdout); f != nil {
 		c.term = f
 	}
 	return c, nil
@@ -76,15 +87,24 @@ func (c *console) socket() *os.File {
 	return c.peer
 }
 
-// started runs once the init step holds its end of the console socket:
-// from then on, the parent's end reads EOF when the init step is gone.
+// started runs once the init step holds its end of the console socket
+// and its stdin: from then on, the parent's end reads EOF when the init
+// step is gone, and a stdin pipe has no reader once the process is.
 func (c *console) started() {
 	if c == nil {
 		return
 	}
-	c.peer.Close()
-	c.peer = nil
+	for _, f := range []*os.File{c.peer, c.stdinR} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	c.peer, c.stdinR = nil, nil
 }
+
+// hasPty tells whether the process has a pty (and so gets SIGWINCH from
+// it, not from the parent).
+func (c *console) hasPty() bool { return c != nil && c.pty }
 
 // connect takes the pty's master from the init step, gives the pty the
 // size of the parent's terminal, starts copying, and then lets the init
@@ -93,6 +113,9 @@ func (c *console) started() {
 func (c *console) connect() error {
 	if c == nil {
 		return nil
+	}
+	if !c.pty {
+		return c.relayStdin()
 	}
 	m, err := c.receive()
 	if err != nil {
@@ -116,7 +139,11 @@ func (c *console) connect() error {
 			c.state = st
 		}
 	}
-	if c.in != nil {
+	if c.raw {
+		if c.relay, err = startInputRelay(c.term, m); err != nil {
+			return err
+		}
+	} else if c.in != nil {
 		// Outlives the process while it waits for input. Through a bare
 		// Writer: the master's ReadFrom would hold the master's lock
 		// while it waits, and closing the master would wait for it.
@@ -136,6 +163,17 @@ func (c *console) connect() error {
 		return fmt.Errorf("console socket: %w", err)
 	}
 	return nil
+}
+
+// relayStdin starts relaying the terminal to the stdin pipe of a process
+// without a tty. The relay holds the pipe's only write end from then on,
+// so the process reads EOF when the relay ends.
+func (c *console) relayStdin() error {
+	var err error
+	c.relay, err = startInputRelay(c.term, c.stdinW)
+	c.stdinW.Close()
+	c.stdinW = nil
+	return err
 }
 
 // resize gives the pty the size of the parent's terminal. Not with
@@ -231,6 +269,8 @@ func (c *console) close() {
 	if c == nil {
 		return
 	}
+	c.relay.stop()
+	c.relay = nil
 	if c.winch != nil {
 		signal.Stop(c.winch)
 		close(c.winch)
@@ -240,10 +280,10 @@ func (c *console) close() {
 		term.Restore(int(c.term.Fd()), c.state)
 		c.state = nil
 	}
-	for _, f := range []*os.File{c.sock, c.peer, c.master} {
+	for _, f := range []*os.File{c.sock, c.peer, c.master, c.stdinR, c.stdinW} {
 		if f != nil {
 			f.Close()
 		}
 	}
-	c.sock, c.peer, c.master = nil, nil, nil
+	c.sock, c.peer, c.master, c.stdinR, c.stdinW = nil, nil, nil, nil, nil
 }

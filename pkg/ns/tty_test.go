@@ -235,10 +235,7 @@ func TestTTYStartError(t *testing.T) {
 				t.Fatal("run: the terminal was not restored")
 			}
 			checkNoMounts(t, rootfs)
-			// A terminal of its own: the stdin copy of the run above
-			// still waits for a key on the other.
-			u = newUserTerm(t, 24, 80)
-			before = u.state()
+			// The same terminal: nothing of the run above reads it any more.
 			_, err = Exec(c.Pid(), ExecSpec{TTY: true, Stdin: u.term, Stdout: u.term, User: tc.user, Args: tc.args})
 			if se := startErrorOf(t, err); se.Code != tc.code {
 				t.Fatalf("exec: %d %q, want %d", se.Code, se.Msg, tc.code)
