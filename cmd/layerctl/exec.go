@@ -29,6 +29,9 @@ var execCommand = &cli.Command{
 		if c.NArg() < 2 {
 			return fmt.Errorf("exec: want CONTAINER CMD [ARG...]")
 		}
+		if err := checkInputTTY(c); err != nil {
+			return fmt.Errorf("exec: %w", err)
+		}
 		s, err := openStores(c)
 		if err != nil {
 			return err
@@ -39,7 +42,7 @@ var execCommand = &cli.Command{
 			User: c.String("user"), TTY: c.Bool("tty"), Privileged: c.Bool("privileged"),
 			Stdio: container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr},
 		}
-		if c.Bool("interactive") || c.Bool("tty") {
+		if c.Bool("interactive") {
 			o.Stdin = os.Stdin
 		}
 		p, err := s.containers.Exec(c.Args().First(), o)

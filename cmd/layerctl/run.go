@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/layerctl/layerctl/pkg/container"
 	"github.com/layerctl/layerctl/pkg/ns"
@@ -65,6 +66,9 @@ func runAction(c *cli.Context) error {
 	if c.Bool("detach") && c.Bool("tty") {
 		return fmt.Errorf("run: -t cannot be used with -d (the terminal lives in the foreground process)")
 	}
+	if err := checkInputTTY(c); err != nil {
+		return exitError{code: 1, err: fmt.Errorf("run: %w", err)}
+	}
 	rc, err := runConfig(c)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -92,10 +96,21 @@ func runAction(c *cli.Context) error {
 		return nil
 	}
 	var stdin *os.File
-	if c.Bool("interactive") || c.Bool("tty") {
+	if c.Bool("interactive") {
 		stdin = os.Stdin
 	}
 	return runForeground(s, st.ID, stdin)
+}
+
+// checkInputTTY refuses -it when stdin is not a terminal, as Docker does:
+// the pty would never see the end of the input, and the process would
+// wait for it for ever. Without -i, the process gets no stdin at all: -t
+// alone gives it a pty for its output.
+func checkInputTTY(c *cli.Context) error {
+	if c.Bool("interactive") && c.Bool("tty") && !term.IsTerminal(int(os.Stdin.Fd())) {
+		return errors.New("the input device is not a TTY")
+	}
+	return nil
 }
 
 // runForeground starts a container's process with this process's stdio and
