@@ -83,38 +83,33 @@ type inputRelay struct {
 }
 
 // startInputRelay starts relaying from the terminal src to dst; it works
-// on copies of their fds, so the caller may close its files meanwhile.
+// on fds of its own, so the caller may close its files meanwhile.
 func startInputRelay(src, dst *os.File) (*inputRelay, error) {
-	var fds []int
-	closeAll := func() {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
+	srcFD, err := reopenNonblock(src)
+	if err != nil {
+		return nil, fmt.Errorf("relay the terminal: %w", err)
 	}
-	for _, f := range []*os.File{src, dst} {
-		fd, err := dupFile(f)
-		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("relay the terminal: %w", err)
-		}
-		fds = append(fds, fd)
+	dstFD, err := dupFile(dst)
+	if err != nil {
+		unix.Close(srcFD)
+		return nil, fmt.Errorf("relay the terminal: %w", err)
 	}
 	stopR, stopW, err := os.Pipe()
 	if err != nil {
-		closeAll()
+		unix.Close(srcFD)
+		unix.Close(dstFD)
 		return nil, fmt.Errorf("relay the terminal: %w", err)
 	}
 	r := &inputRelay{stopW: stopW, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		defer closeAll()
+		defer unix.Close(srcFD)
+		defer unix.Close(dstFD)
 		defer stopR.Close()
-		rc, err := stopR.SyscallConn()
-		if err != nil {
-			return
-		}
 		// Control keeps stopR's fd open while the relay polls it.
-		rc.Control(func(stop uintptr) { relayInput(fds[0], fds[1], int(stop)) })
+		if rc, err := stopR.SyscallConn(); err == nil {
+			rc.Control(func(stop uintptr) { relayInput(srcFD, dstFD, int(stop)) })
+		}
 	}()
 	return r, nil
 }
@@ -126,6 +121,26 @@ func (r *inputRelay) stop() {
 	}
 	r.stopW.Close()
 	<-r.done
+}
+
+// reopenNonblock opens the terminal f anew, non-blocking: should another
+// reader take the input poll announced, the read must not wait for the
+// next key (stop would wait with it). A dup would share the caller's
+// blocking mode, and setting it would change the caller's file too; it is
+// the fallback where the terminal cannot be opened again.
+func reopenNonblock(f *os.File) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	cerr := rc.Control(func(old uintptr) {
+		fd, err = unix.Open(fmt.Sprintf("/proc/self/fd/%d", old), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	})
+	if cerr != nil || err != nil {
+		return dupFile(f)
+	}
+	return fd, nil
 }
 
 func dupFile(f *os.File) (int, error) {
@@ -140,8 +155,8 @@ func dupFile(f *os.File) (int, error) {
 
 // relayInput is the relay's loop over raw fds: one poll waits for stop,
 // for dst's end, and for the terminal's input or, while a piece is
-// pending, room in dst. Either fd may be blocking or not: reads and
-// writes happen only when poll says they can.
+// pending, room in dst. Both fds are non-blocking (dst is the parent's
+// pipe or pty master).
 func relayInput(src, dst, stop int) {
 	buf := make([]byte, 4096)
 	var pending []byte

@@ -138,8 +138,6 @@ func (c *console) connect() error {
 		if st, err := term.MakeRaw(int(c.term.Fd())); err == nil {
 			c.state = st
 		}
-	}
-	if c.raw {
 		if c.relay, err = startInputRelay(c.term, m); err != nil {
 			return err
 		}
