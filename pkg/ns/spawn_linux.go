@@ -153,13 +153,16 @@ func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, st
 		}
 		return fail(fmt.Errorf("start init step: %w", err))
 	}
+	// An init step that failed before it read the go closes the socket
+	// with the go unread, which resets it: the read returns the reason it
+	// wrote, then ECONNRESET. The reason is what the caller must see.
 	msg, err := io.ReadAll(parent)
-	if err != nil {
-		return fail(fmt.Errorf("start init step: %w", err))
-	}
 	if len(msg) > 0 {
 		p.Wait()
 		return nil, startError(msg)
+	}
+	if err != nil {
+		return fail(fmt.Errorf("start init step: %w", err))
 	}
 	return p, nil
 }
