@@ -47,5 +47,8 @@
 // happen there); the init step, on its own locked thread, unshares CLONE_FS,
 // joins the mount namespace and chroots to the container's root through an
 // fd of /proc/PID/root opened by the parent. Threads that joined are never
-// unlocked: they end with their goroutine.
+// unlocked: they end with their goroutine. The container's PID 1 is pinned
+// by a pidfd before anything of it is opened, and joined through it
+// (setns(pidfd, flags), Linux 5.8; before, /proc/PID/ns fds checked to be
+// the pinned process's), so a PID reused meanwhile leads nowhere.
 package ns
