@@ -1,6 +1,8 @@
 package main
 
-// A hostile image against the launcher: the host binary out of its reach.
+// A hostile image against the launcher: the host binary out of its reach,
+// nothing left behind by a run killed while it starts, every start failure
+// said in one line, and no exec outside the container's cgroup.
 
 import (
 	"fmt"
@@ -8,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -76,5 +79,84 @@ func TestCLIRunSelfExeIsNotTheHostBinary(t *testing.T) {
 	if after.Mode != before.Mode || after.Uid != before.Uid {
 		t.Errorf("host binary mode %o uid %d, was %o uid %d: changed from inside the container",
 			after.Mode, after.Uid, before.Mode, before.Uid)
+	}
+}
+
+// A run killed (SIGKILL) at any point of its start leaves nothing that rm -f
+// does not remove: no cgroup, no process.
+func TestCLIRunKilledWhileStarting(t *testing.T) {
+	b := newBox(t)
+	// Growing delays walk the kill through the start: before the record,
+	// between the cgroup and the record, after the process started.
+	for i := range 24 {
+		name := fmt.Sprintf("k%d", i)
+		args := []string{"run", "--name", name, busyboxImage, "sleep", "1000"}
+		if i%2 == 1 {
+			args = append([]string{"run", "--rm"}, args[1:]...)
+		}
+		cmd := command(b.root, args...)
+		must(t, cmd.Start())
+		time.Sleep(time.Duration(i) * 5 * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		r, ok := b.find(t, name)
+		if !ok {
+			continue // killed before it made the container
+		}
+		b.mustRun(t, "rm", "-f", name)
+		for _, d := range cgroupDirs(r.ID) {
+			t.Errorf("killed after %v: rm -f left cgroup %s (tasks %v)", time.Duration(i)*5*time.Millisecond, d, cgroupTasks(d))
+			removeCgroupDir(d)
+		}
+	}
+}
+
+// A failure in the init step's setup reaches the user as its own one-line
+// reason, with exit code 125.
+func TestCLIRunSetupFailureSaysWhy(t *testing.T) {
+	b := newBox(t)
+	src := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(src, "f"), nil, 0o644))
+	tests := []struct {
+		name  string
+		args  []string
+		words []string
+	}{
+		{"volume-on-proc-fd", []string{"-v", src + ":/proc/self/fd/0"}, []string{"/proc/self/fd/0"}},
+		{"volume-under-a-file", []string{"-v", src + ":/etc/passwd/x"}, []string{"/etc/passwd/x"}},
+		{"file-volume-on-a-dir", []string{"-v", filepath.Join(src, "f") + ":/etc"}, []string{"/etc"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{"run", "--rm"}, tc.args...), busyboxImage, "true")
+			out, errOut, code := b.run(t, args...)
+			if code != 125 || out != "" {
+				t.Errorf("exit %d, stdout %q, want 125 and nothing", code, out)
+			}
+			checkOneLine(t, errOut, tc.words...)
+			if strings.Contains(errOut, "read sync") || strings.Contains(errOut, "connection reset") {
+				t.Errorf("stderr %q: the init step's reason got lost", errOut)
+			}
+		})
+	}
+}
+
+// exec refuses to start a process it cannot put in the container's cgroup.
+func TestCLIExecWithoutCgroup(t *testing.T) {
+	b := newBox(t)
+	id := b.detach(t, "--name", "nocg", busyboxImage, "sleep", "1000")
+	pid := b.waitStatus(t, "nocg", "running").Pid
+	// Take the container's process out of its cgroup, and remove that.
+	for _, d := range cgroupDirs(id) {
+		must(t, os.WriteFile(filepath.Join(filepath.Dir(filepath.Dir(d)), "cgroup.procs"), []byte(fmt.Sprint(pid)), 0))
+		must(t, unix.Rmdir(d))
+	}
+	out, errOut, code := b.run(t, "exec", "nocg", "touch", "/tmp/ran")
+	if code == 0 {
+		t.Errorf("exec without the container's cgroup: exit 0, stdout %q, stderr %q", out, errOut)
+	}
+	checkOneLine(t, errOut, "cgroup")
+	if _, err := os.Stat(filepath.Join(b.root, "containers", id, "merged", "tmp", "ran")); err == nil {
+		t.Error("the command ran outside the container's cgroup")
 	}
 }
