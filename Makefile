@@ -11,8 +11,11 @@ TEST_PKGS := docker-registry skopeo umoci busybox-static
 
 # -s -w: no symbol table or DWARF (stack traces stay); urfave_cli_no_docs:
 # no man-page generator linked in. A smaller binary that starts faster.
+# The CLI tests build their binary through this target (with BIN set), so
+# they test what users run.
+BIN ?= bin/layerctl
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -tags urfave_cli_no_docs -ldflags="-s -w" -o bin/layerctl ./cmd/layerctl
+	CGO_ENABLED=0 $(GO) build -trimpath -tags urfave_cli_no_docs -ldflags="-s -w" -o $(BIN) ./cmd/layerctl
 
 # Installs the tools only when one is missing, so it is a no-op on a prepared machine.
 # /bin/busybox must be the static one: it is copied into test images.

@@ -55,8 +55,9 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		build := exec.Command("go", "build", "-o", binPath, ".")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		// The static binary exactly as `make build` makes it: the
+		// Makefile holds the flags.
+		build := exec.Command("make", "--no-print-directory", "-C", "../..", "build", "BIN="+binPath)
 		if out, err := build.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "build layerctl: %v\n%s", err, out)
 			return 1

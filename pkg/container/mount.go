@@ -187,6 +187,9 @@ func (c *Store) Remove(ref string, force bool) (State, error) {
 			return s, nil
 		}
 	}
+	if err := removeCgroup(s.ID, force); err != nil {
+		return s, err
+	}
 	err = c.locked(func() error {
 		var err error
 		if s, err = c.Resolve(ref); err != nil {

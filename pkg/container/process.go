@@ -9,6 +9,7 @@ import (
 
 	"github.com/layerctl/layerctl/pkg/cgroup"
 	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
 )
 
@@ -128,10 +129,33 @@ func (c *Store) Exec(ref string, o ExecOptions) (*ns.Process, error) {
 	if spec.User == "" {
 		spec.User = cfg.User
 	}
-	if cg, err := cgroup.Open(s.ID); err == nil {
-		spec.BeforeStart = cg.Add
+	// Nothing runs unlimited: without the container's cgroup, no exec.
+	cg, err := cgroup.Open(s.ID)
+	if err != nil {
+		return nil, fmt.Errorf("join cgroup: %w", err)
 	}
+	spec.BeforeStart = cg.Add
+	spec.PidStart = s.PidStart
 	return ns.Exec(s.Pid, spec)
+}
+
+// removeCgroup removes container id's cgroup, with whatever runs in it
+// (force), when it is still there: a run killed before it recorded its
+// process leaves one that no record names, found by the ID it is named
+// after.
+func removeCgroup(id string, force bool) error {
+	cg, err := cgroup.Open(id)
+	if err != nil {
+		return nil // none, or no cgroups on this machine
+	}
+	if procs, _ := cg.Procs(); len(procs) > 0 && !force {
+		return fmt.Errorf("container %s has processes in its cgroup: %w (use -f)", id, layer.ErrInUse)
+	}
+	cg.Kill()
+	if err := cg.Remove(); err != nil {
+		return fmt.Errorf("remove container %s: %w", id, err)
+	}
+	return nil
 }
 
 // signalByName reads a signal as an image's STOPSIGNAL or kill -s names it.

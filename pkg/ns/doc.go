@@ -5,12 +5,14 @@
 // Vocabulary:
 //   - parent: the layerctl process that calls Start or Exec.
 //   - init step: a re-exec of the layerctl binary that main must hand
-//     control to through Init before doing anything else. For exec it runs
-//     from a sealed memfd copy of /proc/self/exe, so that the container's
-//     processes can never write to the binary (runc CVE-2019-5736); a run's
-//     init step is alone in its new PID namespace until it execs the user's
-//     process, so it runs /proc/self/exe itself and saves the copy. It sets up the rootfs and then execs the user's
-//     process in its own place, so that process is PID 1 of the container.
+//     control to through Init before doing anything else. It runs from a
+//     sealed memfd copy of /proc/self/exe (made once per process), so that
+//     the container's processes can never write to the binary (runc
+//     CVE-2019-5736): not through the init step's /proc/PID/exe, nor
+//     through a user's process that execs /proc/self/exe and so becomes
+//     what the init step ran. It sets up the rootfs and then execs the
+//     user's process in its own place, so that process is PID 1 of the
+//     container.
 //   - spec: what to run. It travels to the init step as JSON over an
 //     inherited pipe (fd 3), never on argv; fd 4 is a socket on which the
 //     parent says "go" once BeforeStart (the cgroup placement) has run (the
@@ -45,5 +47,8 @@
 // happen there); the init step, on its own locked thread, unshares CLONE_FS,
 // joins the mount namespace and chroots to the container's root through an
 // fd of /proc/PID/root opened by the parent. Threads that joined are never
-// unlocked: they end with their goroutine.
+// unlocked: they end with their goroutine. The container's PID 1 is pinned
+// by a pidfd before anything of it is opened, and joined through it
+// (setns(pidfd, flags), Linux 5.8; before, /proc/PID/ns fds checked to be
+// the pinned process's), so a PID reused meanwhile leads nowhere.
 package ns

@@ -29,64 +29,38 @@ const execWaitDelay = time.Second
 // Exec starts a process in the running container whose init (its PID 1, as
 // the caller sees it) is pid: same namespaces, same root, the same rules
 // for env, working directory, user, capabilities, fds and tty as Start.
+// With spec.PidStart set, a pid that names another process by now (the
+// container's ended, its pid was reused) is an error, and nothing is joined.
 func Exec(pid int, spec ExecSpec) (*Process, error) {
 	cfg, err := spec.config()
 	if err != nil {
 		return nil, err
 	}
-	var files []*os.File
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	open := func(name string, flags int) (*os.File, error) {
-		p := fmt.Sprintf("/proc/%d/%s", pid, name)
-		fd, err := unix.Open(p, flags|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("exec in container %d: open %s: %w", pid, p, err)
-		}
-		f := os.NewFile(uintptr(fd), p)
-		files = append(files, f)
-		return f, nil
-	}
-	var nsFiles []*os.File
-	for _, n := range joined {
-		f, err := open("ns/"+n.name, unix.O_RDONLY)
-		if err != nil {
-			return nil, err
-		}
-		nsFiles = append(nsFiles, f)
-	}
-	root, err := open("root", unix.O_PATH|unix.O_DIRECTORY)
+	tg, err := openTarget(pid, spec.PidStart)
 	if err != nil {
 		return nil, err
 	}
-	mnt, err := open("ns/mnt", unix.O_RDONLY)
-	if err != nil {
-		return nil, err
-	}
-
+	defer tg.close()
 	cmd, err := initCommand(modeExec)
 	if err != nil {
 		return nil, err
 	}
-	cmd.ExtraFiles = []*os.File{root, mnt} // rootFD, mountFD after config, sync and console
+	cmd.ExtraFiles = []*os.File{tg.root, tg.mnt} // rootFD, mountFD after config, sync and console
 	cmd.WaitDelay = execWaitDelay
 	con, err := setupIO(cmd, spec.TTY, spec.Stdin, spec.Stdout, spec.Stderr)
 	if err != nil {
 		return nil, err
 	}
-	start := func(cmd *exec.Cmd) error { return startJoined(cmd, nsFiles) }
+	start := func(cmd *exec.Cmd) error { return startJoined(cmd, tg) }
 	return launch(cmd, cfg, spec.BeforeStart, con, start)
 }
 
-// startJoined forks cmd from a thread that joined the namespaces in files.
+// startJoined forks cmd from a thread that joined the namespaces of tg.
 // The thread stays locked and ends with its goroutine, so no other goroutine
 // ever runs in the container's namespaces. It also goes back to its own
 // namespaces first: the main thread, when it is the one, does not end but
 // is parked for good by the runtime, and must not stay parked in there.
-func startJoined(cmd *exec.Cmd, files []*os.File) error {
+func startJoined(cmd *exec.Cmd, tg *target) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked
@@ -97,7 +71,7 @@ func startJoined(cmd *exec.Cmd, files []*os.File) error {
 				unix.Close(own[i])
 			}
 		}()
-		for i, n := range joined {
+		for _, n := range joined {
 			name := n.name
 			if n.flag == unix.CLONE_NEWPID {
 				name = "pid_for_children"
@@ -108,10 +82,10 @@ func startJoined(cmd *exec.Cmd, files []*os.File) error {
 				return
 			}
 			own = append(own, fd)
-			if err := unix.Setns(int(files[i].Fd()), n.flag); err != nil {
-				errc <- fmt.Errorf("setns %s: %w", n.name, err)
-				return
-			}
+		}
+		if err := tg.join(); err != nil {
+			errc <- err
+			return
 		}
 		errc <- cmd.Start()
 	}()

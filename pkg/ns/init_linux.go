@@ -20,7 +20,7 @@ const (
 	syncFD    = 4 // socket: "go" from the parent, a StartError to it
 	consoleFD = 5 // tty: socket: the pty's master to the parent, "go on" back
 	rootFD    = 6 // exec: the container's root, an fd of /proc/PID/root
-	mountFD   = 7 // exec: the container's mount namespace
+	mountFD   = 7 // exec: the container's mount namespace: a pidfd of its PID 1, or its ns/mnt
 )
 
 // Init runs the init step when this process is one, and then never returns:

@@ -10,11 +10,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The init step runs from a sealed in-memory copy of this binary. A process
-// in the container can open /proc/<init pid>/exe while the init step runs;
-// were that the layerctl binary on disk, root in the container could
-// rewrite it (runc CVE-2019-5736). A sealed memfd cannot be written, grown
-// or shrunk by anyone. The copy is made once per process.
+// The init step runs from a sealed view of this binary. A process in the
+// container can open /proc/<init pid>/exe while the init step runs, and
+// /proc/1/exe after a user's process exec'd /proc/self/exe; were that the
+// layerctl binary on disk, root in the container could rewrite or chmod it
+// (runc CVE-2019-5736). The view is made once per process: the binary
+// through a read-only overlayfs mount attached nowhere where this process
+// may mount one (no copy; runc 1.2's exeseal), else a sealed memfd copy,
+// which cannot be written, grown or shrunk by anyone.
 var self struct {
 	once sync.Once
 	fd   int
@@ -28,7 +31,10 @@ var self struct {
 func selfPath() (string, error) {
 	self.once.Do(func() {
 		start := time.Now()
-		self.fd, self.err = sealedCopy("/proc/self/exe")
+		self.fd, self.err = sealedOverlay("/proc/self/exe")
+		if self.err != nil {
+			self.fd, self.err = sealedCopy("/proc/self/exe")
+		}
 		self.cost = time.Since(start)
 	})
 	if self.err != nil {
@@ -37,7 +43,7 @@ func selfPath() (string, error) {
 	return fmt.Sprintf("/proc/self/fd/%d", self.fd), nil
 }
 
-// SelfCopyCost is how long making the sealed copy of the binary took (zero
+// SelfCopyCost is how long making the sealed view of the binary took (zero
 // before the first Start or Exec).
 func SelfCopyCost() time.Duration { return self.cost }
 
@@ -84,13 +90,17 @@ func sealedCopy(name string) (int, error) {
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
 		return -1, fmt.Errorf("copy self: seal: %w", err)
 	}
-	// A high number keeps the fd clear of the 0..n the child's files are
-	// moved to before execve.
+	ok = true
+	return moveHigh(fd)
+}
+
+// moveHigh moves fd to a high number, clear of the 0..n the child's files
+// are moved to before execve.
+func moveHigh(fd int) (int, error) {
+	defer unix.Close(fd)
 	high, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 100)
 	if err != nil {
 		return -1, fmt.Errorf("copy self: %w", err)
 	}
-	unix.Close(fd)
-	ok = true
 	return high, nil
 }

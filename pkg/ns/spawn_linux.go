@@ -59,17 +59,13 @@ func Run(spec Spec) (int, error) {
 }
 
 func initCommand(mode string) (*exec.Cmd, error) {
-	// A run's init step is alone in a new PID namespace until it execs the
-	// user's process, which replaces the binary: nothing in the container
-	// can reach it through /proc/PID/exe, so the binary on disk is safe to
-	// exec and the sealed copy (about 10 ms) is only needed where
-	// container processes already run: exec.
-	exe := "/proc/self/exe"
-	if mode != modeRun {
-		var err error
-		if exe, err = selfPath(); err != nil {
-			return nil, err
-		}
+	// Every init step runs from the sealed copy, a run's too: the user's
+	// process may exec /proc/self/exe, which is then whatever the init
+	// step ran, and hand it to the rest of the container as /proc/1/exe
+	// (runc CVE-2019-5736).
+	exe, err := selfPath()
+	if err != nil {
+		return nil, err
 	}
 	return &exec.Cmd{
 		Path: exe,
@@ -156,13 +152,16 @@ func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, st
 		}
 		return fail(fmt.Errorf("start init step: %w", err))
 	}
+	// An init step that failed before it read the go closes the socket
+	// with the go unread, which resets it: the read returns the reason it
+	// wrote, then ECONNRESET. The reason is what the caller must see.
 	msg, err := io.ReadAll(parent)
-	if err != nil {
-		return fail(fmt.Errorf("start init step: %w", err))
-	}
 	if len(msg) > 0 {
 		p.Wait()
 		return nil, startError(msg)
+	}
+	if err != nil {
+		return fail(fmt.Errorf("start init step: %w", err))
 	}
 	return p, nil
 }

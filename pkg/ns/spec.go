@@ -59,6 +59,11 @@ type Spec struct {
 
 // ExecSpec is a process to start in a running container.
 type ExecSpec struct {
+	// PidStart is the start time (StartTime) recorded with the container's
+	// pid: Exec joins no other process that has its pid by now. Zero skips
+	// the check.
+	PidStart uint64
+
 	Args       []string
 	Env        []string
 	WorkingDir string
