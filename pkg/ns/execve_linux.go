@@ -34,6 +34,19 @@ func execProcess(cfg *config) error {
 			return err
 		}
 	}
+	if cfg.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("prctl PR_SET_NO_NEW_PRIVS: %w", err)
+		}
+	}
+	// Without no_new_privs, installing the filter takes CAP_SYS_ADMIN, which
+	// goes with the capabilities below; with it, the filter goes on last,
+	// so that it sees as few of this step's own calls as it can (as runc).
+	if !cfg.NoNewPrivileges {
+		if err := installSeccomp(cfg.Seccomp); err != nil {
+			return err
+		}
+	}
 	if !cfg.Privileged {
 		if err := limitCaps(defaultCaps); err != nil {
 			return err
@@ -55,6 +68,11 @@ func execProcess(cfg *config) error {
 	// opened it (the Go runtime, a leaked host fd), closes at execve.
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("close_range: %w", err)
+	}
+	if cfg.NoNewPrivileges {
+		if err := installSeccomp(cfg.Seccomp); err != nil {
+			return err
+		}
 	}
 	err = unix.Exec(exe, cfg.Args, env)
 	return startErrorFor(cfg.Args[0], err)

@@ -39,8 +39,14 @@ type Spec struct {
 	WorkingDir string   // absolute, must exist in the container; default /
 	User       string   // uid, uid:gid, name or name:group; default root
 	// Privileged keeps every capability, leaves /proc and /sys unmasked
-	// and /sys writable.
+	// and /sys writable, and installs no seccomp filter (as Docker).
 	Privileged bool
+	// Seccomp is the system call filter: Docker's default profile unless
+	// set.
+	Seccomp Seccomp
+	// NoNewPrivileges sets no_new_privs: setuid and file capabilities no
+	// longer raise privileges at execve.
+	NoNewPrivileges bool
 
 	// TTY gives the process a new pty of the container's /dev/pts as its
 	// stdin, stdout and stderr and its controlling terminal, sized as the
@@ -69,6 +75,10 @@ type ExecSpec struct {
 	WorkingDir string
 	User       string
 	Privileged bool
+	// Seccomp and NoNewPrivileges are the container's: an exec, even a
+	// privileged one, gets the container's filter, as docker exec does.
+	Seccomp         Seccomp
+	NoNewPrivileges bool
 
 	TTY    bool
 	Stdin  io.Reader
@@ -94,6 +104,9 @@ type config struct {
 	User       string
 	Privileged bool
 	TTY        bool
+
+	Seccomp         *seccompProgram `json:",omitempty"` // nil: no filter
+	NoNewPrivileges bool
 }
 
 const (
@@ -108,7 +121,7 @@ func (s *Spec) config() (*config, error) {
 	c := &config{
 		Mode: modeRun, Rootfs: s.Rootfs, Hostname: s.Hostname, Volumes: s.Volumes,
 		NoPivot: s.NoPivot, Args: s.Args, Env: s.Env, WorkingDir: s.WorkingDir,
-		User: s.User, Privileged: s.Privileged, TTY: s.TTY,
+		User: s.User, Privileged: s.Privileged, TTY: s.TTY, NoNewPrivileges: s.NoNewPrivileges,
 	}
 	switch s.Net {
 	case "", NetNone:
@@ -122,15 +135,33 @@ func (s *Spec) config() (*config, error) {
 			return nil, fmt.Errorf("spec: volume %s:%s: both paths must be absolute", v.Source, v.Target)
 		}
 	}
-	return c, c.check()
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	if !s.Privileged { // as Docker: a privileged container has no filter
+		var err error
+		if c.Seccomp, err = s.Seccomp.program(defaultCaps); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 func (s *ExecSpec) config() (*config, error) {
 	c := &config{
 		Mode: modeExec, Args: s.Args, Env: s.Env, WorkingDir: s.WorkingDir,
-		User: s.User, Privileged: s.Privileged, TTY: s.TTY,
+		User: s.User, Privileged: s.Privileged, TTY: s.TTY, NoNewPrivileges: s.NoNewPrivileges,
 	}
-	return c, c.check()
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	// The rules follow the container's capabilities, whatever this process
+	// keeps: only an unprivileged container has a filter.
+	var err error
+	if c.Seccomp, err = s.Seccomp.program(defaultCaps); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func (c *config) check() error {
