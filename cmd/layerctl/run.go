@@ -35,7 +35,8 @@ var runFlags = []cli.Flag{
 	&cli.Float64Flag{Name: "cpus", Usage: "CPU limit in cores (0.5: half a core)"},
 	&cli.Int64Flag{Name: "pids-limit", Usage: "most processes at once"},
 	&cli.StringFlag{Name: "net", Value: ns.NetNone, Usage: "network: none (own namespace, lo only) or host"},
-	&cli.BoolFlag{Name: "privileged", Usage: "keep every capability, unmask /proc and /sys"},
+	&cli.BoolFlag{Name: "privileged", Usage: "keep every capability, unmask /proc and /sys, no seccomp filter"},
+	securityOptFlag,
 }
 
 var runCommand = &cli.Command{
@@ -193,6 +194,9 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 			return nil, fmt.Errorf("--env %q: no variable name", e)
 		}
 		rc.Env = append(rc.Env, e)
+	}
+	if err := securityOpts(rc, c.StringSlice("security-opt")); err != nil {
+		return nil, err
 	}
 	for _, v := range c.StringSlice("volume") {
 		vol, err := parseVolume(v)

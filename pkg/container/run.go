@@ -32,6 +32,10 @@ type RunConfig struct {
 	TTY        bool          `json:"tty,omitempty"`
 	Privileged bool          `json:"privileged,omitempty"`
 	Remove     bool          `json:"remove,omitempty"` // --rm
+	// Seccomp and NoNewPrivileges hold for the container's process and
+	// every exec into it.
+	Seccomp         ns.Seccomp `json:"seccomp,omitzero"`
+	NoNewPrivileges bool       `json:"noNewPrivileges,omitempty"`
 }
 
 // Stdio connects a started process.
@@ -121,7 +125,7 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	proc, err := ns.Start(ns.Spec{
 		Rootfs: rootfs, Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net,
 		Args: args, Env: mergeEnv(cfg.Env, rc.Env), WorkingDir: workdir, User: user,
-		Privileged: rc.Privileged, TTY: rc.TTY,
+		Privileged: rc.Privileged, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges,
 		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
 		BeforeStart: cg.Add,
 	})
