@@ -94,13 +94,12 @@ func (s Seccomp) program(caps []int) (*seccompProgram, error) {
 
 // compile applies the profile's conditions and compiles it.
 func (s Seccomp) compile(caps []int) (*seccompProgram, error) {
-	rs := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: capNames(caps)}}}
 	var p *specs.LinuxSeccomp
 	var err error
 	if len(s.Profile) == 0 {
-		p, err = seccomp.GetDefaultProfile(rs)
+		p, err = seccompDefaultConditioned(caps)
 	} else {
-		p, err = seccomp.LoadProfile(string(s.Profile), rs)
+		p, err = seccomp.LoadProfile(string(s.Profile), capSpec(caps))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("seccomp profile: %w", err)
@@ -123,6 +122,17 @@ func (s Seccomp) compile(caps []int) (*seccompProgram, error) {
 		prog.Filter = binary.NativeEndian.AppendUint32(prog.Filter, in.K)
 	}
 	return prog, nil
+}
+
+// seccompDefaultConditioned is Docker's default profile with its
+// conditions applied.
+func seccompDefaultConditioned(caps []int) (*specs.LinuxSeccomp, error) {
+	return seccomp.GetDefaultProfile(capSpec(caps))
+}
+
+// capSpec is the part of an OCI spec the profile's conditions read.
+func capSpec(caps []int) *specs.Spec {
+	return &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: capNames(caps)}}}
 }
 
 // seccompFlags reads a profile's flags. TSYNC changes nothing: the init step

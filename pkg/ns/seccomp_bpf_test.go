@@ -37,6 +37,11 @@ func runFilter(t *testing.T, prog *seccompProgram, d syscallData) uint32 {
 	if err != nil {
 		t.Fatalf("NewVM: %v", err)
 	}
+	return runVM(t, vm, d)
+}
+
+func runVM(t *testing.T, vm *bpf.VM, d syscallData) uint32 {
+	t.Helper()
 	buf := make([]byte, 64)
 	binary.BigEndian.PutUint32(buf[0:], d.nr)
 	binary.BigEndian.PutUint32(buf[4:], d.arch)
@@ -273,5 +278,136 @@ func BenchmarkSeccompCompileDefault(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(len(prog.Filter)/8), "insns")
+	}
+}
+
+// referenceDecision is what a profile says of one call, read the slow way:
+// the first rule with arguments that holds, else the rule without, else
+// the default; ENOSYS above the profile's newest call.
+func referenceDecision(t *testing.T, p *specs.LinuxSeccomp, arch *seccompArch, d syscallData) uint32 {
+	t.Helper()
+	def, err := seccompAction(p.DefaultAction, p.DefaultErrnoRet)
+	must(t, err)
+	var newest uint32
+	plain, hasPlain := uint32(0), false
+	var conditional []seccompRule
+	for _, sc := range p.Syscalls {
+		act, err := seccompAction(sc.Action, sc.ErrnoRet)
+		must(t, err)
+		rules, err := splitArgs(sc.Args)
+		must(t, err)
+		for _, name := range sc.Names {
+			n, ok := arch.lookup(name)
+			if !ok {
+				continue
+			}
+			newest = max(newest, n)
+			if n != d.nr {
+				continue
+			}
+			if rules == nil {
+				plain, hasPlain = act, true
+			}
+			for _, args := range rules {
+				conditional = append(conditional, seccompRule{act, args})
+			}
+		}
+	}
+	holds := func(c specs.LinuxSeccompArg) bool {
+		a := d.args[c.Index]
+		switch c.Op {
+		case specs.OpEqualTo:
+			return a == c.Value
+		case specs.OpNotEqual:
+			return a != c.Value
+		case specs.OpLessThan:
+			return a < c.Value
+		case specs.OpLessEqual:
+			return a <= c.Value
+		case specs.OpGreaterThan:
+			return a > c.Value
+		case specs.OpGreaterEqual:
+			return a >= c.Value
+		case specs.OpMaskedEqual:
+			return a&c.Value == c.ValueTwo
+		}
+		t.Fatalf("operator %s", c.Op)
+		return false
+	}
+rules:
+	for _, r := range conditional {
+		for _, c := range r.args {
+			if !holds(c) {
+				continue rules
+			}
+		}
+		return r.action
+	}
+	if hasPlain {
+		return plain
+	}
+	if d.nr > newest && def != allow && def != unix.SECCOMP_RET_LOG {
+		return enosys
+	}
+	return def
+}
+
+// The compiled filter decides as the profile reads, for every system call
+// number of both architectures, with arguments that do and do not match
+// its rules; the generated profile is large enough that jumps need relays.
+func TestSeccompMatchesReference(t *testing.T) {
+	requireAMD64(t)
+	generated := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno,
+		Architectures: []specs.Arch{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}}
+	argSets := map[string][][6]uint64{} // by syscall name: arguments its rules match
+	for i, s := range seccompArches[0].syscalls[:180] {
+		errno := uint(i%90 + 1)
+		sc := specs.LinuxSyscall{Names: []string{s.name}, Action: specs.ActErrno, ErrnoRet: &errno}
+		switch i % 3 {
+		case 0:
+			sc.Action = specs.ActAllow
+		case 1:
+			sc.Args = []specs.LinuxSeccompArg{{Index: uint(i % 6), Value: uint64(i) << (i % 40), Op: specs.OpGreaterEqual},
+				{Index: uint(i+1) % 6, Value: 0xff, ValueTwo: uint64(i % 256), Op: specs.OpMaskedEqual}}
+			var args [6]uint64
+			args[i%6], args[(i+1)%6] = uint64(i)<<(i%40), uint64(i%256)
+			argSets[s.name] = append(argSets[s.name], args)
+		case 2:
+			sc.Args = []specs.LinuxSeccompArg{{Index: 0, Value: uint64(i), Op: specs.OpEqualTo}, {Index: 0, Value: uint64(i) << 33, Op: specs.OpEqualTo}}
+			argSets[s.name] = append(argSets[s.name], [6]uint64{uint64(i)}, [6]uint64{uint64(i) << 33})
+		}
+		generated.Syscalls = append(generated.Syscalls, sc)
+	}
+	anyCall := [][6]uint64{{}, {^uint64(0), 1 << 32, 7, 8, 9, 10}, {unix.AF_VSOCK}, {unix.AF_INET6}, {0xffffffff}, {0x20008}, {unix.CLONE_NEWUSER}}
+	defProfile, err := seccompDefaultConditioned(defaultCaps)
+	must(t, err)
+	for _, tc := range []struct {
+		name    string
+		profile *specs.LinuxSeccomp
+	}{{"default", defProfile}, {"generated", generated}} {
+		raw, err := compileSeccomp(tc.profile)
+		must(t, err)
+		if tc.name == "generated" && len(raw) < 1000 {
+			t.Fatalf("the generated profile compiles to %d instructions: too few to need relays", len(raw))
+		}
+		insns, _ := bpf.Disassemble(raw)
+		vm, err := bpf.NewVM(insns)
+		must(t, err)
+		for ai := range seccompArches {
+			arch := &seccompArches[ai]
+			names := map[uint32]string{}
+			for _, s := range arch.syscalls {
+				names[s.nr] = s.name
+			}
+			for nr := uint32(0); nr < 520; nr++ {
+				for _, args := range append(anyCall, argSets[names[nr]]...) {
+					d := syscallData{arch: arch.audit, nr: nr, args: args}
+					want := referenceDecision(t, tc.profile, arch, d)
+					if got := runVM(t, vm, d); got != want {
+						t.Fatalf("%s: %s nr %d args %#x: %#x, want %#x", tc.name, arch.spec, nr, args, got, want)
+					}
+				}
+			}
+		}
 	}
 }
