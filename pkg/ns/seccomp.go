@@ -92,6 +92,45 @@ func (s Seccomp) program(caps []int) (*seccompProgram, error) {
 	return prog, nil
 }
 
+// later compiles the filter while the init step starts (a millisecond or
+// two in a fresh process, hidden behind the clone and exec of the init
+// step): the config waits for it only when it is sent. A profile of one's
+// own compiles at once, so that its errors read plainly; Docker's default
+// profile only fails where there is no system call table.
+func (s Seccomp) later(caps []int) (func() (*seccompProgram, error), error) {
+	if s.Unconfined || len(s.Profile) > 0 || len(seccompArches) == 0 {
+		prog, err := s.program(caps)
+		if err != nil {
+			return nil, err
+		}
+		return func() (*seccompProgram, error) { return prog, nil }, nil
+	}
+	done := make(chan struct{})
+	var prog *seccompProgram
+	var err error
+	go func() {
+		defer close(done)
+		prog, err = s.program(caps)
+	}()
+	return func() (*seccompProgram, error) {
+		<-done
+		return prog, err
+	}, nil
+}
+
+// MarshalJSON sends the config with its filter, waiting for it.
+func (c *config) MarshalJSON() ([]byte, error) {
+	if c.seccompLater != nil {
+		prog, err := c.seccompLater()
+		if err != nil {
+			return nil, err
+		}
+		c.Seccomp, c.seccompLater = prog, nil
+	}
+	type plain config // without this method
+	return json.Marshal((*plain)(c))
+}
+
 // compile applies the profile's conditions and compiles it.
 func (s Seccomp) compile(caps []int) (*seccompProgram, error) {
 	var p *specs.LinuxSeccomp

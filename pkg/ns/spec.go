@@ -107,6 +107,10 @@ type config struct {
 
 	Seccomp         *seccompProgram `json:",omitempty"` // nil: no filter
 	NoNewPrivileges bool
+
+	// seccompLater, when set, yields Seccomp once compiled (see
+	// Seccomp.later).
+	seccompLater func() (*seccompProgram, error)
 }
 
 const (
@@ -140,7 +144,7 @@ func (s *Spec) config() (*config, error) {
 	}
 	if !s.Privileged { // as Docker: a privileged container has no filter
 		var err error
-		if c.Seccomp, err = s.Seccomp.program(defaultCaps); err != nil {
+		if c.seccompLater, err = s.Seccomp.later(defaultCaps); err != nil {
 			return nil, err
 		}
 	}
@@ -158,7 +162,7 @@ func (s *ExecSpec) config() (*config, error) {
 	// The rules follow the container's capabilities, whatever this process
 	// keeps: only an unprivileged container has a filter.
 	var err error
-	if c.Seccomp, err = s.Seccomp.program(defaultCaps); err != nil {
+	if c.seccompLater, err = s.Seccomp.later(defaultCaps); err != nil {
 		return nil, err
 	}
 	return c, nil
