@@ -32,6 +32,7 @@ type PullOptions struct {
 	Name     string      // the name to record; "" for the source's own
 	Jobs     int         // layers fetched at once; 0: 3
 	Progress Progress
+	Timeouts Timeouts // waits on a registry
 }
 
 // Pull copies the image at src into the store and records it under a name,
