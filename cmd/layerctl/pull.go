@@ -41,7 +41,7 @@ var pullCommand = &cli.Command{
 		} else {
 			opts.Platform = v1.Platform{}
 		}
-		s, err := openStores(c)
+		s, err := openStoresNoHold(c)
 		if err != nil {
 			return err
 		}

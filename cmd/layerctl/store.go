@@ -22,7 +22,14 @@ func (s *stores) Close() { s.layers.Close() }
 
 // openStores opens (or creates) the store under --root with the driver the
 // flags ask for.
-func openStores(c *cli.Context) (*stores, error) {
+func openStores(c *cli.Context) (*stores, error) { return openStoresWith(c, false) }
+
+// openStoresNoHold opens the stores for a pull: the store lock is taken
+// only around its local steps, so that gc and rmi do not wait for a
+// registry.
+func openStoresNoHold(c *cli.Context) (*stores, error) { return openStoresWith(c, true) }
+
+func openStoresWith(c *cli.Context, noHold bool) (*stores, error) {
 	features := union.Detect()
 	driver := c.String("driver")
 	if driver != "" {
@@ -38,6 +45,7 @@ func openStores(c *cli.Context) (*stores, error) {
 			return layer.Settings{Driver: d, Whiteout: f}, err
 		},
 		FormatFor: union.WhiteoutFormat,
+		NoHold:    noHold,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)

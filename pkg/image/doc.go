@@ -10,4 +10,9 @@
 // manifest's digest and size, the uncompressed stream against the config's
 // diffID (in pkg/layer), the config against the manifest. Layer tars go to
 // pkg/layer; this package never extracts anything itself.
+//
+// A source may be hostile. A manifest, index or config is read whole, so
+// none may be (or claim to be) larger than 4 MiB; a registry request follows
+// at most 10 redirects, and every wait on a registry (connect, TLS, response
+// headers, each read of a body) has a timeout (Timeouts).
 package image

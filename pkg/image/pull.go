@@ -32,6 +32,7 @@ type PullOptions struct {
 	Name     string      // the name to record; "" for the source's own
 	Jobs     int         // layers fetched at once; 0: 3
 	Progress Progress
+	Timeouts Timeouts // waits on a registry
 }
 
 // Pull copies the image at src into the store and records it under a name,
@@ -90,6 +91,14 @@ func Pull(ctx context.Context, s *layer.Store, im *Images, src string, opts Pull
 	for _, d := range source.layers {
 		rec.Blobs = append(rec.Blobs, layer.Blob{Digest: digest.Digest(d.Digest.String()), MediaType: string(d.MediaType), Size: d.Size})
 	}
+	// The pull may wait long on the registry: it holds no store-wide lock
+	// then, and its layers are leased so that gc keeps them until the record
+	// names them.
+	lease, err := s.Lease(rec.ChainIDs)
+	if err != nil {
+		return Record{}, err
+	}
+	defer lease.Release()
 	metas, err := pullLayers(ctx, s, source, rec, opts.Jobs, opts.Progress)
 	if err != nil {
 		return Record{}, err
@@ -97,6 +106,19 @@ func Pull(ctx context.Context, s *layer.Store, im *Images, src string, opts Pull
 	for _, m := range metas {
 		rec.Size += m.Size
 	}
+	err = s.Shared(func() error { // blobs and record together, beside no gc
+		rec, err = record(s, im, source, rec, recordName)
+		return err
+	})
+	if err != nil {
+		return Record{}, err
+	}
+	return rec, nil
+}
+
+// record stores the manifest and config blobs and the image record.
+func record(s *layer.Store, im *Images, source *source, rec Record, recordName string) (Record, error) {
+	var err error
 	if source.manifest != nil {
 		if rec.Manifest, err = s.PutBlob(source.manifest); err != nil {
 			return Record{}, err

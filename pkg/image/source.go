@@ -3,22 +3,18 @@ package image
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"runtime"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -54,15 +50,11 @@ func ParsePlatform(s string) (v1.Platform, error) {
 }
 
 func remoteOptions(ctx context.Context, loc Location, opts PullOptions) []remote.Option {
-	tr := remote.DefaultTransport.(*http.Transport).Clone()
-	if opts.Insecure {
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
-	}
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithPlatform(opts.Platform),
-		remote.WithTransport(tr),
+		remote.WithTransport(newRegistryTransport(opts.Insecure, opts.Timeouts)),
 		remote.WithJobs(4),
 	}
 }
@@ -71,204 +63,101 @@ func remoteOptions(ctx context.Context, loc Location, opts PullOptions) []remote
 // A config already in the store (known is asked by digest) is not fetched
 // again, which keeps a warm pull to one manifest request.
 func openSource(ctx context.Context, loc Location, opts PullOptions, known func(digest.Digest) []byte) (*source, error) {
-	var (
-		img     v1.Image
-		want    digest.Digest // the manifest's digest as the layout's index says; "" unknown
-		refName string
-		fetch   func(context.Context, v1.Hash) (io.ReadCloser, error)
-	)
 	switch loc.Transport {
 	case Registry:
-		// One puller: the manifest requests use ctx, each blob request the
-		// context its layer is fetched with (the pull's errgroup), while the
-		// registry connection and token are shared.
-		puller, err := remote.NewPuller(remoteOptions(ctx, loc, opts)...)
-		if err != nil {
-			return nil, fmt.Errorf("fetch manifest of %s: %w", loc.Ref, err)
-		}
-		fetch = func(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
-			l, err := puller.Layer(ctx, loc.Ref.Context().Digest(h.String()))
-			if err != nil {
-				return nil, err
-			}
-			return l.Compressed()
-		}
-		desc, err := puller.Get(ctx, loc.Ref)
-		if err != nil {
-			return nil, fmt.Errorf("fetch manifest of %s: %w", loc.Ref, err)
-		}
-		if desc.MediaType.IsIndex() {
-			img, err = desc.Image() // picks the platform given in the options
-			if err != nil {
-				return nil, fmt.Errorf("choose %s from %s: %w", platformString(opts.Platform), loc.Ref, err)
-			}
-		} else if img, err = desc.Image(); err != nil {
-			return nil, fmt.Errorf("read %s: %w", loc.Ref, err)
-		}
+		return openRegistry(ctx, loc, opts, known)
 	case OCILayout:
-		var err error
-		if img, want, refName, err = openLayout(loc, opts.Platform); err != nil {
-			return nil, err
-		}
+		return openLayout(loc, opts.Platform, known)
 	case DockerArchive:
 		return openArchive(loc)
-	default:
-		return nil, fmt.Errorf("unknown transport %q", loc.Transport)
 	}
-	src, err := describe(img, want, known)
-	if err != nil {
-		return nil, err
-	}
-	src.refName, src.fetch = refName, fetch
-	return src, nil
+	return nil, fmt.Errorf("unknown transport %q", loc.Transport)
 }
 
-// describe reads the manifest and config of an image that has a manifest,
-// checking the manifest against want (when known) and the config against
-// the manifest's digest.
-func describe(img v1.Image, want digest.Digest, known func(digest.Digest) []byte) (*source, error) {
+func openRegistry(ctx context.Context, loc Location, opts PullOptions, known func(digest.Digest) []byte) (*source, error) {
+	// One puller: the manifest requests use ctx, each blob request the
+	// context its layer is fetched with (the pull's errgroup), while the
+	// registry connection and token are shared. The transport caps what
+	// a manifest or index may send.
+	puller, err := remote.NewPuller(remoteOptions(ctx, loc, opts)...)
+	if err != nil {
+		return nil, fmt.Errorf("fetch manifest of %s: %w", loc.Ref, oneLine(err))
+	}
+	fetch := func(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
+		l, err := puller.Layer(ctx, loc.Ref.Context().Digest(h.String()))
+		if err != nil {
+			return nil, oneLine(err)
+		}
+		rc, err := l.Compressed()
+		return rc, oneLine(err)
+	}
+	desc, err := puller.Get(ctx, loc.Ref)
+	if err != nil {
+		return nil, fmt.Errorf("fetch manifest of %s: %w", loc.Ref, oneLine(err))
+	}
+	img, err := desc.Image() // an index: picks the platform given in the options
+	if err = oneLine(err); err != nil {
+		if desc.MediaType.IsIndex() {
+			return nil, fmt.Errorf("choose %s from %s: %w", platformString(opts.Platform), loc.Ref, err)
+		}
+		return nil, fmt.Errorf("read %s: %w", loc.Ref, err)
+	}
 	raw, err := img.RawManifest()
 	if err != nil {
 		return nil, fmt.Errorf("read manifest: %w", err)
 	}
-	if want != "" {
-		if err := checkContent("manifest", want, raw); err != nil {
+	mt, _ := img.MediaType()
+	src, err := describe(raw, mt, known, func(d v1.Descriptor) ([]byte, error) {
+		rc, err := fetch(ctx, d.Digest)
+		if err != nil {
 			return nil, err
 		}
+		defer rc.Close()
+		return readSmall(rc)
+	})
+	if err != nil {
+		return nil, err
 	}
-	m, err := v1.ParseManifest(strings.NewReader(string(raw)))
+	src.fetch = fetch
+	return src, nil
+}
+
+// describe parses the manifest raw and reads the config it names, which
+// readConfig fetches unless the store knows it; the config is checked
+// against the manifest's digest.
+func describe(raw []byte, mt types.MediaType, known func(digest.Digest) []byte, readConfig func(v1.Descriptor) ([]byte, error)) (*source, error) {
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("parse manifest: %w", err)
 	}
-	mt, _ := img.MediaType()
 	config := known(digest.Digest(m.Config.Digest.String()))
-	if config == nil {
-		if config, err = img.RawConfigFile(); err != nil {
-			return nil, fmt.Errorf("read config: %w", err)
+	switch {
+	case config != nil:
+	case m.Config.Size > maxSmallBlob:
+		return nil, fmt.Errorf("config %s: claims %d bytes: %w", m.Config.Digest, m.Config.Size, errTooLarge)
+	case len(m.Config.Data) > 0:
+		config = m.Config.Data // embedded (image-spec descriptor.md)
+	default:
+		if config, err = readConfig(m.Config); err != nil {
+			return nil, fmt.Errorf("read config %s: %w", m.Config.Digest, err)
 		}
 	}
 	if got := digest.FromBytes(config); got.String() != m.Config.Digest.String() {
 		return nil, fmt.Errorf("config has digest %s, the manifest says %s", got, m.Config.Digest)
 	}
-	return &source{img: img, manifest: raw, manifestType: string(mt), config: config, layers: m.Layers}, nil
-}
-
-// refNameAnnotation names an image in an OCI layout's index.json.
-const refNameAnnotation = "org.opencontainers.image.ref.name"
-
-// errNoPlatform: an index has no image for the wanted platform.
-var errNoPlatform = errors.New("no image for platform")
-
-// openLayout picks the image loc names from an OCI layout: the index.json
-// entry whose ref.name equals loc.Tag exactly, or with no tag the only
-// entry or the one named "latest". It returns the image, the digest its
-// manifest must have (index.json's word for it) and the entry's ref.name.
-func openLayout(loc Location, want v1.Platform) (v1.Image, digest.Digest, string, error) {
-	p, err := layout.FromPath(loc.Path)
-	if err != nil {
-		return nil, "", "", fmt.Errorf("open OCI layout %s: %w", loc.Path, err)
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		return nil, "", "", fmt.Errorf("open OCI layout %s: %w", loc.Path, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, "", "", fmt.Errorf("read %s/index.json: %w", loc.Path, err)
-	}
-	var match []v1.Descriptor
-	for _, d := range im.Manifests {
-		ref := d.Annotations[refNameAnnotation]
-		if loc.Tag == "" && (len(im.Manifests) == 1 || ref == "latest") || loc.Tag != "" && ref == loc.Tag {
-			match = append(match, d)
-		}
-	}
-	if len(match) == 0 {
-		if loc.Tag == "" {
-			return nil, "", "", fmt.Errorf("OCI layout %s holds %d images: name one as oci:DIR:TAG", loc.Path, len(im.Manifests))
-		}
-		return nil, "", "", fmt.Errorf("OCI layout %s has no image tagged %q", loc.Path, loc.Tag)
-	}
-	img, d, err := pickFromDescriptors(idx, match, want)
-	if err != nil {
-		return nil, "", "", fmt.Errorf("OCI layout %s: %w", loc.Path, err)
-	}
-	return img, digest.Digest(d.Digest.String()), match[0].Annotations[refNameAnnotation], nil
-}
-
-// pickFromDescriptors turns matching index entries into one image and its
-// descriptor: a nested index is searched for the platform (after its bytes
-// are checked against the entry's digest), and several image entries are
-// told apart by their platform fields.
-func pickFromDescriptors(idx v1.ImageIndex, descs []v1.Descriptor, want v1.Platform) (v1.Image, v1.Descriptor, error) {
-	var images []v1.Descriptor
-	for _, d := range descs {
-		if d.MediaType.IsIndex() {
-			child, err := idx.ImageIndex(d.Digest)
-			if err != nil {
-				return nil, v1.Descriptor{}, fmt.Errorf("read index %s: %w", d.Digest, err)
-			}
-			raw, err := child.RawManifest()
-			if err != nil {
-				return nil, v1.Descriptor{}, fmt.Errorf("read index %s: %w", d.Digest, err)
-			}
-			if err := checkContent("index", digest.Digest(d.Digest.String()), raw); err != nil {
-				return nil, v1.Descriptor{}, err
-			}
-			cm, err := v1.ParseIndexManifest(bytes.NewReader(raw))
-			if err != nil {
-				return nil, v1.Descriptor{}, fmt.Errorf("read index %s: %w", d.Digest, err)
-			}
-			img, desc, err := pickFromDescriptors(child, cm.Manifests, want)
-			if err == nil {
-				return img, desc, nil
-			}
-			if !errors.Is(err, errNoPlatform) {
-				return nil, v1.Descriptor{}, err
-			}
-			continue
-		}
-		if d.Platform == nil || d.Platform.Satisfies(want) {
-			images = append(images, d)
-		}
-	}
-	if len(images) == 0 {
-		return nil, v1.Descriptor{}, fmt.Errorf("%w %s", errNoPlatform, platformString(want))
-	}
-	img, err := idx.Image(images[0].Digest)
-	if err != nil {
-		return nil, v1.Descriptor{}, fmt.Errorf("read manifest %s: %w", images[0].Digest, err)
-	}
-	return img, images[0], nil
-}
-
-// checkContent checks the bytes of a manifest or index against the digest
-// the index that lists it gives (image-layout.md: blobs are addressed by
-// content, and a reader must verify them).
-func checkContent(what string, want digest.Digest, raw []byte) error {
-	if err := want.Validate(); err != nil {
-		return fmt.Errorf("%s digest %q: %w", what, want, err)
-	}
-	if got := want.Algorithm().FromBytes(raw); got != want {
-		return fmt.Errorf("%s has digest %s, the index says %s", what, got, want)
-	}
-	return nil
-}
-
-func platformString(p v1.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
+	return &source{manifest: raw, manifestType: string(mt), config: config, layers: m.Layers}, nil
 }
 
 // openArchive reads a "docker save" archive. Its layers are plain tars (or
 // compressed ones), named by diffID in the config; there is no registry
 // manifest to keep.
 func openArchive(loc Location) (*source, error) {
-	if _, err := os.Stat(loc.Path); err != nil {
+	fi, err := os.Stat(loc.Path)
+	if err != nil {
 		return nil, fmt.Errorf("open docker archive: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("open docker archive %s: not a regular file", loc.Path)
 	}
 	var tag *name.Tag
 	if loc.Tag != "" {
@@ -277,6 +166,9 @@ func openArchive(loc Location) (*source, error) {
 			return nil, fmt.Errorf("docker archive image %q: %w", loc.Tag, err)
 		}
 		tag = &t
+	}
+	if err := checkArchiveSizes(loc.Path, tag); err != nil {
+		return nil, err
 	}
 	img, err := tarball.ImageFromPath(loc.Path, tag)
 	if err != nil {

@@ -14,4 +14,12 @@
 // reassembler (and, later, the differ), with the whiteout converter passed in.
 // Everything is built under tmp/ and renamed into place, so a layer directory is
 // visible under its final name only when complete.
+//
+// Locking: an open Store holds the store lock shared, and gc takes it
+// exclusively, so gc never runs beside another command. A pull opens the
+// store with NoHold and takes the lock only around local steps (Shared):
+// while it waits on a registry, its staging dirs under tmp/ are flocked and
+// its layers leased (leases/), so that gc neither waits for it nor removes
+// what it is building. Per-layer flocks under locks/ make two pulls of one
+// layer extract it once.
 package layer

@@ -125,7 +125,7 @@ func (s *Store) Create(ctx context.Context, parent, diffID digest.Digest, open S
 	if m, err := s.Get(chainID); err == nil {
 		return m, false, nil
 	}
-	err = s.Locked(chainID.Encoded(), func() error {
+	err = s.lockedContext(ctx, chainID.Encoded(), func() error {
 		if m, err = s.Get(chainID); err == nil {
 			return nil
 		}
@@ -141,7 +141,7 @@ func (s *Store) extract(ctx context.Context, parent, diffID digest.Digest, open 
 	if err != nil {
 		return Meta{}, fmt.Errorf("create layer %s: %w", ChainID(parent, diffID), err)
 	}
-	defer os.RemoveAll(tmp) // gone already once published
+	defer s.unstage(tmp) // gone already once published
 	if m.DiffID != diffID {
 		return Meta{}, fmt.Errorf("layer content has diffID %s, the image config says %s", m.DiffID, diffID)
 	}
@@ -159,7 +159,7 @@ func (s *Store) Put(ctx context.Context, parent digest.Digest, open Source) (m M
 	if err != nil {
 		return Meta{}, false, fmt.Errorf("store layer: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer s.unstage(tmp)
 	err = s.Locked(m.ChainID.Encoded(), func() error {
 		if existing, err := s.Get(m.ChainID); err == nil {
 			m = existing
@@ -176,14 +176,14 @@ func (s *Store) Put(ctx context.Context, parent digest.Digest, open Source) (m M
 // unpack extracts a layer stream into a new directory under tmp/ and returns
 // it with the record it would be published with.
 func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, opts CreateOptions) (tmp string, m Meta, err error) {
-	tmp, err = s.TempDir("layer-")
+	tmp, err = s.stagingDir("layer-")
 	if err != nil {
 		return "", Meta{}, err
 	}
 	made := tmp // the error returns below set tmp to "" before this runs
 	defer func() {
 		if err != nil {
-			os.RemoveAll(made)
+			s.unstage(made)
 		}
 	}()
 	diff := filepath.Join(tmp, "diff")
@@ -247,13 +247,15 @@ func (s *Store) publish(ctx context.Context, tmp string, m Meta, opts CreateOpti
 			return err
 		}
 	}
-	if m.Parent != "" && !s.Has(m.Parent) {
-		return fmt.Errorf("parent layer %s: %w", m.Parent, ErrNotFound)
-	}
-	if err := os.Rename(tmp, s.layerDir(m.ChainID)); err != nil {
-		return fmt.Errorf("publish layer %s: %w", m.ChainID, err)
-	}
-	return nil
+	return s.Shared(func() error {
+		if m.Parent != "" && !s.Has(m.Parent) {
+			return fmt.Errorf("parent layer %s: %w", m.Parent, ErrNotFound)
+		}
+		if err := os.Rename(tmp, s.layerDir(m.ChainID)); err != nil {
+			return fmt.Errorf("publish layer %s: %w", m.ChainID, err)
+		}
+		return nil
+	})
 }
 
 // smallLayer is the most entries a stored (committed) layer has for its
@@ -291,11 +293,11 @@ func (s *Store) syncfs() error {
 	return unix.Syncfs(fd)
 }
 
-// GC removes every layer that is not in keep and is no parent of a kept
-// layer, while no other process has the store open. keep is asked once that
-// is so: a pull that ended while GC waited counts. With only set, just those
-// layers may go (rmi removes its own image's layers, nothing else). It
-// returns what it removed.
+// GC removes every layer that is not in keep, nor leased by a running pull,
+// and is no parent of a kept layer, while no other process has the store
+// open. keep is asked once that is so: a pull that ended while GC waited
+// counts. With only set, just those layers may go (rmi removes its own
+// image's layers, nothing else). It returns what it removed.
 func (s *Store) GC(keepFn func() ([]digest.Digest, error), only []digest.Digest) ([]Meta, error) {
 	var removed []Meta
 	err := s.Exclusive(func() error {
@@ -303,6 +305,11 @@ func (s *Store) GC(keepFn func() ([]digest.Digest, error), only []digest.Digest)
 		if err != nil {
 			return err
 		}
+		leased, err := s.leased()
+		if err != nil {
+			return err
+		}
+		keep = append(keep, leased...)
 		all, err := s.List()
 		if err != nil {
 			return err

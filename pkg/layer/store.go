@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	digest "github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
@@ -38,16 +40,24 @@ type OpenOptions struct {
 	Default func() (Settings, error)
 	// FormatFor gives the whiteout form of an explicitly chosen driver.
 	FormatFor func(driver string) (whiteout.Format, error)
+	// NoHold takes the store's shared lock only around short local steps
+	// (Shared), not for as long as the store is open, so that gc and rmi
+	// need not wait for this Store. A pull, which may wait long on a
+	// registry, opens the store so.
+	NoHold bool
 }
 
 // Store is an open layer store. It holds a shared lock on the store for its
-// lifetime, so that gc (which takes it exclusively) never runs beside a pull.
+// lifetime (unless opened with NoHold), so that gc, which takes it
+// exclusively, never runs beside another command.
 type Store struct {
 	root     string
 	settings Settings
 	conv     whiteout.Converter
 	lock     *os.File
+	held     bool // the shared lock is held while the Store is open
 	syncs    *groupSync
+	staged   sync.Map // staging dir -> func() that unlocks it
 }
 
 // Open opens or creates the store at root. When no other process has the
@@ -66,7 +76,7 @@ func Open(root string, opts OpenOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store lock: %w", err)
 	}
-	s := &Store{root: root, lock: lock, syncs: newGroupSync()}
+	s := &Store{root: root, lock: lock, held: !opts.NoHold, syncs: newGroupSync()}
 	if unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
 		s.cleanTmp()
 	}
@@ -77,6 +87,12 @@ func Open(root string, opts OpenOptions) (*Store, error) {
 	if err := s.loadSettings(opts); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if !s.held {
+		if err := unix.Flock(int(lock.Fd()), unix.LOCK_UN); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("unlock store: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -133,14 +149,38 @@ func (s *Store) Settings() Settings { return s.settings }
 // Converter is the whiteout converter of the store's recorded form.
 func (s *Store) Converter() whiteout.Converter { return s.conv }
 
-// Exclusive runs fn while no other process has the store open (gc, rmi of
-// layers). The shared lock is restored afterwards.
+// Exclusive runs fn while no other process has the store open, or is
+// inside Shared (gc, rmi of layers). The shared lock, if held, is restored
+// afterwards.
 func (s *Store) Exclusive(fn func() error) error {
 	if err := unix.Flock(int(s.lock.Fd()), unix.LOCK_EX); err != nil {
 		return fmt.Errorf("lock store: %w", err)
 	}
-	defer unix.Flock(int(s.lock.Fd()), unix.LOCK_SH)
+	if s.held {
+		defer unix.Flock(int(s.lock.Fd()), unix.LOCK_SH)
+	} else {
+		defer unix.Flock(int(s.lock.Fd()), unix.LOCK_UN)
+	}
 	s.cleanTmp()
+	return fn()
+}
+
+// Shared runs fn holding the store's shared lock: never beside gc. A Store
+// opened with NoHold takes it just for fn, through a descriptor of its own
+// (a flock belongs to the open file, and goroutines of one Store may be
+// inside Shared at once); fn must be short local work.
+func (s *Store) Shared(fn func() error) error {
+	if s.held {
+		return fn()
+	}
+	f, err := os.OpenFile(filepath.Join(s.root, "lock"), os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("open store lock: %w", err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
+		return fmt.Errorf("lock store: %w", err)
+	}
 	return fn()
 }
 
@@ -158,10 +198,81 @@ func (s *Store) Locked(name string, fn func() error) error {
 	return fn()
 }
 
+// cleanTmp removes what interrupted runs left in tmp/: everything but the
+// staging dirs a live process holds locked.
 func (s *Store) cleanTmp() {
 	entries, _ := os.ReadDir(filepath.Join(s.root, "tmp"))
 	for _, e := range entries {
-		os.RemoveAll(filepath.Join(s.root, "tmp", e.Name()))
+		path := filepath.Join(s.root, "tmp", e.Name())
+		if !lockedElsewhere(path) {
+			os.RemoveAll(path)
+		}
+	}
+}
+
+// lockedElsewhere reports whether another open file holds a flock on path.
+func lockedElsewhere(path string) bool {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == unix.EWOULDBLOCK
+}
+
+// stagingDir makes a directory under tmp/ that gc leaves alone until
+// unstage: it is made beside no gc and locked before gc can see it.
+func (s *Store) stagingDir(prefix string) (dir string, err error) {
+	err = s.Shared(func() error {
+		if dir, err = s.TempDir(prefix); err != nil {
+			return err
+		}
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			if err = unix.Flock(fd, unix.LOCK_EX); err != nil {
+				unix.Close(fd)
+			}
+		}
+		if err != nil {
+			os.Remove(dir)
+			return fmt.Errorf("lock %s: %w", dir, err)
+		}
+		s.staged.Store(dir, func() { unix.Close(fd) })
+		return nil
+	})
+	return dir, err
+}
+
+// unstage removes a staging dir (unless it was published, renamed away)
+// and then unlocks it.
+func (s *Store) unstage(dir string) {
+	os.RemoveAll(dir)
+	if unlock, ok := s.staged.LoadAndDelete(dir); ok {
+		unlock.(func())()
+	}
+}
+
+// lockedContext is Locked, giving up the wait when ctx is done (another
+// pull may be extracting the layer from a slow registry).
+func (s *Store) lockedContext(ctx context.Context, name string, fn func() error) error {
+	f, err := os.OpenFile(filepath.Join(s.root, "locks", name), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open lock %s: %w", name, err)
+	}
+	locked := make(chan error, 1)
+	go func() { locked <- unix.Flock(int(f.Fd()), unix.LOCK_EX) }()
+	select {
+	case err := <-locked:
+		defer f.Close()
+		if err != nil {
+			return fmt.Errorf("lock %s: %w", name, err)
+		}
+		return fn()
+	case <-ctx.Done():
+		// The flock goes on in its goroutine; the lock is let go as soon
+		// as it is had.
+		go func() { <-locked; f.Close() }()
+		return ctx.Err()
 	}
 }
 
