@@ -3,10 +3,12 @@ package container
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 
 	"github.com/layerctl/layerctl/pkg/cgroup"
+	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
 )
 
@@ -77,18 +79,23 @@ func (c *Store) freeze(s State) (thaw func() error, err error) {
 // unfreeze drops freezer me (and any dead one) from the record and thaws
 // the container when no live freezer is left. The thaw happens under the
 // containers lock, so a freezer that records itself meanwhile freezes after
-// it, never before.
+// it, never before. A container that ended or went meanwhile (stop, rm -f)
+// has nothing left to thaw.
 func (c *Store) unfreeze(s State, me Freezer, cg *cgroup.Cgroup) error {
 	err := c.locked(func() error {
 		cur, err := c.Get(s.ID)
-		if err != nil {
+		gone := errors.Is(err, layer.ErrNotFound)
+		if err != nil && !gone {
 			return err
 		}
 		live := slices.DeleteFunc(liveFreezers(cur.FrozenBy), func(f Freezer) bool { return f == me })
 		if len(live) == 0 {
-			if err := cg.Thaw(); err != nil {
+			if err := thawUnlessGone(cg); err != nil {
 				return err
 			}
+		}
+		if gone {
+			return nil
 		}
 		cur.FrozenBy = live
 		return c.put(cur)
@@ -119,7 +126,7 @@ func (c *Store) settleFreeze(s State) (State, error) {
 		if len(live) == 0 {
 			cg, err := cgroup.Open(cur.ID)
 			if err == nil {
-				err = cg.Thaw()
+				err = thawUnlessGone(cg)
 			}
 			if err != nil && !errors.Is(err, cgroup.ErrNotFound) {
 				return err
@@ -133,4 +140,12 @@ func (c *Store) settleFreeze(s State) (State, error) {
 		return s, fmt.Errorf("thaw container %s: %w", s.Name, err)
 	}
 	return s, nil
+}
+
+// thawUnlessGone thaws a cgroup unless it is gone, with its processes.
+func thawUnlessGone(cg *cgroup.Cgroup) error {
+	if err := cg.Thaw(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }

@@ -279,3 +279,33 @@ func TestStaleFreezeSettled(t *testing.T) {
 		})
 	}
 }
+
+// A container stopped while a commit holds it frozen (its cgroup gone
+// before the commit lets go) does not fail the commit: nothing is left to
+// thaw.
+func TestCommitOfContainerStoppedMeanwhile(t *testing.T) {
+	e := newRunEnv(t)
+	s, r := e.start(t, container.RunConfig{Cmd: []string{"sleep", "1000"}}, &bytes.Buffer{})
+	waited := false
+	defer func() {
+		if !waited {
+			if cg, err := cgroup.Open(s.ID); err == nil {
+				cg.Thaw()
+			}
+			e.cs.Kill(s.ID, syscall.SIGKILL)
+			r.Wait()
+		}
+	}()
+	container.SetAfterFreeze(func() {
+		if _, err := e.cs.Stop(s.ID, 0); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+		r.Wait()
+		waited = true
+	})
+	defer container.SetAfterFreeze(nil)
+	if _, _, err := e.cs.Commit(t.Context(), s.ID, container.CommitOptions{}); err != nil {
+		t.Errorf("commit of a container stopped meanwhile: %v", err)
+	}
+	e.checkReleased(t, s.ID, "exited (137)")
+}
