@@ -88,7 +88,11 @@ func (c *Store) unfreeze(s State, me Freezer, cg *cgroup.Cgroup) error {
 		if err != nil && !gone {
 			return err
 		}
-		live := slices.DeleteFunc(liveFreezers(cur.FrozenBy), func(f Freezer) bool { return f == me })
+		live := liveFreezers(cur.FrozenBy)
+		// One entry: two commits of one process hold it twice.
+		if i := slices.Index(live, me); i >= 0 {
+			live = slices.Delete(live, i, i+1)
+		}
 		if len(live) == 0 {
 			if err := thawUnlessGone(cg); err != nil {
 				return err
