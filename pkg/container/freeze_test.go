@@ -309,3 +309,32 @@ func TestCommitOfContainerStoppedMeanwhile(t *testing.T) {
 	}
 	e.checkReleased(t, s.ID, "exited (137)")
 }
+
+// A commit that ends while another one of the same process still reads
+// the rw layer leaves the container frozen for it.
+func TestNestedCommitsKeepFreeze(t *testing.T) {
+	e := newRunEnv(t)
+	s, r := e.start(t, container.RunConfig{Cmd: []string{"sleep", "1000"}}, &bytes.Buffer{})
+	defer func() {
+		if cg, err := cgroup.Open(s.ID); err == nil {
+			cg.Thaw()
+		}
+		e.cs.Kill(s.ID, syscall.SIGKILL)
+		r.Wait()
+	}()
+	container.SetAfterFreeze(func() {
+		container.SetAfterFreeze(nil)
+		if _, _, err := e.cs.Commit(t.Context(), s.ID, container.CommitOptions{}); err != nil {
+			t.Errorf("inner commit: %v", err)
+		}
+		checkFrozen(t, s.ID, true)
+	})
+	defer container.SetAfterFreeze(nil)
+	if _, _, err := e.cs.Commit(t.Context(), s.ID, container.CommitOptions{}); err != nil {
+		t.Errorf("outer commit: %v", err)
+	}
+	checkFrozen(t, s.ID, false)
+	if got := e.get(t, s.ID).Status(); got != "running" {
+		t.Errorf("status after both commits %q, want running", got)
+	}
+}
