@@ -130,6 +130,7 @@ type containerInspect struct {
 type containerState struct {
 	Status     string `json:"Status"`
 	Running    bool   `json:"Running"`
+	Paused     bool   `json:"Paused"` // frozen by a commit reading its rw layer
 	Pid        int    `json:"Pid"`
 	ExitCode   *int   `json:"ExitCode,omitempty"`
 	StartedAt  string `json:"StartedAt,omitempty"`
@@ -164,7 +165,10 @@ func containerJSON(info container.Info) containerInspect {
 		ID: info.ID, Name: info.Name, Image: info.Image.String(), ImageName: image.ShortName(info.ImageName),
 		Created: info.Created.Format(time.RFC3339Nano), Driver: info.Driver, Rootfs: info.Rootfs,
 		Branches: info.Branches, Mount: info.Mount, MountCount: info.MountCount,
-		State:  containerState{Status: info.Status, Running: info.Pid > 0, Pid: info.Pid, ExitCode: info.ExitCode},
+		State: containerState{
+			Status: info.Status, Running: info.Pid > 0, Paused: info.Status == "paused",
+			Pid: info.Pid, ExitCode: info.ExitCode,
+		},
 		Config: containerConfig{Hostname: info.Hostname, AddHosts: info.AddHosts, DNS: info.DNS},
 	}
 	for _, id := range info.ChainIDs {

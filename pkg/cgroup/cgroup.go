@@ -299,6 +299,16 @@ func (c *Cgroup) Thaw() error {
 	return nil
 }
 
+// Frozen tells whether the cgroup's processes are all stopped by its
+// freezer, as a Freeze left them (and a holder that died before its Thaw).
+func (c *Cgroup) Frozen() (bool, error) {
+	ok, err := c.h.frozen()
+	if err != nil {
+		return false, fmt.Errorf("freezer state of cgroup %s: %w", c.id, err)
+	}
+	return ok, nil
+}
+
 // Kill sends SIGKILL to every process of the cgroup. It does not wait for
 // them to exit; Remove does.
 func (c *Cgroup) Kill() error {

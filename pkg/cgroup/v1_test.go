@@ -186,6 +186,9 @@ func TestV1FreezeThaw(t *testing.T) {
 	if got := readTrim(t, filepath.Join(c.Paths()["freezer"], "freezer.state")); got != "FROZEN" {
 		t.Errorf("freezer.state = %q after Freeze, want FROZEN", got)
 	}
+	if frozen, err := c.Frozen(); err != nil || !frozen {
+		t.Errorf("Frozen after Freeze = %v, %v; want true", frozen, err)
+	}
 	time.Sleep(20 * time.Millisecond) // what was written before the freeze
 	frozenAt := ticks.Load()
 	time.Sleep(200 * time.Millisecond)
@@ -198,6 +201,9 @@ func TestV1FreezeThaw(t *testing.T) {
 	}
 	if !waitFor(5*time.Second, func() bool { return ticks.Load() > frozenAt+10 }) {
 		t.Errorf("the process does not tick after Thaw")
+	}
+	if frozen, err := c.Frozen(); err != nil || frozen {
+		t.Errorf("Frozen after Thaw = %v, %v; want false", frozen, err)
 	}
 }
 

@@ -196,6 +196,9 @@ func TestV2Lifecycle(t *testing.T) {
 	if oom, err := c.OOMKilled(); err != nil || !oom {
 		t.Errorf("OOMKilled = %v, %v; want true", oom, err)
 	}
+	if frozen, err := c.Frozen(); err != nil || !frozen {
+		t.Errorf("Frozen = %v, %v; want true", frozen, err)
+	}
 
 	for _, step := range []struct {
 		name       string

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/layerctl/layerctl/pkg/cgroup"
 	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/union"
@@ -22,6 +21,10 @@ type CommitOptions struct {
 	Clamp time.Time
 }
 
+// afterFreeze, when set (by tests only), runs while Commit holds a running
+// container frozen: a test kills the committer there.
+var afterFreeze func()
+
 // Commit turns a container's read-write layer into a new layer over its
 // image and records a new image. Only the rw layer is read: the -init
 // layer's files and the mountpoints never reach the commit, even when a
@@ -29,6 +32,9 @@ type CommitOptions struct {
 func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (image.Record, layer.Meta, error) {
 	s, err := c.Resolve(ref)
 	if err != nil {
+		return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: %w", ref, err)
+	}
+	if s, err = c.settleFreeze(s); err != nil {
 		return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: %w", ref, err)
 	}
 	// A bad change found after the layer is stored would leave it behind.
@@ -45,18 +51,22 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 	// A running container is frozen while its rw layer is read: the layer
 	// is one moment of it, and no process of it can swap a directory for a
 	// symlink to the host under the differ.
-	thaw := func() {}
+	thaw := func() error { return nil }
 	if c.alive(s) {
-		cg, err := cgroup.Open(s.ID)
-		if err == nil {
-			err = cg.Freeze()
-		}
+		unfreeze, err := c.freeze(s)
 		if err != nil {
-			return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: freeze the running container: %w", s.Name, err)
+			return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: %w", s.Name, err)
 		}
 		var once sync.Once
-		thaw = func() { once.Do(func() { cg.Thaw() }) }
+		var thawErr error
+		thaw = func() error {
+			once.Do(func() { thawErr = unfreeze() })
+			return thawErr
+		}
 		defer thaw()
+		if afterFreeze != nil {
+			afterFreeze()
+		}
 	}
 	rw := filepath.Join(c.Dir(s.ID), "rw")
 	diffOpts := layer.DiffOptions{Converter: c.layers.Converter(), Exclude: layer.ExcludeInit, Clamp: opts.Clamp}
@@ -79,7 +89,11 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 		pr, pw := io.Pipe()
 		go func() {
 			err := write(pw)
-			thaw() // read: the container may go on while the layer is stored
+			// Read: the container may go on while the layer is stored. A
+			// container left frozen fails the commit rather than hide.
+			if terr := thaw(); err == nil {
+				err = terr
+			}
 			pw.CloseWithError(err)
 		}()
 		return pr, nil, nil

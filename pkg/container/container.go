@@ -40,6 +40,9 @@ type State struct {
 	Started  time.Time  `json:"started,omitempty"`
 	Finished time.Time  `json:"finished,omitempty"`
 	ExitCode *int       `json:"exitCode,omitempty"`
+	// FrozenBy are the processes holding the running container frozen,
+	// recorded before they freeze it (see freeze).
+	FrozenBy []Freezer `json:"frozenBy,omitempty"`
 }
 
 // Top is the chainID of the container's image top layer.
@@ -50,9 +53,12 @@ func (s State) Top() digest.Digest {
 	return s.ChainIDs[len(s.ChainIDs)-1]
 }
 
-// Status is what ps shows.
+// Status is what ps shows. A record's freezers are taken as live: ps
+// settles the record first (Refresh).
 func (s State) Status() string {
 	switch {
+	case s.Pid > 0 && len(s.FrozenBy) > 0:
+		return "paused"
 	case s.Pid > 0:
 		return "running"
 	case s.ExitCode != nil:

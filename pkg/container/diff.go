@@ -13,6 +13,7 @@ import (
 
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/union"
+	"github.com/layerctl/layerctl/pkg/whiteout"
 )
 
 // Change is one line of diff: Kind is 'A' (added), 'C' (changed, it exists
@@ -27,7 +28,8 @@ func (c Change) String() string { return string(c.Kind) + " " + c.Path }
 // Diff lists the changes in a container's read-write layer. It walks only
 // that layer, so its cost follows the change, not the rootfs. As Docker shows
 // them, a whiteout is 'D', an opaque directory is 'D' with its new children
-// 'A', and an entry that exists below (in the image or the -init layer) is 'C'.
+// 'A', and an entry that exists below (in the image or the -init layer) is 'C';
+// the same whatever form the store keeps whiteouts in.
 func (c *Store) Diff(ref string) ([]Change, error) {
 	s, err := c.Resolve(ref)
 	if err != nil {
@@ -66,6 +68,30 @@ func (c *Store) Diff(ref string) ([]Change, error) {
 			}
 			return nil
 		}
+		if conv.Passthrough() {
+			// The files form (aufs): whiteouts and markers are names.
+			switch kind, target := whiteout.Classify(d.Name()); kind {
+			case whiteout.Meta:
+				// aufs's own bookkeeping (plnk, orph, xino): never a change.
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			case whiteout.Opaque:
+				return nil // its directory is listed as opaque
+			case whiteout.Whiteout:
+				deleted := filepath.Join(filepath.Dir(rel), target)
+				if !whiteout.ValidTarget(target) || layer.ExcludeInit(deleted[1:]) {
+					return nil
+				}
+				// A name and its whiteout in one layer: the name stays.
+				if present, err := exists(filepath.Join(filepath.Dir(path), target)); err != nil || present {
+					return err
+				}
+				changes = append(changes, Change{'D', deleted})
+				return nil
+			}
+		}
 		var st unix.Stat_t
 		if err := unix.Lstat(path, &st); err != nil {
 			return err
@@ -75,7 +101,7 @@ func (c *Store) Diff(ref string) ([]Change, error) {
 			return nil
 		}
 		if d.IsDir() {
-			if opaque, err := conv.IsOpaque(path); err != nil {
+			if opaque, err := isOpaque(conv, path); err != nil {
 				return err
 			} else if opaque {
 				fresh[rel] = true
@@ -103,6 +129,25 @@ func (c *Store) Diff(ref string) ([]Change, error) {
 	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Path < changes[j].Path })
 	return changes, nil
+}
+
+// isOpaque tells whether a directory of the rw layer hides its lower
+// children: the native mark, or in the files form the marker inside it.
+func isOpaque(conv whiteout.Converter, dir string) (bool, error) {
+	if !conv.Passthrough() {
+		return conv.IsOpaque(dir)
+	}
+	return exists(filepath.Join(dir, whiteout.OpaqueMarker))
+}
+
+// exists tells whether path names an entry (never followed if a symlink).
+func exists(path string) (bool, error) {
+	var st unix.Stat_t
+	err := unix.Lstat(path, &st)
+	if errors.Is(err, unix.ENOENT) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // existsBelow tells whether path exists in the -init layer or the image.

@@ -9,8 +9,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/layerctl/layerctl/pkg/container"
+	lt "github.com/layerctl/layerctl/pkg/layer/layertest"
 	"github.com/layerctl/layerctl/pkg/union"
 	"github.com/layerctl/layerctl/pkg/union/uniontest"
+	"github.com/layerctl/layerctl/pkg/whiteout"
 )
 
 // script is a set of changes made through a container's rootfs, on the
@@ -99,6 +102,93 @@ func TestDiff(t *testing.T) {
 				t.Errorf("diff after umount differs: %v, %v", again, err)
 			}
 			e.checkEmpty(t, "tmp")
+		})
+	}
+}
+
+// diffForms are the stores whose rw layers hold whiteouts in each native
+// form: overlay's char device 0/0 and opaque xattr, and aufs's files (aufs
+// itself is not needed: the rw dir is written here, never mounted).
+var diffForms = []struct {
+	driver   string
+	features union.Features
+}{
+	{union.Overlay, union.Features{Overlay: true}},
+	{union.AUFS, union.Features{AUFS: true}},
+}
+
+// Diff reads a whiteout, an opaque directory and aufs's bookkeeping in the
+// store's own form, and lists the same changes for each form.
+func TestDiffWhiteoutForms(t *testing.T) {
+	uniontest.RequireRoot(t)
+	tars := [][]byte{lt.Tar(t,
+		lt.File("x", "x\n"), lt.File("keep", "keep\n"),
+		lt.Dir("d/"), lt.File("d/old", "old\n"),
+		lt.Dir("sub/"), lt.File("sub/y", "y\n"), lt.File("sub/z", "z\n"),
+	)}
+	// The -init layer's files are never a change, deleted or not.
+	want := []string{"D /d", "A /d/new", "C /etc", "C /keep", "C /sub", "D /sub/y", "D /x"}
+	for _, form := range diffForms {
+		t.Run(form.driver, func(t *testing.T) {
+			ls, im := uniontest.OpenStore(t, form.driver)
+			cs, err := container.NewStore(ls, im, form.features)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := env{form.driver, ls, im, cs}
+			s := e.create(t, e.pull(t, tars), "")
+			rw := filepath.Join(cs.Dir(s.ID), "rw")
+			conv := ls.Converter()
+			inDir := func(dir string, fn func(fd int) error) {
+				t.Helper()
+				fd, err := unix.Open(filepath.Join(rw, dir), unix.O_DIRECTORY|unix.O_RDONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unix.Close(fd)
+				if err := fn(fd); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, c := range []change{
+				{"change a file", write("keep", "changed\n")},
+				{"make dirs", mkdir("d")},
+				{"make dirs", mkdir("sub")},
+				{"make dirs", mkdir("etc")},
+				{"add to the opaque dir", write("d/new", "new\n")},
+			} {
+				if err := c.do(rw); err != nil {
+					t.Fatalf("%s: %v", c.name, err)
+				}
+			}
+			inDir(".", func(fd int) error { return conv.Whiteout(fd, "x") })
+			inDir("sub", func(fd int) error { return conv.Whiteout(fd, "y") })
+			inDir("d", conv.Opaque)
+			inDir("etc", func(fd int) error { return conv.Whiteout(fd, "hosts") })
+			if conv.Passthrough() {
+				// aufs's own names: its link and orphan dirs and its xino file.
+				for _, c := range []change{
+					{"bookkeeping", mkdir(whiteout.MetaPrefix + "plnk/sub")},
+					{"bookkeeping", write(whiteout.MetaPrefix+"plnk/sub/123.456", "kept\n")},
+					{"bookkeeping", mkdir(whiteout.MetaPrefix + "orph")},
+					{"bookkeeping", write(whiteout.MetaPrefix+"aufs", "")},
+				} {
+					if err := c.do(rw); err != nil {
+						t.Fatalf("%s: %v", c.name, err)
+					}
+				}
+			}
+			changes, err := cs.Diff(s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range changes {
+				got = append(got, c.String())
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("diff\n\tgot  %q\n\twant %q", got, want)
+			}
 		})
 	}
 }

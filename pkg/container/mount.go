@@ -226,10 +226,14 @@ type Info struct {
 	Mount    string   `json:"mount,omitempty"` // the mount as performed, when mounted
 }
 
-// Inspect describes a container without changing anything.
+// Inspect describes a container. It changes nothing, except that it thaws
+// a container that a dead commit left frozen, which it would misreport.
 func (c *Store) Inspect(ref string) (Info, error) {
 	s, err := c.Resolve(ref)
 	if err != nil {
+		return Info{}, err
+	}
+	if s, err = c.settleFreeze(s); err != nil {
 		return Info{}, err
 	}
 	info := Info{State: s, Status: s.Status(), Rootfs: c.MergedDir(s.ID)}

@@ -18,8 +18,13 @@ var ErrNotRunning = errors.New("not running")
 
 // Refresh settles the record of a container whose process ended while no
 // layerctl process watched it (its monitor was killed): the cgroup goes,
-// the rootfs is released, the state says exited.
+// the rootfs is released, the state says exited. A container that a dead
+// commit left frozen is thawed.
 func (c *Store) Refresh(s State) (State, error) {
+	s, err := c.settleFreeze(s)
+	if err != nil {
+		return s, err
+	}
 	if s.Pid == 0 || c.alive(s) {
 		return s, nil
 	}
@@ -42,6 +47,9 @@ func (c *Store) Kill(ref string, sig syscall.Signal) (State, error) {
 	if err != nil {
 		return s, err
 	}
+	if s, err = c.settleFreeze(s); err != nil {
+		return s, err
+	}
 	if !c.alive(s) {
 		return s, fmt.Errorf("container %s: %w", s.Name, ErrNotRunning)
 	}
@@ -57,6 +65,9 @@ func (c *Store) Kill(ref string, sig syscall.Signal) (State, error) {
 func (c *Store) Stop(ref string, timeout time.Duration) (State, error) {
 	s, err := c.Resolve(ref)
 	if err != nil {
+		return s, err
+	}
+	if s, err = c.settleFreeze(s); err != nil {
 		return s, err
 	}
 	if !c.alive(s) {
@@ -105,6 +116,11 @@ type ExecOptions struct {
 func (c *Store) Exec(ref string, o ExecOptions) (*ns.Process, error) {
 	s, err := c.Resolve(ref)
 	if err != nil {
+		return nil, err
+	}
+	// A process joining a frozen cgroup would wait for a thaw that no one
+	// sends when its freezer died.
+	if s, err = c.settleFreeze(s); err != nil {
 		return nil, err
 	}
 	if !c.alive(s) {

@@ -191,7 +191,7 @@ func (c *Store) finish(id string, pid, code int) error {
 			remove = true // no record to keep: Remove unmounts and deletes
 			return nil
 		}
-		s.Pid, s.PidStart = 0, 0
+		s.Pid, s.PidStart, s.FrozenBy = 0, 0, nil
 		s.Finished = time.Now().UTC()
 		if code >= 0 {
 			s.ExitCode = &code
@@ -219,13 +219,7 @@ func (c *Store) finish(id string, pid, code int) error {
 
 // alive tells whether a container's recorded process still runs (the same
 // process: its start time rules out a reused PID).
-func (c *Store) alive(s State) bool {
-	if s.Pid <= 0 || !ns.Alive(s.Pid) {
-		return false
-	}
-	start, err := ns.StartTime(s.Pid)
-	return err == nil && start == s.PidStart
-}
+func (c *Store) alive(s State) bool { return processAlive(s.Pid, s.PidStart) }
 
 func (c *Store) imageConfig(s State) (*v1.Config, error) {
 	raw, err := c.layers.Blob(s.Image)

@@ -35,6 +35,9 @@ var busyboxDir string
 func TestMain(m *testing.M) {
 	// Start and Exec re-execute this binary as the container's init step.
 	ns.Init()
+	if os.Getenv(frozenCommitEnv) != "" {
+		os.Exit(commitHoldingFreeze(os.Args[1], os.Args[2]))
+	}
 	code := m.Run()
 	if busyboxDir != "" {
 		os.RemoveAll(busyboxDir)

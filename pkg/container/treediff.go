@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"golang.org/x/sys/unix"
@@ -16,15 +17,69 @@ import (
 // directory holding a change is itself 'C', as Docker reports it: its
 // attributes travel with the change.
 func treeDiff(lower, upper string) ([]Change, error) {
-	var out []Change
-	_, err := diffDir(lower, upper, "/", &out)
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, err
+	t := &treeDiffer{links: map[fileID][]string{}}
+	_, err := t.diffDir(lower, upper, "/")
+	if err != nil {
+		return nil, err
+	}
+	t.addCopyUps()
+	sort.Slice(t.out, func(i, j int) bool { return t.out[i].Path < t.out[j].Path })
+	return t.out, nil
+}
+
+type fileID struct{ dev, ino uint64 }
+
+type treeDiffer struct {
+	out []Change
+	// links holds the names of each regular file of upper that has several.
+	links map[fileID][]string
+}
+
+// seen notes an entry of upper at rel.
+func (t *treeDiffer) seen(rel string, st *unix.Stat_t) {
+	if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Nlink > 1 {
+		id := fileID{uint64(st.Dev), st.Ino}
+		t.links[id] = append(t.links[id], rel)
+	}
+}
+
+// addCopyUps makes a new hardlink to an unchanged file come out as overlay
+// stores it: linking copies the file up, so the rw layer holds the file
+// beside its new name, and the layer links the two. Overlay copies up the
+// name linked from, which a plain tree does not tell when the file has
+// several names below: the first in path order stands for it.
+func (t *treeDiffer) addCopyUps() {
+	listed := map[string]bool{}
+	for _, c := range t.out {
+		if c.Kind != 'D' {
+			listed[c.Path] = true
+		}
+	}
+	for _, names := range t.links {
+		var changed bool
+		var unchanged []string
+		for _, n := range names {
+			if listed[n] {
+				changed = true
+			} else {
+				unchanged = append(unchanged, n)
+			}
+		}
+		if !changed || len(unchanged) == 0 {
+			continue
+		}
+		src := slices.Min(unchanged)
+		// The copied-up file, and its directories as a change carries them.
+		for p := src; p != "/" && !listed[p]; p = filepath.Dir(p) {
+			t.out = append(t.out, Change{'C', p})
+			listed[p] = true
+		}
+	}
 }
 
 // diffDir compares the children of lower and upper (two existing dirs) and
 // reports whether anything below changed.
-func diffDir(lower, upper, rel string, out *[]Change) (bool, error) {
+func (t *treeDiffer) diffDir(lower, upper, rel string) (bool, error) {
 	lnames, err := names(lower)
 	if err != nil {
 		return false, err
@@ -36,7 +91,7 @@ func diffDir(lower, upper, rel string, out *[]Change) (bool, error) {
 	changed := false
 	for name := range lnames {
 		if !unames[name] {
-			*out = append(*out, Change{'D', filepath.Join(rel, name)})
+			t.out = append(t.out, Change{'D', filepath.Join(rel, name)})
 			changed = true
 		}
 	}
@@ -49,11 +104,12 @@ func diffDir(lower, upper, rel string, out *[]Change) (bool, error) {
 		}
 		if !lnames[name] {
 			changed = true
-			if err := addAll(u, p, &ust, out); err != nil {
+			if err := t.addAll(u, p, &ust); err != nil {
 				return false, err
 			}
 			continue
 		}
+		t.seen(p, &ust)
 		l := filepath.Join(lower, name)
 		var lst unix.Stat_t
 		if err := unix.Lstat(l, &lst); err != nil {
@@ -67,22 +123,22 @@ func diffDir(lower, upper, rel string, out *[]Change) (bool, error) {
 		if !bothDirs {
 			if !same {
 				// A type change: the old entry goes, the new one comes.
-				*out = append(*out, Change{'C', p})
+				t.out = append(t.out, Change{'C', p})
 				changed = true
 				if isDir(&ust) {
-					if err := addChildren(u, p, out); err != nil {
+					if err := t.addChildren(u, p); err != nil {
 						return false, err
 					}
 				}
 			}
 			continue
 		}
-		below, err := diffDir(l, u, p, out)
+		below, err := t.diffDir(l, u, p)
 		if err != nil {
 			return false, err
 		}
 		if below || !same {
-			*out = append(*out, Change{'C', p})
+			t.out = append(t.out, Change{'C', p})
 			changed = true
 		}
 	}
@@ -90,15 +146,16 @@ func diffDir(lower, upper, rel string, out *[]Change) (bool, error) {
 }
 
 // addAll reports an added entry and, for a directory, everything under it.
-func addAll(path, rel string, st *unix.Stat_t, out *[]Change) error {
-	*out = append(*out, Change{'A', rel})
+func (t *treeDiffer) addAll(path, rel string, st *unix.Stat_t) error {
+	t.seen(rel, st)
+	t.out = append(t.out, Change{'A', rel})
 	if !isDir(st) {
 		return nil
 	}
-	return addChildren(path, rel, out)
+	return t.addChildren(path, rel)
 }
 
-func addChildren(path, rel string, out *[]Change) error {
+func (t *treeDiffer) addChildren(path, rel string) error {
 	children, err := names(path)
 	if err != nil {
 		return err
@@ -108,7 +165,7 @@ func addChildren(path, rel string, out *[]Change) error {
 		if err := unix.Lstat(filepath.Join(path, name), &st); err != nil {
 			return err
 		}
-		if err := addAll(filepath.Join(path, name), filepath.Join(rel, name), &st, out); err != nil {
+		if err := t.addAll(filepath.Join(path, name), filepath.Join(rel, name), &st); err != nil {
 			return err
 		}
 	}

@@ -269,10 +269,15 @@ func TestRunNetwork(t *testing.T) {
 	if !strings.HasPrefix(got, "lo\n") || !strings.Contains(got, "UP") {
 		t.Fatalf("net none: %q", got)
 	}
-	host, err := os.ReadDir("/sys/class/net")
+	// The same network namespace, not the same interfaces: the host's may
+	// come and go between two looks.
+	host, err := os.Readlink("/proc/self/ns/net")
 	must(t, err)
-	if got := sh(t, Spec{Net: NetHost}, "ls /sys/class/net | wc -l"); got != fmt.Sprint(len(host)) {
-		t.Fatalf("net host: %s interfaces, host has %d", got, len(host))
+	if got := sh(t, Spec{}, "readlink /proc/self/ns/net"); got == host {
+		t.Fatalf("net none: in the host's network namespace %s", got)
+	}
+	if got := sh(t, Spec{Net: NetHost}, "readlink /proc/self/ns/net"); got != host {
+		t.Fatalf("net host: network namespace %s, the host's is %s", got, host)
 	}
 }
 
