@@ -6,7 +6,9 @@
 //   - parent: the layerctl process that calls Start or Exec.
 //   - init step: a re-exec of the layerctl binary that main must hand
 //     control to through Init before doing anything else. It runs from a
-//     sealed memfd copy of /proc/self/exe (made once per process), so that
+//     sealed view of /proc/self/exe, made once per process: the binary
+//     opened through a read-only overlayfs of its directory that is mounted
+//     nowhere (runc 1.2's way, no copy), else a sealed memfd copy, so that
 //     the container's processes can never write to the binary (runc
 //     CVE-2019-5736): not through the init step's /proc/PID/exe, nor
 //     through a user's process that execs /proc/self/exe and so becomes
