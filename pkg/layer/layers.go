@@ -22,6 +22,9 @@ type Blob struct {
 	Digest    digest.Digest `json:"digest"`
 	MediaType string        `json:"mediaType,omitempty"`
 	Size      int64         `json:"size,omitempty"`
+	// Kept tells that the store holds the blob itself, under blobs/, as
+	// long as the layer is there: push sends it as it came.
+	Kept bool `json:"kept,omitempty"`
 }
 
 // Meta is a layer's record, layers/<chainID>/meta.json.
@@ -341,9 +344,34 @@ func (s *Store) GC(keepFn func() ([]digest.Digest, error), only []digest.Digest)
 			}
 			removed = append(removed, m)
 		}
-		return nil
+		return s.removeKeptBlobs(removed, all)
 	})
 	return removed, err
+}
+
+// removeKeptBlobs deletes the blobs the removed layers kept, unless a layer
+// that stays keeps the same blob.
+func (s *Store) removeKeptBlobs(removed, all []Meta) error {
+	gone := map[digest.Digest]bool{}
+	for _, m := range removed {
+		gone[m.ChainID] = true
+	}
+	var staying []Meta
+	for _, m := range all {
+		if !gone[m.ChainID] {
+			staying = append(staying, m)
+		}
+	}
+	used := keptBlobs(staying)
+	for d := range keptBlobs(removed) {
+		if used[d] {
+			continue
+		}
+		if err := os.Remove(s.blobPath(d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove blob %s: %w", d, err)
+		}
+	}
+	return nil
 }
 
 // removeLayer makes a layer vanish at once by renaming it into tmp/, then
