@@ -250,7 +250,11 @@ func pulledManifest(s *layer.Store, rec Record, layers []*fileLayer) ([]byte, ty
 	if err != nil || m.Config.Digest.String() != rec.ID.String() || len(m.Layers) != len(layers) {
 		return nil, "", false
 	}
-	switch m.MediaType {
+	mt := m.MediaType
+	if mt == "" {
+		mt = types.MediaType(rec.ManifestMediaType) // optional in an OCI manifest; umoci leaves it out
+	}
+	switch mt {
 	case types.OCIManifestSchema1, types.DockerManifestSchema2:
 	default:
 		return nil, "", false
@@ -260,7 +264,7 @@ func pulledManifest(s *layer.Store, rec Record, layers []*fileLayer) ([]byte, ty
 			return nil, "", false
 		}
 	}
-	return raw, m.MediaType, true
+	return raw, mt, true
 }
 
 func (l *fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }

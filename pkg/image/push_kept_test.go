@@ -274,3 +274,25 @@ func TestKeptBlobsGoWithTheirLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestPushKeepsUmociManifest: umoci writes manifests without the optional
+// mediaType field; a pulled one is still pushed as it came.
+func TestPushKeepsUmociManifest(t *testing.T) {
+	skipUnlessRoot(t)
+	layoutDir := registrytest.MakeImage(t, "busybox")
+	idx, err := layout.ImageIndexFromPath(layoutDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil || len(im.Manifests) != 1 {
+		t.Fatalf("busybox layout: %v", err)
+	}
+	want := digest.Digest(im.Manifests[0].Digest.String())
+	s, records := newStore(t)
+	mustPull(t, s, records, "oci:"+layoutDir+":latest", image.PullOptions{Name: "busybox:1"})
+	out := filepath.Join(t.TempDir(), "out")
+	if got := mustPush(t, s, records, "busybox:1", "oci:"+out+":1", image.PushOptions{}); got != want {
+		t.Errorf("pushed manifest %s, want the pulled %s", got, want)
+	}
+}
