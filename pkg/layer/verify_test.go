@@ -166,29 +166,41 @@ func appendTo(path, s string) error {
 	return err
 }
 
-// A directory the tar only implies carries the lower layer's attributes;
-// a change to them is found as well.
-func TestVerifyImpliedDirKeepsLowerAttrs(t *testing.T) {
+// A directory the tar only implies, and a file copied up from a lower layer
+// for a hardlink, carry the lower layer's attributes; a change to them is
+// found as well.
+func TestVerifyLowerAttrs(t *testing.T) {
 	requireRoot(t)
-	s := openPutStore(t)
-	create := func(parent digest.Digest, data []byte) digest.Digest {
-		m, _, err := s.Create(context.Background(), parent, digest.FromBytes(data), func(context.Context) (io.ReadCloser, []layer.Blob, error) {
-			return io.NopCloser(bytes.NewReader(data)), nil, nil
-		}, layer.CreateOptions{Lower: func(_ context.Context, name string) (*os.File, error) { return s.OpenInChain(parent, name) }})
-		if err != nil {
-			t.Fatalf("create layer: %v", err)
-		}
-		return m.ChainID
-	}
-	base := create("", layertest.Tar(t, layertest.Dir("opt/", layertest.Mode(0o700), layertest.Owner(5, 5))))
-	top := create(base, layertest.Tar(t, layertest.File("opt/new", "new\n")))
-	if err := s.Verify(top); err != nil {
-		t.Fatalf("verify: %v", err)
-	}
-	if err := unix.Chmod(filepath.Join(s.DiffDir(top), "opt"), 0o777); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Verify(top); !errors.Is(err, layer.ErrCorrupt) || !strings.Contains(err.Error(), "/opt: mode 0777, want 0700") {
-		t.Errorf("verify: %v, want /opt: mode 0777, want 0700", err)
+	for _, tc := range []struct{ path, want string }{
+		{"opt", "/opt: mode 0777, want 0700"},
+		{"srv", "/srv: mode 0777, want 0750"},
+		{"srv/data", "/link: mode 0777, want 0640"}, // the first name of the inode
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			s := openPutStore(t)
+			create := func(parent digest.Digest, data []byte) digest.Digest {
+				m, _, err := s.Create(context.Background(), parent, digest.FromBytes(data), func(context.Context) (io.ReadCloser, []layer.Blob, error) {
+					return io.NopCloser(bytes.NewReader(data)), nil, nil
+				}, layer.CreateOptions{Lower: func(_ context.Context, name string) (*os.File, error) { return s.OpenInChain(parent, name) }})
+				if err != nil {
+					t.Fatalf("create layer: %v", err)
+				}
+				return m.ChainID
+			}
+			base := create("", layertest.Tar(t,
+				layertest.Dir("opt/", layertest.Mode(0o700), layertest.Owner(5, 5)),
+				layertest.Dir("srv/", layertest.Mode(0o750)),
+				layertest.File("srv/data", "data\n", layertest.Mode(0o640), layertest.Owner(7, 7))))
+			top := create(base, layertest.Tar(t, layertest.File("opt/new", "new\n"), layertest.Hardlink("link", "srv/data")))
+			if err := s.Verify(top); err != nil {
+				t.Fatalf("verify: %v", err)
+			}
+			if err := unix.Chmod(filepath.Join(s.DiffDir(top), tc.path), 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Verify(top); !errors.Is(err, layer.ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("verify: %v, want %s", err, tc.want)
+			}
+		})
 	}
 }

@@ -115,7 +115,7 @@ func (c *treeCheck) entry(dir int, base, name string, st *unix.Stat_t, self int)
 		}
 		return
 	case impliedDir, copiedFile:
-		c.lowerAttrs(name, want.kind, st)
+		c.lowerAttrs(name, want, st)
 	case fromHeader:
 		if !c.headerAttrs(dir, base, name, want.hdr, st) {
 			return
@@ -174,10 +174,12 @@ func (c *treeCheck) headerAttrs(dir int, base, name string, hdr *tar.Header, st 
 // lowerAttrs checks a directory the tar implied, or a file copied in for a
 // hardlink, against the same path in the layers below, whose attributes
 // Apply gave it.
-func (c *treeCheck) lowerAttrs(name string, kind expectKind, st *unix.Stat_t) {
+func (c *treeCheck) lowerAttrs(name string, want *expectation, st *unix.Stat_t) {
+	kind, lowerName := want.kind, name
 	wantType := uint32(unix.S_IFDIR)
 	if kind == copiedFile {
-		wantType = unix.S_IFREG
+		// Any of its hardlinks may come first; the lower file has one name.
+		wantType, lowerName = unix.S_IFREG, want.lower
 	}
 	if got := st.Mode & unix.S_IFMT; got != wantType {
 		c.addf(name, "a %s, want a %s", typeName(got), typeName(wantType))
@@ -186,12 +188,12 @@ func (c *treeCheck) lowerAttrs(name string, kind expectKind, st *unix.Stat_t) {
 	if c.parent == "" || name == "" {
 		return // made by Apply itself, with nothing below to copy from
 	}
-	diff, err := c.s.findInChain(c.parent, name)
+	diff, err := c.s.findInChain(c.parent, lowerName)
 	if err != nil {
 		return
 	}
 	var lower unix.Stat_t
-	if unix.Lstat(filepath.Join(diff, name), &lower) != nil || lower.Mode&unix.S_IFMT != wantType {
+	if unix.Lstat(filepath.Join(diff, lowerName), &lower) != nil || lower.Mode&unix.S_IFMT != wantType {
 		return
 	}
 	if st.Mode&0o7777 != lower.Mode&0o7777 {

@@ -33,6 +33,7 @@ type expectation struct {
 	opaque bool
 	first  string // the first name found on disk, for the hardlink check
 	ino    uint64
+	lower  string // the name in the lower layers, for a copied file
 }
 
 func (e *expectation) isDir() bool {
@@ -115,7 +116,9 @@ func (x *expectedTree) add(hdr *tar.Header) error {
 		}
 		t := x.paths[target]
 		if t == nil {
-			t = &expectation{kind: copiedFile}
+			// Copied up from a lower layer, into parents made for it.
+			x.addParents(parentOf(target))
+			t = &expectation{kind: copiedFile, lower: target}
 			x.paths[target] = t
 		}
 		x.paths[name] = t
