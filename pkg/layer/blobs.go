@@ -155,7 +155,7 @@ func (s *Store) openBlobFile(d digest.Digest) (*os.File, error) {
 	}
 	fd, err := unix.Open(s.blobPath(d), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOENT) {
-		return nil, fmt.Errorf("blob %s: %w", d, ErrNotFound)
+		return nil, fmt.Errorf("kept blob %s: %w", d, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open blob %s: %w", d, err)
@@ -163,7 +163,7 @@ func (s *Store) openBlobFile(d digest.Digest) (*os.File, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		unix.Close(fd)
-		return nil, fmt.Errorf("blob %s: not a regular file: %w", d, ErrCorrupt)
+		return nil, fmt.Errorf("%w: kept blob %s is not a regular file", ErrCorrupt, d)
 	}
 	return os.NewFile(uintptr(fd), s.blobPath(d)), nil
 }
@@ -175,7 +175,7 @@ func checkBlob(f *os.File, b Blob) error {
 		return fmt.Errorf("read blob %s: %w", b.Digest, err)
 	}
 	if got := digest.NewDigest(digest.SHA256, h); got != b.Digest || b.Size > 0 && n != b.Size {
-		return fmt.Errorf("kept blob %s: %w: it hashes to %s (%d bytes)", b.Digest, ErrCorrupt, got, n)
+		return fmt.Errorf("%w: kept blob %s hashes to %s (%d bytes)", ErrCorrupt, b.Digest, got, n)
 	}
 	return nil
 }
