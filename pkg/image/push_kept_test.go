@@ -6,6 +6,7 @@ package image_test
 // blobs go with their layers.
 
 import (
+	"archive/tar"
 	"errors"
 	"os"
 	"path/filepath"
@@ -146,8 +147,37 @@ func TestPushSendsKeptBlobs(t *testing.T) {
 						t.Errorf("push to %s: digest %s (read back %s) blobs %v, want %s %v", dest, got, gotDigest, gotBlobs, wantDigest, wantBlobs)
 					}
 				}
+				// An archive holds the kept blobs as its layer files.
+				archive := filepath.Join(t.TempDir(), "a.tar")
+				mustPush(t, s, im, "kept:1", "docker-archive:"+archive, image.PushOptions{})
+				if files := archiveFiles(t, archive); !slices.Contains(files, digest.Digest(wantBlobs[0]).Encoded()+".tar.gz") {
+					t.Errorf("archive holds %v, want the kept blob %s", files, wantBlobs[0])
+				}
+				s2, im2 := newStore(t)
+				if back := mustPull(t, s2, im2, "docker-archive:"+archive, image.PullOptions{}); back.ID != rec.ID {
+					t.Errorf("archive pulls back as %s, want %s", back.ID, rec.ID)
+				}
 			})
 		}
+	}
+}
+
+// archiveFiles lists the member names of a tar file.
+func archiveFiles(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var names []string
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return names
+		}
+		names = append(names, h.Name)
 	}
 }
 
