@@ -104,6 +104,9 @@ func (s *layerStream) Verify() error {
 	return nil
 }
 
+// KeptBlob hands the verified compressed blob to the layer store.
+func (s *layerStream) KeptBlob() *layer.BlobWriter { return s.keep }
+
 // Close closes the body first: the readahead goroutine may be blocked in a
 // read of it (a stalled registry), and the readahead reader's Close waits
 // for that goroutine, so closing it first could hang for ever.

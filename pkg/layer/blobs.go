@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	digest "github.com/opencontainers/go-digest"
@@ -82,51 +83,92 @@ func (s *Store) RemoveBlobs(keep map[digest.Digest]bool) ([]digest.Digest, error
 	return removed, nil
 }
 
-// BlobWriter receives a compressed blob while it streams and keeps it under
-// its digest once the caller has checked that digest: the store then holds
-// the layer's original blob beside its diff dir, as containerd does.
+// BlobWriter receives a compressed blob while it streams. Once the caller
+// has checked its digest (Keep), the layer made from it publishes the blob
+// under blobs/ beside itself, as containerd keeps its content store beside
+// its snapshots.
 type BlobWriter struct {
 	s      *Store
+	dir    string // a staging dir of its own: gc leaves it alone
 	f      *os.File
 	digest digest.Digest
 	kept   bool
 }
 
-// NewBlobWriter starts a blob under tmp/; Keep moves it into blobs/, Close
-// without Keep drops it.
+// NewBlobWriter starts a blob in a staging dir under tmp/. A layer Source
+// whose stream has a KeptBlob() *BlobWriter method hands it to the layer.
 func (s *Store) NewBlobWriter(d digest.Digest) (*BlobWriter, error) {
 	if err := d.Validate(); err != nil {
 		return nil, fmt.Errorf("blob %q: %w", d, err)
 	}
-	f, err := os.CreateTemp(filepath.Join(s.root, "tmp"), "blob-")
+	dir, err := s.stagingDir("blob-")
 	if err != nil {
 		return nil, fmt.Errorf("keep blob %s: %w", d, err)
 	}
-	return &BlobWriter{s: s, f: f, digest: d}, nil
+	f, err := os.OpenFile(filepath.Join(dir, "blob"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		s.unstage(dir)
+		return nil, fmt.Errorf("keep blob %s: %w", d, err)
+	}
+	return &BlobWriter{s: s, dir: dir, f: f, digest: d}, nil
 }
 
 func (w *BlobWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
 
-// Keep publishes the blob, which the caller has read whole and verified.
-// The layer that records it is published after a syncfs, which covers it.
+// Keep marks the blob, read whole and verified, to be kept with its layer.
 func (w *BlobWriter) Keep() error {
 	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("keep blob %s: %w", w.digest, err)
-	}
-	if err := os.Rename(w.f.Name(), w.s.blobPath(w.digest)); err != nil {
 		return fmt.Errorf("keep blob %s: %w", w.digest, err)
 	}
 	w.kept = true
 	return nil
 }
 
-// Close drops a blob that was not kept.
+// Close drops whatever the layer did not take.
 func (w *BlobWriter) Close() error {
-	if w.kept {
-		return nil
-	}
 	w.f.Close()
-	return os.Remove(w.f.Name())
+	w.s.unstage(w.dir)
+	return nil
+}
+
+// keptBlobFile is the name of a kept blob in a layer's staging dir until the
+// layer is published.
+const keptBlobFile = "kept-blob"
+
+// takeKeptBlob moves the verified blob of the stream rc, if any, into the
+// layer's staging dir and tells its digest.
+func takeKeptBlob(rc any, layerDir string) (digest.Digest, error) {
+	k, ok := rc.(interface{ KeptBlob() *BlobWriter })
+	if !ok {
+		return "", nil
+	}
+	w := k.KeptBlob()
+	if w == nil || !w.kept {
+		return "", nil
+	}
+	if err := os.Rename(w.f.Name(), filepath.Join(layerDir, keptBlobFile)); err != nil {
+		return "", fmt.Errorf("keep blob %s: %w", w.digest, err)
+	}
+	return w.digest, nil
+}
+
+// markKept says which of a layer's blobs the store keeps: the one the
+// stream handed over, nothing a source only claimed.
+func markKept(blobs []Blob, kept digest.Digest) []Blob {
+	out := slices.Clone(blobs)
+	for i := range out {
+		out[i].Kept = kept != "" && out[i].Digest == kept
+	}
+	return out
+}
+
+// publishKeptBlob moves a layer's kept blob from its staging dir into blobs/;
+// the caller holds the store lock, so no gc sees the blob before its layer.
+func (s *Store) publishKeptBlob(layerDir string, d digest.Digest) error {
+	if err := os.Rename(filepath.Join(layerDir, keptBlobFile), s.blobPath(d)); err != nil {
+		return fmt.Errorf("keep blob %s: %w", d, err)
+	}
+	return nil
 }
 
 // OpenBlob opens a kept layer blob after checking that it is still the blob

@@ -38,7 +38,8 @@ type Meta struct {
 	Root    bool          `json:"root,omitempty"` // the tar set the root's attributes
 	Created time.Time     `json:"created"`
 
-	entries int // tar entries, while a new layer is being published
+	entries  int           // tar entries, while a new layer is being published
+	keptBlob digest.Digest // its compressed blob, staged beside it until then
 }
 
 // ChainID returns the chainID of a layer with this diffID over parent (the
@@ -215,6 +216,10 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 			return "", Meta{}, err
 		}
 	}
+	kept, err := takeKeptBlob(rc, tmp)
+	if err != nil {
+		return "", Meta{}, err
+	}
 	if err := zw.Close(); err != nil {
 		return "", Meta{}, err
 	}
@@ -223,8 +228,8 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 	}
 	m = Meta{
 		ChainID: ChainID(parent, res.DiffID), DiffID: res.DiffID, Parent: parent, Size: res.Size,
-		Blobs: blobs, Copied: res.Copied, Root: res.Root, Created: time.Now().UTC(),
-		entries: res.Entries,
+		Blobs: markKept(blobs, kept), Copied: res.Copied, Root: res.Root, Created: time.Now().UTC(),
+		entries: res.Entries, keptBlob: kept,
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, "meta.json"), data, 0o600); err != nil {
@@ -253,6 +258,11 @@ func (s *Store) publish(ctx context.Context, tmp string, m Meta, opts CreateOpti
 	return s.Shared(func() error {
 		if m.Parent != "" && !s.Has(m.Parent) {
 			return fmt.Errorf("parent layer %s: %w", m.Parent, ErrNotFound)
+		}
+		if m.keptBlob != "" {
+			if err := s.publishKeptBlob(tmp, m.keptBlob); err != nil {
+				return err
+			}
 		}
 		if err := os.Rename(tmp, s.layerDir(m.ChainID)); err != nil {
 			return fmt.Errorf("publish layer %s: %w", m.ChainID, err)
