@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 )
 
 // fields splits every line of a table into its columns.
@@ -266,10 +267,21 @@ func TestCLIVerifyDetectsCorruption(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		damage func(diff string) error
+		why    string // what the CORRUPT line says, when the case checks it
 	}{
 		{"modified file", func(diff string) error {
 			return os.WriteFile(filepath.Join(diff, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/bash\n"), 0o644)
-		}},
+		}, ""},
+		{"setuid", func(diff string) error {
+			return unix.Chmod(filepath.Join(diff, "bin", "tool"), 0o4777)
+		}, "/bin/tool: mode 4777, want 0755"},
+		{"file replaced by a fifo", func(diff string) error {
+			p := filepath.Join(diff, "etc", "passwd")
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+			return unix.Mkfifo(p, 0o644)
+		}, "/etc/passwd: a fifo, want a regular file"},
 		{"same-size change", func(diff string) error {
 			f, err := os.OpenFile(filepath.Join(diff, "bin", "tool"), os.O_WRONLY, 0)
 			if err != nil {
@@ -278,13 +290,13 @@ func TestCLIVerifyDetectsCorruption(t *testing.T) {
 			defer f.Close()
 			_, err = f.WriteAt([]byte("XXXX"), 1000)
 			return err
-		}},
+		}, ""},
 		{"extra file", func(diff string) error {
 			return os.WriteFile(filepath.Join(diff, "usr", "lib", "extra"), []byte("extra\n"), 0o644)
-		}},
+		}, "/usr/lib/extra: not in the layer"},
 		{"deleted file", func(diff string) error {
 			return os.Remove(filepath.Join(diff, "usr", "lib", "data"))
-		}},
+		}, "/usr/lib/data: missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -302,7 +314,7 @@ func TestCLIVerifyDetectsCorruption(t *testing.T) {
 			}
 			for _, line := range lines {
 				switch {
-				case strings.HasPrefix(line, base.String()+" CORRUPT"):
+				case strings.HasPrefix(line, base.String()+" CORRUPT "+tc.why):
 				case line == chainIDs[1].String()+" ok":
 				default:
 					t.Errorf("verify line %q, want %s CORRUPT or %s ok", line, base, chainIDs[1])

@@ -14,7 +14,7 @@ var pushCommand = &cli.Command{
 	ArgsUsage: "IMAGE DEST",
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP and unverified TLS"},
-		&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
+		&cli.StringFlag{Name: "compression", Usage: "layer compression: gzip or zstd (default: a pulled layer's own blob, else gzip)"},
 	},
 	Action: func(c *cli.Context) error {
 		if c.NArg() != 2 {

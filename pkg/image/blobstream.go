@@ -13,6 +13,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/readahead"
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/layerctl/layerctl/pkg/layer"
 )
 
 // verifyingReader checks a compressed blob's size and digest as it streams.
@@ -82,9 +84,10 @@ func (v *verifyingReader) finish() error {
 // layerStream is an uncompressed layer stream built on a compressed one.
 type layerStream struct {
 	io.Reader
-	verify  *verifyingReader // nil when the source has no digest to check
-	body    io.Closer        // the compressed source (a network body)
-	closers []io.Closer      // decompressor and readahead, closed last first
+	verify  *verifyingReader  // nil when the source has no digest to check
+	keep    *layer.BlobWriter // the compressed blob as read, kept once verified
+	body    io.Closer         // the compressed source (a network body)
+	closers []io.Closer       // decompressor and readahead, closed last first
 }
 
 // Verify is called by the layer store after a successful extraction.
@@ -92,8 +95,17 @@ func (s *layerStream) Verify() error {
 	if s.verify == nil {
 		return nil
 	}
-	return s.verify.finish()
+	if err := s.verify.finish(); err != nil {
+		return err
+	}
+	if s.keep != nil {
+		return s.keep.Keep()
+	}
+	return nil
 }
+
+// KeptBlob hands the verified compressed blob to the layer store.
+func (s *layerStream) KeptBlob() *layer.BlobWriter { return s.keep }
 
 // Close closes the body first: the readahead goroutine may be blocked in a
 // read of it (a stalled registry), and the readahead reader's Close waits
@@ -102,6 +114,9 @@ func (s *layerStream) Close() error {
 	errs := []error{s.body.Close()}
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		errs = append(errs, s.closers[i].Close())
+	}
+	if s.keep != nil {
+		errs = append(errs, s.keep.Close()) // drops a blob not kept
 	}
 	return errors.Join(errs...)
 }

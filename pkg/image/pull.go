@@ -186,7 +186,7 @@ func pullLayers(ctx context.Context, s *layer.Store, src *source, rec Record, jo
 			}
 			id := layerID(src, rec, i)
 			m, created, err := s.Create(gctx, parent, rec.DiffIDs[i], func(ctx context.Context) (io.ReadCloser, []layer.Blob, error) {
-				return openLayer(ctx, src, rec, i, id, progress)
+				return openLayer(ctx, s, src, rec, i, id, progress)
 			}, layer.CreateOptions{Lower: lower, BeforePublish: waitParent})
 			if progress != nil {
 				switch {
@@ -245,8 +245,9 @@ func layerID(src *source, rec Record, i int) string {
 // openLayer opens layer i's uncompressed stream: the compressed blob checked
 // against the manifest, or, for a docker archive, the plain tar (checked
 // against its diffID by the store). A registry blob is fetched with ctx, the
-// pull's errgroup context, so that one failed layer stops the others.
-func openLayer(ctx context.Context, src *source, rec Record, i int, id string, progress Progress) (io.ReadCloser, []layer.Blob, error) {
+// pull's errgroup context, so that one failed layer stops the others. The
+// compressed blob is kept in the store as it streams by, for push.
+func openLayer(ctx context.Context, s *layer.Store, src *source, rec Record, i int, id string, progress Progress) (io.ReadCloser, []layer.Blob, error) {
 	advance := func(int) {}
 	if progress != nil {
 		advance = func(n int) { progress.Advance(id, n) }
@@ -290,9 +291,21 @@ func openLayer(ctx context.Context, src *source, rec Record, i int, id string, p
 			return nil, nil, fmt.Errorf("fetch blob %s: %w", desc.Digest, err)
 		}
 	}
-	v := newVerifyingReader(body, rec.Blobs[i].Digest, desc.Size, advance)
+	keep, err := s.NewBlobWriter(rec.Blobs[i].Digest)
+	if err != nil {
+		body.Close()
+		return nil, nil, err
+	}
+	v := newVerifyingReader(io.TeeReader(body, keep), rec.Blobs[i].Digest, desc.Size, advance)
 	stream, err := decompress(body, v)
-	return stream, []layer.Blob{rec.Blobs[i]}, err
+	if err != nil {
+		keep.Close()
+		return nil, nil, err
+	}
+	stream.keep = keep
+	kept := rec.Blobs[i]
+	kept.Kept = true
+	return stream, []layer.Blob{kept}, nil
 }
 
 type countingReadCloser struct {

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -28,13 +30,18 @@ import (
 
 // PushOptions tune Push.
 type PushOptions struct {
-	Insecure    bool
-	Compression string // "gzip" (default) or "zstd"
-	Jobs        int    // layers compressed at once
+	Insecure bool
+	// Compression is "gzip" or "zstd" for every layer; "" sends a pulled
+	// layer's kept blob as it is and compresses the others with gzip.
+	Compression string
+	Jobs        int // layers compressed at once
 }
 
 // Push sends an image of the store to a registry, an OCI layout or a
-// docker-archive file and returns its manifest digest. Each layer is the
+// docker-archive file and returns its manifest digest. A pulled layer whose
+// compressed blob the store kept sends that very blob (checked against its
+// digest first); when every layer does, the image goes with the manifest it
+// was pulled with, so its digest stays the same. Any other layer is the
 // original stream reassembled from its diff dir (so the diffIDs, and so the
 // image ID, stay the same), compressed once into tmp/ and removed after.
 func Push(ctx context.Context, s *layer.Store, im *Images, ref, dest string, opts PushOptions) (digest.Digest, error) {
@@ -59,11 +66,16 @@ func Push(ctx context.Context, s *layer.Store, im *Images, ref, dest string, opt
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	layers, err := compressLayers(ctx, s, rec, tmp, mediaType, opts.Jobs)
+	layers, err := compressLayers(ctx, s, rec, tmp, mediaType, opts)
 	if err != nil {
 		return "", err
 	}
-	img, err := newPushImage(config, layers)
+	var img v1.Image
+	if manifest, mt, ok := pulledManifest(s, rec, layers); ok {
+		img, err = newPulledImage(config, manifest, mt, layers)
+	} else {
+		img, err = newPushImage(config, layers)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -90,9 +102,10 @@ func layerMediaType(compression string) (types.MediaType, error) {
 	return "", fmt.Errorf("unknown compression %q: want gzip or zstd", compression)
 }
 
-// compressLayers writes each layer's compressed blob into dir, several at
-// once.
-func compressLayers(ctx context.Context, s *layer.Store, rec Record, dir string, mt types.MediaType, jobs int) ([]*fileLayer, error) {
+// compressLayers finds each layer's kept blob, or writes its compressed blob
+// into dir, several at once.
+func compressLayers(ctx context.Context, s *layer.Store, rec Record, dir string, mt types.MediaType, opts PushOptions) ([]*fileLayer, error) {
+	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = 3
 	}
@@ -101,6 +114,10 @@ func compressLayers(ctx context.Context, s *layer.Store, rec Record, dir string,
 	g.SetLimit(jobs)
 	for i, id := range rec.ChainIDs {
 		g.Go(func() error {
+			if l := keptLayer(s, id, opts.Compression); l != nil {
+				out[i] = l
+				return nil
+			}
 			l, err := compressLayer(gctx, s, id, filepath.Join(dir, fmt.Sprint(i)), mt)
 			if err != nil {
 				return fmt.Errorf("layer %s: %w", id, err)
@@ -176,6 +193,78 @@ type fileLayer struct {
 	digest    v1.Hash
 	size      int64
 	mediaType types.MediaType
+	kept      bool // the store's kept blob, not a file of this push
+}
+
+// keptLayer is the layer's kept blob when it is sound and compressed as
+// asked, else nil: a damaged blob is never sent, the diff dir (checked
+// against the layer's recorded stream while it is reassembled) stands in.
+func keptLayer(s *layer.Store, chainID digest.Digest, compression string) *fileLayer {
+	m, err := s.Get(chainID)
+	if err != nil {
+		return nil
+	}
+	for _, b := range m.Blobs {
+		if !b.Kept || !compressedAs(types.MediaType(b.MediaType), compression) {
+			continue
+		}
+		f, err := s.OpenBlob(b)
+		if err != nil {
+			continue
+		}
+		f.Close()
+		h, err := v1.NewHash(b.Digest.String())
+		if err != nil {
+			continue
+		}
+		return &fileLayer{path: f.Name(), digest: h, size: b.Size, mediaType: types.MediaType(b.MediaType), kept: true}
+	}
+	return nil
+}
+
+// compressedAs tells whether a blob of media type mt is what the compression
+// asked for ("": whatever it is).
+func compressedAs(mt types.MediaType, compression string) bool {
+	switch compression {
+	case "":
+		return true
+	case "gzip":
+		return mt == types.DockerLayer || strings.HasSuffix(string(mt), "+gzip")
+	case "zstd":
+		return strings.HasSuffix(string(mt), "+zstd")
+	}
+	return false
+}
+
+// pulledManifest returns the manifest the image was pulled with when every
+// layer to push is the kept blob that manifest names, in order.
+func pulledManifest(s *layer.Store, rec Record, layers []*fileLayer) ([]byte, types.MediaType, bool) {
+	if rec.Manifest == "" {
+		return nil, "", false
+	}
+	raw, err := s.Blob(rec.Manifest)
+	if err != nil {
+		return nil, "", false
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil || m.Config.Digest.String() != rec.ID.String() || len(m.Layers) != len(layers) {
+		return nil, "", false
+	}
+	mt := m.MediaType
+	if mt == "" {
+		mt = types.MediaType(rec.ManifestMediaType) // optional in an OCI manifest; umoci leaves it out
+	}
+	switch mt {
+	case types.OCIManifestSchema1, types.DockerManifestSchema2:
+	default:
+		return nil, "", false
+	}
+	for i, l := range layers {
+		if !l.kept || m.Layers[i].Digest != l.digest || m.Layers[i].MediaType != l.mediaType {
+			return nil, "", false
+		}
+	}
+	return raw, mt, true
 }
 
 func (l *fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
@@ -185,9 +274,10 @@ func (l *fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.path
 
 // pushImage is an OCI image made of a stored config and compressed layers.
 type pushImage struct {
-	config   []byte
-	manifest []byte
-	layers   map[v1.Hash]*fileLayer
+	config    []byte
+	manifest  []byte
+	mediaType types.MediaType
+	layers    map[v1.Hash]*fileLayer
 }
 
 func newPushImage(config []byte, layers []*fileLayer) (v1.Image, error) {
@@ -199,9 +289,9 @@ func newPushImage(config []byte, layers []*fileLayer) (v1.Image, error) {
 			Digest: v1.Hash{Algorithm: "sha256", Hex: digest.FromBytes(config).Encoded()},
 		},
 	}
-	p := &pushImage{config: config, layers: map[v1.Hash]*fileLayer{}}
+	p := &pushImage{config: config, mediaType: types.OCIManifestSchema1, layers: map[v1.Hash]*fileLayer{}}
 	for _, l := range layers {
-		m.Layers = append(m.Layers, v1.Descriptor{MediaType: l.mediaType, Size: l.size, Digest: l.digest})
+		m.Layers = append(m.Layers, v1.Descriptor{MediaType: ociLayerType(l.mediaType), Size: l.size, Digest: l.digest})
 		p.layers[l.digest] = l
 	}
 	raw, err := json.Marshal(m)
@@ -212,9 +302,31 @@ func newPushImage(config []byte, layers []*fileLayer) (v1.Image, error) {
 	return partial.CompressedToImage(p)
 }
 
+// newPulledImage is the image as it was pulled: its own manifest, its kept
+// blobs.
+func newPulledImage(config, manifest []byte, mt types.MediaType, layers []*fileLayer) (v1.Image, error) {
+	p := &pushImage{config: config, manifest: manifest, mediaType: mt, layers: map[v1.Hash]*fileLayer{}}
+	for _, l := range layers {
+		p.layers[l.digest] = l
+	}
+	return partial.CompressedToImage(p)
+}
+
+// ociLayerType names a kept Docker layer blob by its OCI equivalent (the
+// same bytes) in the OCI manifest a push writes.
+func ociLayerType(mt types.MediaType) types.MediaType {
+	switch mt {
+	case types.DockerLayer:
+		return types.OCILayer
+	case types.DockerUncompressedLayer:
+		return types.OCIUncompressedLayer
+	}
+	return mt
+}
+
 func (p *pushImage) RawConfigFile() ([]byte, error)      { return p.config, nil }
 func (p *pushImage) RawManifest() ([]byte, error)        { return p.manifest, nil }
-func (p *pushImage) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+func (p *pushImage) MediaType() (types.MediaType, error) { return p.mediaType, nil }
 func (p *pushImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 	if l, ok := p.layers[h]; ok {
 		return l, nil

@@ -22,6 +22,9 @@ type Blob struct {
 	Digest    digest.Digest `json:"digest"`
 	MediaType string        `json:"mediaType,omitempty"`
 	Size      int64         `json:"size,omitempty"`
+	// Kept tells that the store holds the blob itself, under blobs/, as
+	// long as the layer is there: push sends it as it came.
+	Kept bool `json:"kept,omitempty"`
 }
 
 // Meta is a layer's record, layers/<chainID>/meta.json.
@@ -35,7 +38,8 @@ type Meta struct {
 	Root    bool          `json:"root,omitempty"` // the tar set the root's attributes
 	Created time.Time     `json:"created"`
 
-	entries int // tar entries, while a new layer is being published
+	entries  int           // tar entries, while a new layer is being published
+	keptBlob digest.Digest // its compressed blob, staged beside it until then
 }
 
 // ChainID returns the chainID of a layer with this diffID over parent (the
@@ -212,6 +216,10 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 			return "", Meta{}, err
 		}
 	}
+	kept, err := takeKeptBlob(rc, tmp)
+	if err != nil {
+		return "", Meta{}, err
+	}
 	if err := zw.Close(); err != nil {
 		return "", Meta{}, err
 	}
@@ -220,8 +228,8 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 	}
 	m = Meta{
 		ChainID: ChainID(parent, res.DiffID), DiffID: res.DiffID, Parent: parent, Size: res.Size,
-		Blobs: blobs, Copied: res.Copied, Root: res.Root, Created: time.Now().UTC(),
-		entries: res.Entries,
+		Blobs: markKept(blobs, kept), Copied: res.Copied, Root: res.Root, Created: time.Now().UTC(),
+		entries: res.Entries, keptBlob: kept,
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, "meta.json"), data, 0o600); err != nil {
@@ -250,6 +258,11 @@ func (s *Store) publish(ctx context.Context, tmp string, m Meta, opts CreateOpti
 	return s.Shared(func() error {
 		if m.Parent != "" && !s.Has(m.Parent) {
 			return fmt.Errorf("parent layer %s: %w", m.Parent, ErrNotFound)
+		}
+		if m.keptBlob != "" {
+			if err := s.publishKeptBlob(tmp, m.keptBlob); err != nil {
+				return err
+			}
 		}
 		if err := os.Rename(tmp, s.layerDir(m.ChainID)); err != nil {
 			return fmt.Errorf("publish layer %s: %w", m.ChainID, err)
@@ -341,9 +354,34 @@ func (s *Store) GC(keepFn func() ([]digest.Digest, error), only []digest.Digest)
 			}
 			removed = append(removed, m)
 		}
-		return nil
+		return s.removeKeptBlobs(removed, all)
 	})
 	return removed, err
+}
+
+// removeKeptBlobs deletes the blobs the removed layers kept, unless a layer
+// that stays keeps the same blob.
+func (s *Store) removeKeptBlobs(removed, all []Meta) error {
+	gone := map[digest.Digest]bool{}
+	for _, m := range removed {
+		gone[m.ChainID] = true
+	}
+	var staying []Meta
+	for _, m := range all {
+		if !gone[m.ChainID] {
+			staying = append(staying, m)
+		}
+	}
+	used := keptBlobs(staying)
+	for d := range keptBlobs(removed) {
+		if used[d] {
+			continue
+		}
+		if err := os.Remove(s.blobPath(d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove blob %s: %w", d, err)
+		}
+	}
+	return nil
 }
 
 // removeLayer makes a layer vanish at once by renaming it into tmp/, then

@@ -2,128 +2,76 @@ package layer
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"path/filepath"
-	"strings"
 
 	digest "github.com/opencontainers/go-digest"
-	"github.com/vbatts/tar-split/tar/storage"
-	"golang.org/x/sys/unix"
-
-	"github.com/layerctl/layerctl/pkg/whiteout"
 )
 
-// Verify re-hashes a layer as a tar stream (reassembled from its diff dir and
-// recorded headers) and compares the hash with its diffID. It also checks that
-// the diff dir holds exactly the entries the tar made, so an extra, missing or
-// changed file is reported as ErrCorrupt.
+// Verify checks a layer against what it was made from. Every entry of its
+// diff dir is compared with its recorded tar header (type, mode with
+// setuid/setgid/sticky, owner, size, link target, device numbers, xattrs,
+// opaque mark), entries no header accounts for and missing ones are
+// reported, and the stream reassembled from the files and headers must hash
+// to the diffID. A kept compressed blob must still have its digest. Any
+// difference is ErrCorrupt, naming the first few paths and what differs.
 func (s *Store) Verify(chainID digest.Digest) error {
 	m, err := s.Get(chainID)
 	if err != nil {
 		return err
 	}
-	split, err := s.OpenTarSplit(chainID)
+	problems, err := s.verifyFiles(m)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	defer split.Close()
-	// Read the headers once: they drive both the name check and the hash.
+	problems = append(problems, s.verifyKeptBlobs(m)...)
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %w", ErrCorrupt, summary(problems))
+	}
+	return nil
+}
+
+// verifyFiles lists how the diff dir differs from the layer's headers and
+// diffID; an error means the headers themselves cannot be read.
+func (s *Store) verifyFiles(m Meta) ([]string, error) {
+	split, err := s.OpenTarSplit(m.ChainID)
+	if err != nil {
+		return nil, err
+	}
 	raw, err := io.ReadAll(split)
+	split.Close()
 	if err != nil {
-		return fmt.Errorf("%w: tar headers: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("tar headers: %v", err)
 	}
-	expected, err := s.expectedNames(raw, m.Copied)
+	want, err := s.expectedTree(raw)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, err
 	}
-	if err := compareTree(s.DiffDir(chainID), expected); err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	check := &treeCheck{s: s, parent: m.Parent, want: want}
+	if err := check.run(s.DiffDir(m.ChainID)); err != nil {
+		return nil, err
 	}
+	if len(check.problems) > 0 {
+		// The content is read only when every entry is what its header
+		// says: a regular file where one should be, so no FIFO or device
+		// is ever opened.
+		return check.problems, nil
+	}
+	tr, err := s.Tar(m.ChainID)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
 	h := sha256.New()
-	if err := Reassemble(s.DiffDir(chainID), strings.NewReader(string(raw)), h); err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	if _, err := io.Copy(h, tr); err != nil {
+		if errors.Is(err, ErrContentChanged) {
+			return []string{"/" + err.Error()}, nil
+		}
+		return []string{err.Error()}, nil
 	}
 	if got := digest.NewDigest(digest.SHA256, h); got != m.DiffID {
-		return fmt.Errorf("%w: content hashes to %s, diffID is %s", ErrCorrupt, got, m.DiffID)
+		return []string{fmt.Sprintf("content hashes to %s, diffID is %s", got, m.DiffID)}, nil
 	}
-	return nil
-}
-
-// expectedNames lists the paths the applier made from the recorded entries:
-// each name, its parents, and a whiteout's target in its native form.
-func (s *Store) expectedNames(raw []byte, copied []string) (map[string]bool, error) {
-	names := map[string]bool{}
-	addWithParents := func(n string) {
-		for n != "" && !names[n] {
-			names[n] = true
-			n, _ = splitName(n)
-		}
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	for {
-		var e storage.Entry
-		if err := dec.Decode(&e); err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, err
-		}
-		if e.Type != storage.FileType {
-			continue
-		}
-		name, err := cleanName(e.GetName())
-		if err != nil || name == "" {
-			continue
-		}
-		parent, base := splitName(name)
-		kind, target := whiteout.Classify(base)
-		switch {
-		case kind == whiteout.Meta:
-			addWithParents(parent)
-		case s.conv.Passthrough() || kind == whiteout.Regular:
-			addWithParents(name)
-		case kind == whiteout.Whiteout:
-			addWithParents(joinName(parent, target))
-		case kind == whiteout.Opaque:
-			addWithParents(parent)
-		}
-	}
-	for _, c := range copied {
-		addWithParents(c)
-	}
-	return names, nil
-}
-
-// compareTree checks that dir holds exactly the expected paths.
-func compareTree(dir string, expected map[string]bool) error {
-	seen := 0
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if path == dir {
-			return nil
-		}
-		rel := path[len(dir)+1:]
-		if !expected[rel] {
-			return fmt.Errorf("unexpected entry /%s", rel)
-		}
-		seen++
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if seen != len(expected) {
-		for name := range expected {
-			var st unix.Stat_t
-			if err := unix.Lstat(filepath.Join(dir, name), &st); errors.Is(err, unix.ENOENT) {
-				return fmt.Errorf("missing entry /%s", name)
-			}
-		}
-	}
-	return nil
+	return nil, nil
 }
