@@ -57,7 +57,7 @@ var commitCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		rec, _, err := s.containers.Commit(c.Context, c.Args().First(), opts)
+		rec, _, err := s.Commit(c.Context, c.Args().First(), opts)
 		if err != nil {
 			return err // "commit CONTAINER: ..." already
 		}

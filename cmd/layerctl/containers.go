@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/layerctl/layerctl/pkg/container"
-	"github.com/layerctl/layerctl/pkg/layer"
 )
 
 var createCommand = &cli.Command{
@@ -31,7 +30,7 @@ var createCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		st, err := s.containers.Create(container.CreateOptions{
+		st, err := s.Create(container.CreateOptions{
 			Image: c.Args().First(), Name: c.String("name"), Hostname: c.String("hostname"),
 			AddHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"),
 		})
@@ -56,7 +55,7 @@ var mountCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		path, err := s.containers.Mount(c.Args().First())
+		path, err := s.Mount(c.Args().First())
 		if err != nil {
 			return fmt.Errorf("mount %s: %w", c.Args().First(), err)
 		}
@@ -79,7 +78,7 @@ var umountCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		if err := s.containers.Umount(c.Args().First(), c.Bool("force")); err != nil {
+		if err := s.Umount(c.Args().First(), c.Bool("force")); err != nil {
 			return fmt.Errorf("umount %s: %w", c.Args().First(), err)
 		}
 		return nil
@@ -99,7 +98,7 @@ var diffCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		changes, err := s.containers.Diff(c.Args().First())
+		changes, err := s.Diff(c.Args().First())
 		if err != nil {
 			return fmt.Errorf("diff %s: %w", c.Args().First(), err)
 		}
@@ -120,8 +119,8 @@ var rmCommand = &cli.Command{
 		if c.NArg() < 1 {
 			return fmt.Errorf("rm: want CONTAINER...")
 		}
-		return eachContainer(c, "rm", func(s *stores, ref string) (container.State, error) {
-			return s.containers.Remove(ref, c.Bool("force"))
+		return eachContainer(c, "rm", func(s *container.Store, ref string) (container.State, error) {
+			return s.Remove(ref, c.Bool("force"))
 		})
 	},
 }
@@ -140,11 +139,11 @@ var psCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		all, err := s.containers.List()
+		all, err := s.List()
 		if err != nil {
 			return fmt.Errorf("ps: %w", err)
 		}
-		refs, err := s.images.Refs()
+		refs, err := s.ImageRefs()
 		if err != nil {
 			return fmt.Errorf("ps: %w", err)
 		}
@@ -157,7 +156,7 @@ var psCommand = &cli.Command{
 		}
 		rows := []row{}
 		for _, st := range all {
-			if st, err = s.containers.Refresh(st); errors.Is(err, layer.ErrNotFound) {
+			if st, err = s.Refresh(st); errors.Is(err, container.ErrNotFound) {
 				continue // removed meanwhile (run --rm ending)
 			} else if err != nil {
 				return fmt.Errorf("ps: %w", err)

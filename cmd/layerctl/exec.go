@@ -45,7 +45,7 @@ var execCommand = &cli.Command{
 		if c.Bool("interactive") {
 			o.Stdin = os.Stdin
 		}
-		p, err := s.containers.Exec(c.Args().First(), o)
+		p, err := s.Exec(c.Args().First(), o)
 		if err != nil {
 			if errors.Is(err, container.ErrNotRunning) {
 				return fmt.Errorf("exec: %w", err)
@@ -77,8 +77,8 @@ var stopCommand = &cli.Command{
 		if c.Int("time") < 0 {
 			return fmt.Errorf("stop: --time %d: want 0 or more seconds", c.Int("time"))
 		}
-		return eachContainer(c, "stop", func(s *stores, ref string) (container.State, error) {
-			return s.containers.Stop(ref, time.Duration(c.Int("time"))*time.Second)
+		return eachContainer(c, "stop", func(s *container.Store, ref string) (container.State, error) {
+			return s.Stop(ref, time.Duration(c.Int("time"))*time.Second)
 		})
 	},
 }
@@ -96,15 +96,15 @@ var killCommand = &cli.Command{
 		if err != nil {
 			return fmt.Errorf("kill: %w", err)
 		}
-		return eachContainer(c, "kill", func(s *stores, ref string) (container.State, error) {
-			return s.containers.Kill(ref, sig)
+		return eachContainer(c, "kill", func(s *container.Store, ref string) (container.State, error) {
+			return s.Kill(ref, sig)
 		})
 	},
 }
 
 // eachContainer applies fn to every CONTAINER argument, printing each ID;
 // it goes on after a failure and fails at the end, as Docker does.
-func eachContainer(c *cli.Context, verb string, fn func(*stores, string) (container.State, error)) error {
+func eachContainer(c *cli.Context, verb string, fn func(*container.Store, string) (container.State, error)) error {
 	s, err := openStores(c)
 	if err != nil {
 		return err

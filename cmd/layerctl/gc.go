@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 
-	digest "github.com/opencontainers/go-digest"
-
 	"github.com/urfave/cli/v2"
 )
 
@@ -17,39 +15,19 @@ var gcCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		removed, err := s.layers.GC(func() ([]digest.Digest, error) { return referencedTops(s) }, nil)
+		res, err := s.GC(c.Context)
+		for _, m := range res.Layers {
+			fmt.Printf("removed layer %s\n", m.ChainID)
+		}
 		if err != nil {
 			return fmt.Errorf("gc: %w", err)
 		}
-		var freed int64
-		for _, m := range removed {
-			fmt.Printf("removed layer %s\n", m.ChainID)
-			freed += m.Size
-		}
-		var gone int
-		err = s.layers.Exclusive(func() error {
-			// What is referenced is read once no other process runs.
-			_, blobs, err := referenced(s)
-			if err != nil {
-				return err
-			}
-			ds, err := s.layers.RemoveBlobs(blobs)
-			gone = len(ds)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("gc: remove blobs: %w", err)
-		}
-		flat, err := s.containers.GCFlat()
-		if err != nil {
-			return fmt.Errorf("gc: remove flattened bases: %w", err)
-		}
-		if flat == 1 {
+		if res.FlatBases == 1 {
 			fmt.Println("removed 1 flattened base")
-		} else if flat > 1 {
-			fmt.Printf("removed %d flattened bases\n", flat)
+		} else if res.FlatBases > 1 {
+			fmt.Printf("removed %d flattened bases\n", res.FlatBases)
 		}
-		fmt.Printf("freed %d layers (%s), %d blobs\n", len(removed), humanSize(freed), gone)
+		fmt.Printf("freed %d layers (%s), %d blobs\n", len(res.Layers), humanSize(res.Freed()), res.Blobs)
 		return nil
 	},
 }

@@ -24,11 +24,11 @@ var imagesCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		recs, err := s.images.List()
+		recs, err := s.Images()
 		if err != nil {
 			return fmt.Errorf("images: %w", err)
 		}
-		refs, err := s.images.Refs()
+		refs, err := s.ImageRefs()
 		if err != nil {
 			return fmt.Errorf("images: %w", err)
 		}

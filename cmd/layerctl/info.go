@@ -3,11 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
-	"sort"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/layerctl/layerctl/pkg/union"
 )
 
 var infoCommand = &cli.Command{
@@ -19,38 +16,23 @@ var infoCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		f := union.Detect()
-		fsType, dType, err := union.Backing(s.layers.Root())
+		info, err := s.Info()
 		if err != nil {
 			return fmt.Errorf("info: %w", err)
 		}
-		recs, err := s.images.List()
-		if err != nil {
-			return fmt.Errorf("info: %w", err)
-		}
-		metas, err := s.layers.List()
-		if err != nil {
-			return fmt.Errorf("info: %w", err)
-		}
-		var opts []string
-		for o := range f.OverlayOptions {
-			opts = append(opts, o)
-		}
-		sort.Strings(opts)
-		settings := s.layers.Settings()
 		tw := newTable(os.Stdout)
-		fmt.Fprintf(tw, "Root:\t%s\n", s.layers.Root())
-		fmt.Fprintf(tw, "Driver:\t%s\n", settings.Driver)
-		fmt.Fprintf(tw, "Whiteout format:\t%s\n", settings.Whiteout)
-		fmt.Fprintf(tw, "Backing filesystem:\t%s\n", fsType)
-		fmt.Fprintf(tw, "Supports d_type:\t%v\n", dType)
-		fmt.Fprintf(tw, "Kernel:\t%s\n", f.Kernel)
-		fmt.Fprintf(tw, "overlay:\t%v\n", f.Overlay)
-		fmt.Fprintf(tw, "overlay parameters:\t%v\n", opts)
-		fmt.Fprintf(tw, "aufs:\t%v\n", f.AUFS)
-		fmt.Fprintf(tw, "Cgroup version:\t%s\n", f.CgroupVersion)
-		fmt.Fprintf(tw, "Images:\t%d\n", len(recs))
-		fmt.Fprintf(tw, "Layers:\t%d\n", len(metas))
+		fmt.Fprintf(tw, "Root:\t%s\n", info.Root)
+		fmt.Fprintf(tw, "Driver:\t%s\n", info.Driver)
+		fmt.Fprintf(tw, "Whiteout format:\t%s\n", info.Whiteout)
+		fmt.Fprintf(tw, "Backing filesystem:\t%s\n", info.BackingFS)
+		fmt.Fprintf(tw, "Supports d_type:\t%v\n", info.DType)
+		fmt.Fprintf(tw, "Kernel:\t%s\n", info.Kernel)
+		fmt.Fprintf(tw, "overlay:\t%v\n", info.Overlay)
+		fmt.Fprintf(tw, "overlay parameters:\t%v\n", info.OverlayOptions)
+		fmt.Fprintf(tw, "aufs:\t%v\n", info.AUFS)
+		fmt.Fprintf(tw, "Cgroup version:\t%s\n", info.CgroupVersion)
+		fmt.Fprintf(tw, "Images:\t%d\n", info.Images)
+		fmt.Fprintf(tw, "Layers:\t%d\n", info.Layers)
 		return tw.Flush()
 	},
 }

@@ -55,10 +55,10 @@ var inspectCommand = &cli.Command{
 		defer s.Close()
 		arg := c.Args().First()
 		// A container name or ID wins over an image of the same name, as in Docker.
-		if info, err := s.containers.Inspect(arg); err == nil {
+		if info, err := s.Inspect(arg); err == nil {
 			return printJSON(containerJSON(info))
 		}
-		r, err := s.images.Resolve(arg)
+		r, err := s.ResolveImage(arg)
 		if err != nil {
 			return fmt.Errorf("inspect %s: %w", arg, err)
 		}
@@ -70,8 +70,8 @@ var inspectCommand = &cli.Command{
 	},
 }
 
-func inspectImage(s *stores, r image.Record) (imageInspect, error) {
-	raw, err := s.layers.Blob(r.ID)
+func inspectImage(s *container.Store, r image.Record) (imageInspect, error) {
+	raw, err := s.ImageConfig(r.ID)
 	if err != nil {
 		return imageInspect{}, err
 	}
@@ -85,7 +85,7 @@ func inspectImage(s *stores, r image.Record) (imageInspect, error) {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return imageInspect{}, fmt.Errorf("parse config: %w", err)
 	}
-	names, err := s.images.Names(r.ID)
+	names, err := s.ImageNames(r.ID)
 	if err != nil {
 		return imageInspect{}, err
 	}

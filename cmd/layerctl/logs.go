@@ -23,11 +23,11 @@ var logsCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		st, err := s.containers.Resolve(c.Args().First())
+		st, err := s.Resolve(c.Args().First())
 		if err != nil {
 			return fmt.Errorf("logs %s: %w", c.Args().First(), err)
 		}
-		f, err := os.Open(s.containers.LogPath(st.ID))
+		f, err := os.Open(s.LogPath(st.ID))
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // never run detached: nothing was kept
 		}

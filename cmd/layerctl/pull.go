@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/layerctl/layerctl/pkg/container"
 	"github.com/layerctl/layerctl/pkg/image"
 )
 
@@ -41,7 +42,7 @@ var pullCommand = &cli.Command{
 		} else {
 			opts.Platform = v1.Platform{}
 		}
-		s, err := openStoresNoHold(c)
+		s, err := openStores(c, container.NoHold())
 		if err != nil {
 			return err
 		}
@@ -51,7 +52,7 @@ var pullCommand = &cli.Command{
 			defer bars.Wait()
 			opts.Progress = bars
 		}
-		rec, err := image.Pull(c.Context, s.layers, s.images, src, opts)
+		rec, err := s.Pull(c.Context, src, opts)
 		if err != nil {
 			return fmt.Errorf("pull %s: %w", src, err)
 		}

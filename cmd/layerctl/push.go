@@ -26,7 +26,7 @@ var pushCommand = &cli.Command{
 		}
 		defer s.Close()
 		img, dest := c.Args().Get(0), c.Args().Get(1)
-		d, err := image.Push(c.Context, s.layers, s.images, img, dest, image.PushOptions{
+		d, err := s.Push(c.Context, img, dest, image.PushOptions{
 			Insecure: c.Bool("insecure"), Compression: c.String("compression"),
 		})
 		if err != nil {

@@ -2,14 +2,11 @@ package main
 
 import (
 	"fmt"
-
-	digest "github.com/opencontainers/go-digest"
 	"log/slog"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/layerctl/layerctl/pkg/image"
-	"github.com/layerctl/layerctl/pkg/layer"
 )
 
 var rmiCommand = &cli.Command{
@@ -27,42 +24,20 @@ var rmiCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		rec, err := s.images.Resolve(arg)
-		if err != nil {
-			return fmt.Errorf("rmi %s: %w", arg, err)
-		}
-		used, _, err := s.containers.UsedImages()
-		if err != nil {
-			return fmt.Errorf("rmi %s: %w", arg, err)
-		}
-		if used[rec.ID] {
-			if !c.Bool("force") {
-				return fmt.Errorf("rmi %s: image %s is used by a container: %w (remove the container or use -f)", arg, short(rec.ID), layer.ErrInUse)
-			}
-			// The containers keep their image: -f takes only its names.
-			untagged, err := s.images.UntagAll(rec.ID)
-			if err != nil {
-				return fmt.Errorf("rmi %s: %w", arg, err)
-			}
-			for _, n := range untagged {
+		r, err := s.RemoveImage(arg, c.Bool("force"))
+		for _, n := range r.Untagged {
+			if r.Kept {
 				fmt.Printf("untagged %s\n", image.ShortName(n))
+			} else {
+				slog.Info("untagged", "name", n)
 			}
-			return nil
 		}
-		removed, untagged, err := s.images.Remove(arg, c.Bool("force"))
 		if err != nil {
 			return fmt.Errorf("rmi %s: %w", arg, err)
 		}
-		for _, n := range untagged {
-			slog.Info("untagged", "name", n)
+		if r.ID != "" {
+			fmt.Println(r.ID)
 		}
-		if removed == "" {
-			return nil
-		}
-		if _, err := s.layers.GC(func() ([]digest.Digest, error) { return referencedTops(s) }, rec.ChainIDs); err != nil {
-			return fmt.Errorf("rmi %s: remove layers: %w", arg, err)
-		}
-		fmt.Println(removed)
 		return nil
 	},
 }

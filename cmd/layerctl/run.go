@@ -4,17 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
 	"github.com/layerctl/layerctl/pkg/container"
-	"github.com/layerctl/layerctl/pkg/ns"
 )
 
 var runFlags = []cli.Flag{
@@ -34,7 +31,7 @@ var runFlags = []cli.Flag{
 	&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit in `BYTES` (k, m, g suffixes)"},
 	&cli.Float64Flag{Name: "cpus", Usage: "CPU limit in cores (0.5: half a core)"},
 	&cli.Int64Flag{Name: "pids-limit", Usage: "most processes at once"},
-	&cli.StringFlag{Name: "net", Value: ns.NetNone, Usage: "network: none (own namespace, lo only) or host"},
+	&cli.StringFlag{Name: "net", Value: container.NetNone, Usage: "network: none (own namespace, lo only) or host"},
 	&cli.BoolFlag{Name: "privileged", Usage: "keep every capability, unmask /proc and /sys, no seccomp filter"},
 	securityOptFlag,
 }
@@ -57,7 +54,7 @@ func notStarted(err error) error {
 	if err == nil || errors.As(err, &ee) {
 		return err
 	}
-	return exitError{code: ns.CodeSetup, err: err}
+	return exitError{code: container.CodeSetup, err: err}
 }
 
 func runAction(c *cli.Context) error {
@@ -79,7 +76,7 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	defer s.Close()
-	st, err := s.containers.Create(container.CreateOptions{
+	st, err := s.Create(container.CreateOptions{
 		Image: c.Args().First(), Name: c.String("name"), Hostname: c.String("hostname"),
 		AddHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"), Run: rc,
 	})
@@ -87,11 +84,8 @@ func runAction(c *cli.Context) error {
 		return fmt.Errorf("run: %w", err)
 	}
 	if c.Bool("detach") {
-		if err := startMonitor(c, st.ID); err != nil {
-			if rc.Remove {
-				s.containers.Remove(st.ID, true)
-			}
-			return err
+		if err := s.StartDetached(st.ID, monitorArgs(c, st.ID)); err != nil {
+			return detachFailed(err)
 		}
 		fmt.Println(st.ID)
 		return nil
@@ -116,16 +110,13 @@ func checkInputTTY(c *cli.Context) error {
 
 // runForeground starts a container's process with this process's stdio and
 // exits as it does.
-func runForeground(s *stores, id string, stdin *os.File) error {
+func runForeground(s *container.Store, id string, stdin *os.File) error {
 	stdio := container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr}
 	if stdin != nil {
 		stdio.Stdin = stdin
 	}
-	r, err := s.containers.Start(id, stdio)
+	r, err := s.Start(id, stdio)
 	if err != nil {
-		if st, gerr := s.containers.Get(id); gerr == nil && st.Run != nil && st.Run.Remove {
-			s.containers.Remove(id, true)
-		}
 		return startFailed("run", err)
 	}
 	// A long-running container must not hold the store's shared lock: gc
@@ -157,11 +148,11 @@ var errSilent = errors.New("")
 // startFailed gives a start failure Docker's exit code: 125 setup, 126
 // cannot run, 127 not found; what names the command that failed.
 func startFailed(what string, err error) error {
-	var se *ns.StartError
+	var se *container.StartError
 	if errors.As(err, &se) {
 		return exitError{code: se.ExitCode(), err: fmt.Errorf("%s: %w", what, err)}
 	}
-	return exitError{code: ns.CodeSetup, err: fmt.Errorf("%s: %w", what, err)}
+	return exitError{code: container.CodeSetup, err: fmt.Errorf("%s: %w", what, err)}
 }
 
 func runConfig(c *cli.Context) (*container.RunConfig, error) {
@@ -176,7 +167,7 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 		ep := c.String("entrypoint")
 		rc.Entrypoint = &ep
 	}
-	if rc.Net != ns.NetNone && rc.Net != ns.NetHost {
+	if rc.Net != container.NetNone && rc.Net != container.NetHost {
 		return nil, fmt.Errorf("--net %q: want none or host", rc.Net)
 	}
 	if rc.WorkingDir != "" && !filepath.IsAbs(rc.WorkingDir) {
@@ -226,31 +217,31 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 }
 
 // parseVolume reads SRC:DST[:ro|rw]; SRC must exist on the host.
-func parseVolume(v string) (ns.Volume, error) {
+func parseVolume(v string) (container.Volume, error) {
 	parts := strings.Split(v, ":")
 	if len(parts) < 2 || len(parts) > 3 {
-		return ns.Volume{}, fmt.Errorf("--volume %q: want SRC:DST[:ro]", v)
+		return container.Volume{}, fmt.Errorf("--volume %q: want SRC:DST[:ro]", v)
 	}
-	vol := ns.Volume{Source: parts[0], Target: parts[1]}
+	vol := container.Volume{Source: parts[0], Target: parts[1]}
 	if len(parts) == 3 {
 		switch parts[2] {
 		case "ro":
 			vol.ReadOnly = true
 		case "rw":
 		default:
-			return ns.Volume{}, fmt.Errorf("--volume %q: option %q: want ro or rw", v, parts[2])
+			return container.Volume{}, fmt.Errorf("--volume %q: option %q: want ro or rw", v, parts[2])
 		}
 	}
 	if !filepath.IsAbs(vol.Source) || !filepath.IsAbs(vol.Target) {
-		return ns.Volume{}, fmt.Errorf("--volume %q: both paths must be absolute", v)
+		return container.Volume{}, fmt.Errorf("--volume %q: both paths must be absolute", v)
 	}
 	// A mount on / would be hidden under the rootfs the container pivots
 	// into: refuse it, as Docker does, rather than drop it silently.
 	if filepath.Clean(vol.Target) == "/" {
-		return ns.Volume{}, fmt.Errorf("--volume %q: the destination cannot be /", v)
+		return container.Volume{}, fmt.Errorf("--volume %q: the destination cannot be /", v)
 	}
 	if _, err := os.Stat(vol.Source); err != nil {
-		return ns.Volume{}, fmt.Errorf("--volume %q: %w", v, err)
+		return container.Volume{}, fmt.Errorf("--volume %q: %w", v, err)
 	}
 	return vol, nil
 }
@@ -275,53 +266,24 @@ func parseBytes(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// startMonitor starts a detached layerctl process that runs the container,
-// waits for it and records how it ended; it reports on a pipe whether the
-// start worked.
-func startMonitor(c *cli.Context, id string) error {
-	s, err := openStores(c)
-	if err != nil {
-		return err
-	}
-	logPath := s.containers.LogPath(id)
-	s.Close()
-	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer log.Close()
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer pr.Close()
+// monitorArgs is the command line of a run -d container's monitor: this
+// binary's hidden monitor command on the same store.
+func monitorArgs(c *cli.Context, id string) []string {
 	args := []string{"layerctl", "--root", c.String("root")}
 	if d := c.String("driver"); d != "" {
 		args = append(args, "--driver", d)
 	}
-	cmd := &exec.Cmd{
-		Path: "/proc/self/exe", Args: append(args, monitorCommand.Name, id),
-		Stdout: log, Stderr: log, ExtraFiles: []*os.File{pw},
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	return append(args, monitorCommand.Name, id)
+}
+
+// detachFailed gives a failed run -d its exit code: the monitor's for a
+// failure it reports, as startFailed's otherwise.
+func detachFailed(err error) error {
+	var me *container.MonitorError
+	if errors.As(err, &me) {
+		return exitError{code: me.Code, err: me.Err}
 	}
-	err = cmd.Start()
-	pw.Close()
-	if err != nil {
-		return fmt.Errorf("run: start monitor: %w", err)
-	}
-	cmd.Process.Release()
-	buf := make([]byte, 4096)
-	n, _ := pr.Read(buf)
-	msg := strings.TrimSpace(string(buf[:n]))
-	if msg == "ok" {
-		return nil
-	}
-	code, text, _ := strings.Cut(msg, " ")
-	n2, _ := strconv.Atoi(code)
-	if n2 == 0 {
-		n2, text = ns.CodeSetup, "the monitor ended before the container started; see "+logPath
-	}
-	return exitError{code: n2, err: errors.New(text)}
+	return startFailed("run", err)
 }
 
 // monitorCommand is the detached process behind run -d.
@@ -329,22 +291,6 @@ var monitorCommand = &cli.Command{
 	Name:   "__monitor",
 	Hidden: true,
 	Action: func(c *cli.Context) error {
-		ready := os.NewFile(3, "ready")
-		s, err := openStores(c)
-		if err != nil {
-			fmt.Fprintf(ready, "%d %s\n", ns.CodeSetup, err)
-			return err
-		}
-		r, err := s.containers.Start(c.Args().First(), container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr})
-		if err != nil {
-			e := startFailed("run", err).(exitError)
-			fmt.Fprintf(ready, "%d %s\n", e.code, e.err)
-			return err
-		}
-		fmt.Fprintln(ready, "ok")
-		ready.Close()
-		s.Close()
-		_, err = r.Wait()
-		return err
+		return container.ServeMonitor(c.String("root"), c.Args().First(), storeOptions(c)...)
 	},
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/layerctl/layerctl/pkg/container"
-	"github.com/layerctl/layerctl/pkg/ns"
 )
 
 var securityOptFlag = &cli.StringSliceFlag{
@@ -34,9 +33,9 @@ func securityOpts(rc *container.RunConfig, opts []string) error {
 		case "seccomp":
 			switch value {
 			case "unconfined":
-				rc.Seccomp = ns.Seccomp{Unconfined: true}
+				rc.Seccomp = container.Seccomp{Unconfined: true}
 			case "builtin":
-				rc.Seccomp = ns.Seccomp{}
+				rc.Seccomp = container.Seccomp{}
 			case "":
 				return fmt.Errorf("--security-opt %q: want unconfined, builtin or a profile's FILE", opt)
 			default:
@@ -44,7 +43,7 @@ func securityOpts(rc *container.RunConfig, opts []string) error {
 				if err != nil {
 					return fmt.Errorf("--security-opt %q: %w", opt, err)
 				}
-				if rc.Seccomp, err = ns.LoadSeccompProfile(data); err != nil {
+				if rc.Seccomp, err = container.LoadSeccompProfile(data); err != nil {
 					return fmt.Errorf("--security-opt %q: %w", opt, err)
 				}
 			}

@@ -71,14 +71,17 @@ func (s State) Status() string {
 	return "created"
 }
 
-// Store manages containers beside the layer and image stores.
+// Store is a store as a whole: its layers, images and containers (see
+// Open).
 type Store struct {
-	layers *layer.Store
-	images *image.Images
-	driver union.Driver
+	layers   *layer.Store
+	images   *image.Images
+	driver   union.Driver
+	features union.Features
 }
 
-// NewStore opens the containers of a store with its recorded driver.
+// NewStore opens the containers of a store with its recorded driver, over
+// layer and image stores the caller opened (Open opens all three).
 func NewStore(ls *layer.Store, im *image.Images, features union.Features) (*Store, error) {
 	d, err := union.New(ls.Settings().Driver, features)
 	if err != nil {
@@ -87,7 +90,7 @@ func NewStore(ls *layer.Store, im *image.Images, features union.Features) (*Stor
 	if err := os.MkdirAll(filepath.Join(ls.Root(), "containers"), 0o700); err != nil {
 		return nil, fmt.Errorf("open containers: %w", err)
 	}
-	return &Store{layers: ls, images: im, driver: d}, nil
+	return &Store{layers: ls, images: im, driver: d, features: features}, nil
 }
 
 // Dir is a container's directory; the only place that makes one.

@@ -2,6 +2,7 @@ package container
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -64,7 +65,8 @@ var ErrOOM = errors.New("out of memory")
 // Start mounts a container's rootfs, makes its cgroup and starts its
 // process (the image's Entrypoint and Cmd, as overridden by its RunConfig).
 // Nothing runs before the process is in its cgroup. On error everything it
-// made is undone.
+// made is undone, and a container whose RunConfig asks for Remove is
+// removed.
 func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	s, err := c.Resolve(ref)
 	if err != nil {
@@ -73,6 +75,11 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	if c.alive(s) {
 		return nil, fmt.Errorf("container %s is running already (pid %d)", s.Name, s.Pid)
 	}
+	defer func() {
+		if err != nil && s.Run != nil && s.Run.Remove {
+			c.Remove(s.ID, true)
+		}
+	}()
 	cfg, err := c.imageConfig(s)
 	if err != nil {
 		return nil, err
@@ -96,17 +103,9 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 			c.Umount(s.ID, false)
 		}
 	}()
-	cg, err := cgroup.Create(s.ID, rc.Limits)
-	if errors.Is(err, cgroup.ErrExists) {
-		// A cgroup left by a container that died with its monitor.
-		if old, oerr := cgroup.Open(s.ID); oerr == nil {
-			old.Kill()
-			old.Remove()
-		}
-		cg, err = cgroup.Create(s.ID, rc.Limits)
-	}
+	cg, err := newCgroup(s.ID, rc.Limits)
 	if err != nil {
-		return nil, fmt.Errorf("cgroup: %w", err)
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -114,17 +113,10 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 			cg.Remove()
 		}
 	}()
-	workdir := rc.WorkingDir
-	if workdir == "" {
-		workdir = cfg.WorkingDir
-	}
-	user := rc.User
-	if user == "" {
-		user = cfg.User
-	}
 	proc, err := ns.Start(ns.Spec{
-		Rootfs: rootfs, Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net,
-		Args: args, Env: mergeEnv(cfg.Env, rc.Env), WorkingDir: workdir, User: user,
+		Rootfs: rootfs, Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net, Args: args,
+		Env:        mergeEnv(cfg.Env, rc.Env),
+		WorkingDir: cmp.Or(rc.WorkingDir, cfg.WorkingDir), User: cmp.Or(rc.User, cfg.User),
 		Privileged: rc.Privileged, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges,
 		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
 		BeforeStart: cg.Add,
@@ -148,6 +140,23 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 		return nil, err
 	}
 	return &Running{c: c, state: s, proc: proc, cg: cg}, nil
+}
+
+// newCgroup makes a container's cgroup, replacing one left by a container
+// that died with its monitor.
+func newCgroup(id string, limits cgroup.Limits) (*cgroup.Cgroup, error) {
+	cg, err := cgroup.Create(id, limits)
+	if errors.Is(err, cgroup.ErrExists) {
+		if old, oerr := cgroup.Open(id); oerr == nil {
+			old.Kill()
+			old.Remove()
+		}
+		cg, err = cgroup.Create(id, limits)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	return cg, nil
 }
 
 // Wait waits for the process to end, then removes its cgroup, unmounts the

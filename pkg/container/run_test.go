@@ -38,6 +38,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(frozenCommitEnv) != "" {
 		os.Exit(commitHoldingFreeze(os.Args[1], os.Args[2]))
 	}
+	if len(os.Args) == 4 && os.Args[1] == monitorArg {
+		os.Exit(serveMonitor(os.Args[2:]))
+	}
 	code := m.Run()
 	if busyboxDir != "" {
 		os.RemoveAll(busyboxDir)
