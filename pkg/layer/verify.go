@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	digest "github.com/opencontainers/go-digest"
@@ -36,7 +37,7 @@ func (s *Store) Verify(chainID digest.Digest) error {
 	if err != nil {
 		return fmt.Errorf("%w: tar headers: %v", ErrCorrupt, err)
 	}
-	expected, err := s.expectedNames(raw, m.Copied)
+	expected, err := s.expectedNames(raw, m.Copied, m.Shadowed)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
@@ -44,7 +45,7 @@ func (s *Store) Verify(chainID digest.Digest) error {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	h := sha256.New()
-	if err := Reassemble(s.DiffDir(chainID), strings.NewReader(string(raw)), h); err != nil {
+	if err := Reassemble(s.DiffDir(chainID), s.shadowDir(chainID), strings.NewReader(string(raw)), h); err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if got := digest.NewDigest(digest.SHA256, h); got != m.DiffID {
@@ -54,8 +55,9 @@ func (s *Store) Verify(chainID digest.Digest) error {
 }
 
 // expectedNames lists the paths the applier made from the recorded entries:
-// each name, its parents, and a whiteout's target in its native form.
-func (s *Store) expectedNames(raw []byte, copied []string) (map[string]bool, error) {
+// each name, its parents, and a whiteout's target in its native form; not
+// the names of entries a later one replaced.
+func (s *Store) expectedNames(raw []byte, copied []string, shadowed []int) (map[string]bool, error) {
 	names := map[string]bool{}
 	addWithParents := func(n string) {
 		for n != "" && !names[n] {
@@ -64,7 +66,7 @@ func (s *Store) expectedNames(raw []byte, copied []string) (map[string]bool, err
 		}
 	}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	for {
+	for index := 0; ; {
 		var e storage.Entry
 		if err := dec.Decode(&e); err == io.EOF {
 			break
@@ -72,6 +74,9 @@ func (s *Store) expectedNames(raw []byte, copied []string) (map[string]bool, err
 			return nil, err
 		}
 		if e.Type != storage.FileType {
+			continue
+		}
+		if index++; slices.Contains(shadowed, index-1) {
 			continue
 		}
 		name, err := cleanName(e.GetName())
