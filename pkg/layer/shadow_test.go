@@ -75,7 +75,7 @@ func TestReplacedEntriesReassemble(t *testing.T) {
 			for _, tc := range replacedCases {
 				t.Run(tc.name, func(t *testing.T) {
 					data := lt.Tar(t, tc.entries...)
-					m, err := createLayer(t, s, "", data, nil)
+					m, err := pullLayer(t, s, "", data, nil)
 					if err != nil {
 						t.Fatalf("pull: %v", err)
 					}

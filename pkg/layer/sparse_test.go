@@ -9,7 +9,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -62,7 +64,7 @@ func TestSparseFilesKeepHoles(t *testing.T) {
 			s := openFormatStore(t, f)
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
-					m, err := createLayer(t, s, "", c.data, nil)
+					m, err := pullLayer(t, s, "", c.data, nil)
 					if err != nil {
 						t.Fatalf("pull: %v", err)
 					}
@@ -118,7 +120,7 @@ func TestSparseFileReplaced(t *testing.T) {
 	needRoot(t)
 	s := openFormatStore(t, whiteout.FormatOverlay)
 	data := lt.Tar(t, lt.Sparse("f", gib, map[int64]string{1 << 20: "data"}, lt.SparsePAX10), lt.File("f", "small"))
-	m, err := createLayer(t, s, "", data, nil)
+	m, err := pullLayer(t, s, "", data, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,4 +156,55 @@ func du(t *testing.T, dir string) int64 {
 		t.Fatal(err)
 	}
 	return total
+}
+
+// Sparse files as GNU tar writes them (it finds the holes with SEEK_HOLE)
+// keep their holes and reassemble.
+func TestSparseFromGNUTar(t *testing.T) {
+	needRoot(t)
+	src := t.TempDir()
+	f, err := os.Create(filepath.Join(src, "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct {
+		off  int64
+		data string
+	}{{0, "head"}, {1 << 20, "middle"}, {256<<20 - 5, "tail\n"}} {
+		if _, err := f.WriteAt([]byte(w.data), w.off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	s := openFormatStore(t, whiteout.FormatOverlay)
+	for _, args := range [][]string{{"--format=gnu"}, {"--format=posix"}, {"--format=posix", "--sparse-version=0.1"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			cmd := append([]string{"--sparse", "--owner=0", "--group=0", "--numeric-owner", "-C", src, "-cf", "-", "f"}, args...)
+			data, err := exec.Command("tar", cmd...).Output()
+			if err != nil {
+				t.Skipf("GNU tar: %v", err)
+			}
+			if len(data) > 1<<20 {
+				t.Skipf("GNU tar wrote the holes (%d bytes)", len(data))
+			}
+			m, err := pullLayer(t, s, "", data, nil)
+			if err != nil {
+				t.Fatalf("pull: %v", err)
+			}
+			if st := lstat(t, s.DiffDir(m.ChainID)+"/f"); st.Size != 256<<20 || st.Blocks > 64 {
+				t.Errorf("size %d, %d KiB on disk", st.Size, st.Blocks/2)
+			}
+			if err := s.Verify(m.ChainID); err != nil {
+				t.Errorf("verify: %v", err)
+			}
+			rc, err := s.Tar(m.ChainID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			if err := sameStream(rc, data); err != nil {
+				t.Error(err)
+			}
+		})
+	}
 }

@@ -108,9 +108,9 @@ func tarSource(data []byte) Source {
 	}
 }
 
-// createLayer stores data over parent as a pull does, the parent chain
+// pullLayer stores data over parent as a pull does, the parent chain
 // serving hardlink targets and the attributes of implied directories.
-func createLayer(t *testing.T, s *Store, parent digest.Digest, data []byte, fifos []string) (Meta, error) {
+func pullLayer(t *testing.T, s *Store, parent digest.Digest, data []byte, fifos []string) (Meta, error) {
 	t.Helper()
 	var m Meta
 	err := noHang(t, "pull", fifos, func() (err error) {
@@ -139,8 +139,9 @@ func TestPullOverLowerSpecialFiles(t *testing.T) {
 		t.Run(string(f), func(t *testing.T) {
 			s := openFormatStore(t, f)
 			base := lt.Tar(t, lt.Fifo("p", lt.Mode(0o620), lt.Owner(7, 8), lt.MTime(t1)),
-				lt.Char("tty", 5, 0, lt.Mode(0o666)), lt.Char("null", 1, 3, lt.Mode(0o666)), lt.Block("loop", 7, 0, lt.Mode(0o660), lt.Owner(0, 6)))
-			bm, err := createLayer(t, s, "", base, nil)
+				lt.Char("tty", 5, 0, lt.Mode(0o666)), lt.Char("null", 1, 3, lt.Mode(0o666)), lt.Block("loop", 7, 0, lt.Mode(0o660), lt.Owner(0, 6)),
+				lt.Dir("d/"), lt.File("d/reg", "lower"))
+			bm, err := pullLayer(t, s, "", base, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,11 +171,16 @@ func TestPullOverLowerSpecialFiles(t *testing.T) {
 					attrs(t, d+"/null", unix.S_IFDIR, 0o755, 0, 0)
 					attrs(t, d+"/loop", unix.S_IFDIR, 0o755, 0, 0)
 				}},
+				// The copy of a lower target goes with the dir a later entry replaces.
+				{"copied hardlink target replaced", []L{lt.Hardlink("h", "d/reg"), lt.File("d", "file")}, func(t *testing.T, d string) {
+					content(t, d+"/h", "lower")
+					content(t, d+"/d", "file")
+				}},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					opened := watchOpens(t, lower)
 					upper := lt.Tar(t, tc.upper...)
-					m, err := createLayer(t, s, bm.ChainID, upper, fifos)
+					m, err := pullLayer(t, s, bm.ChainID, upper, fifos)
 					if err != nil {
 						t.Fatalf("pull: %v", err)
 					}
@@ -212,7 +218,7 @@ func TestReassembleNeverOpensSpecialFiles(t *testing.T) {
 		t.Run("swapped for a "+tc.name, func(t *testing.T) {
 			s := openFormatStore(t, whiteout.FormatOverlay)
 			data := lt.Tar(t, lt.File("f", "content"), lt.Dir("d/"), lt.File("d/g", "x"))
-			m, err := createLayer(t, s, "", data, nil)
+			m, err := pullLayer(t, s, "", data, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -245,7 +251,7 @@ func TestReassembleNeverOpensSpecialFiles(t *testing.T) {
 		char := lt.Char("c", 1, 3)
 		char.Header.Size = 3
 		data := lt.Tar(t, fifo, char, lt.File("f", "x"))
-		m, err := createLayer(t, s, "", data, nil)
+		m, err := pullLayer(t, s, "", data, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
