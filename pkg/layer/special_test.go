@@ -188,6 +188,11 @@ func TestPullOverLowerSpecialFiles(t *testing.T) {
 						t.Errorf("the pull opened %q of the lower layer", names)
 					}
 					tc.check(t, s.DiffDir(m.ChainID))
+					for _, c := range m.Copied {
+						if _, err := os.Lstat(filepath.Join(s.DiffDir(m.ChainID), c)); err != nil {
+							t.Errorf("the record lists %q as copied: %v", c, err)
+						}
+					}
 					if err := noHang(t, "verify", fifos, func() error { return s.Verify(m.ChainID) }); err != nil {
 						t.Errorf("verify: %v", err)
 					}
