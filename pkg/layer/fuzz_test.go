@@ -129,7 +129,16 @@ func FuzzApply(f *testing.F) {
 		if files {
 			format = whiteout.FormatFiles
 		}
-		_, err := Apply(context.Background(), e.root, bytes.NewReader(data), ApplyOptions{Converter: converter(t, format), Lower: lowerIn(e.lower)})
+		var split bytes.Buffer
+		shadow := filepath.Join(t.TempDir(), "shadow")
+		_, err := Apply(context.Background(), e.root, bytes.NewReader(data), ApplyOptions{Converter: converter(t, format), Lower: lowerIn(e.lower), TarSplit: &split, Shadow: shadow})
+		// A layer that applies reassembles byte for byte.
+		if err == nil {
+			var out bytes.Buffer
+			if rerr := Reassemble(e.root, shadow, &split, &out); rerr != nil || !bytes.Equal(out.Bytes(), data) {
+				t.Errorf("reassembled %d bytes (%v), want the %d applied", out.Len(), rerr, len(data))
+			}
+		}
 		// Whatever the outcome, nothing outside the diff dir changed and the
 		// root is still a directory.
 		e.checkContained(t)
