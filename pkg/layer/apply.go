@@ -22,9 +22,12 @@ import (
 // diff directory or change what the layer root is.
 var ErrUnsafeEntry = errors.New("unsafe tar entry")
 
-// LowerFunc opens a file of the parent chain by its path inside the image,
-// for a hardlink whose target lives in a lower layer. It returns an error
-// wrapping fs.ErrNotExist when no lower layer has a regular file there.
+// LowerFunc returns an O_PATH handle (see Store.OpenInChain) on an entry of
+// the parent chain by its path inside the image, for a hardlink whose target
+// lives in a lower layer and for the attributes of implied directories. It
+// returns an error wrapping fs.ErrNotExist when no lower layer has an entry
+// there. Nothing is opened through the handle but a regular file or a
+// directory.
 type LowerFunc func(ctx context.Context, name string) (*os.File, error)
 
 // ApplyOptions configures Apply.
@@ -36,6 +39,10 @@ type ApplyOptions struct {
 	// TarSplit, when set, receives the layer's tar headers and padding as
 	// tar-split JSON entries, so the stream can be reassembled later.
 	TarSplit io.Writer
+	// Shadow is the directory (made when needed) for the content the diff
+	// dir cannot hold, such as a file's written twice (see shadow.go).
+	// Without it, such a layer applies but cannot be reassembled.
+	Shadow string
 }
 
 // ApplyResult describes an applied layer.
@@ -50,6 +57,9 @@ type ApplyResult struct {
 	Root bool `json:",omitempty"`
 	// Entries counts the tar's entries.
 	Entries int `json:"-"`
+	// Shadowed lists the entries (by index) whose objects a later entry of
+	// the layer replaced: they are not in the diff dir.
+	Shadowed []int `json:",omitempty"`
 }
 
 var crcTable = crc64.MakeTable(crc64.ISO) // tar-split's table
@@ -70,14 +80,18 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ApplyOptions) (App
 		return ApplyResult{}, fmt.Errorf("apply layer: open %s: %w", dir, err)
 	}
 	a := &applier{
-		ctx:     ctx,
-		dir:     dir,
-		root:    rootfd,
-		opts:    opts,
-		digest:  sha256.New(),
-		crc:     crc64.New(crcTable),
-		entries: map[string]entryKind{},
-		buf:     make([]byte, 256<<10),
+		ctx:        ctx,
+		dir:        dir,
+		root:       rootfd,
+		opts:       opts,
+		digest:     sha256.New(),
+		crc:        crc64.New(crcTable),
+		entries:    map[string]entryKind{},
+		madeBy:     map[string][]int{},
+		contentOf:  map[string]int{},
+		copiedLive: map[string]bool{},
+		buf:        make([]byte, 256<<10),
+		shadowFd:   -1,
 	}
 	defer a.close()
 	if opts.TarSplit != nil {
@@ -87,11 +101,12 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ApplyOptions) (App
 		return ApplyResult{}, err
 	}
 	return ApplyResult{
-		DiffID:  digest.NewDigest(digest.SHA256, a.digest),
-		Size:    a.size,
-		Copied:  a.copied,
-		Root:    a.rootEntry,
-		Entries: a.count,
+		DiffID:   digest.NewDigest(digest.SHA256, a.digest),
+		Size:     a.size,
+		Copied:   a.copiedLeft(),
+		Root:     a.rootEntry,
+		Entries:  a.count,
+		Shadowed: a.shadowed,
 	}, nil
 }
 
@@ -108,25 +123,36 @@ type dirTime struct {
 }
 
 type applier struct {
-	count     int      // entries read
-	implied   []string // directories made as parents, not listed (fixImplied)
-	ctx       context.Context
-	dir       string
-	root      int
-	opts      ApplyOptions
-	digest    hash.Hash
-	crc       hash.Hash64
-	split     *splitPacker
-	buf       []byte
-	size      int64
-	copied    []string
-	rootEntry bool
+	count   int      // entries read
+	index   int      // of the entry being applied, from 0
+	implied []string // directories made as parents, not listed (fixImplied)
+	ctx     context.Context
+	dir     string
+	root    int
+	opts    ApplyOptions
+	digest  hash.Hash
+	crc     hash.Hash64
+	split   *splitPacker
+	buf     []byte
+	size    int64
+	copied  []string
+	// copiedLive tells which copied targets no later entry replaced.
+	copiedLive map[string]bool
+	rootEntry  bool
 
 	// entries holds what this layer extracted, for hardlinks and for the
 	// rule that X and .wh.X in one layer keep X.
 	entries map[string]entryKind
 	// dirTimes are restored last: creating children changes a dir's mtime.
 	dirTimes []dirTime
+
+	// madeBy names the entries (by index) whose object is at a name, and
+	// contentOf the entry whose payload a regular file holds, for keeping
+	// what a later entry replaces (shadow.go).
+	madeBy    map[string][]int
+	contentOf map[string]int
+	shadowed  []int
+	shadowFd  int
 
 	// The parent directory of the last entry stays open: tar streams list
 	// a directory's entries together.
@@ -138,16 +164,20 @@ func (a *applier) close() {
 	if a.lastParentFD > 0 {
 		unix.Close(a.lastParentFD)
 	}
+	if a.shadowFd > 0 {
+		unix.Close(a.shadowFd)
+	}
 	unix.Close(a.root)
 }
 
 func (a *applier) run(r io.Reader) error {
-	tr := tar.NewReader(r)
-	tr.RawAccounting = a.split != nil
+	tap := &streamTap{r: r, crc: a.crc}
+	tr := tar.NewReader(tap)
 	for {
 		if err := a.ctx.Err(); err != nil {
 			return err
 		}
+		tap.headers()
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
@@ -155,27 +185,29 @@ func (a *applier) run(r io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("read layer tar: %w", err)
 		}
-		if err := a.split.segment(tr.RawBytes()); err != nil {
+		sparse := isSparse(hdr)
+		if err := a.split.segment(tap.startPayload(sparse)); err != nil {
 			return err
 		}
-		a.crc.Reset()
+		a.index = a.count
 		a.count++
-		if err := a.entry(hdr, tr); err != nil {
+		payload := &payloadReader{tr: tr, tap: tap, sparse: sparse}
+		if err := a.entry(hdr, payload); err != nil {
 			return fmt.Errorf("extract %q: %w", hdr.Name, err)
 		}
 		// Whatever the entry did with its payload, the rest is read so that
-		// the diffID and the checksum cover it.
-		if _, err := io.CopyBuffer(a.crc, tr, a.buf); err != nil {
-			return fmt.Errorf("read layer tar: %w", err)
+		// the diffID and the checksum cover it, and kept.
+		if err := a.keepRest(payload); err != nil {
+			return fmt.Errorf("read layer tar: %s: %w", hdr.Name, err)
 		}
-		if err := a.split.file(hdr.Name, hdr.Size, a.crc.Sum(nil)); err != nil {
-			return err
-		}
-		if err := a.split.segment(tr.RawBytes()); err != nil {
+		// The size is what the stream carried: none for a FIFO whose header
+		// claims some, only the data of a sparse file.
+		if err := a.split.file(hdr.Name, tap.payload, a.crc.Sum(nil), payload.sparseRegions()); err != nil {
 			return err
 		}
 	}
-	if err := a.split.segment(tr.RawBytes()); err != nil {
+	// The end-of-archive blocks.
+	if err := a.split.segment(tap.startPayload(false)); err != nil {
 		return err
 	}
 	// Padding after the end-of-archive blocks belongs to the stream too.
@@ -272,20 +304,21 @@ func (a *applier) entry(hdr *tar.Header, payload io.Reader) error {
 		}
 		defer unix.Close(fd)
 		a.entries[name] = kindDir
+		a.madeBy[name] = append(a.madeBy[name], a.index)
 		return a.attrs(fd, name, hdr, true)
 	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
 		fd, err := unix.Openat(parent, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if err != nil {
 			return err
 		}
-		f := os.NewFile(uintptr(fd), name)
-		defer f.Close()
-		n, err := io.CopyBuffer(io.MultiWriter(f, a.crc), payload, a.buf)
+		defer unix.Close(fd)
+		n, err := writeContent(fd, payload, a.buf)
 		if err != nil {
 			return err
 		}
 		a.size += n
 		a.entries[name] = kindOther
+		a.made(name, n > 0)
 		if err := a.attrs(fd, name, hdr, false); err != nil {
 			return err
 		}
@@ -295,6 +328,7 @@ func (a *applier) entry(hdr *tar.Header, payload io.Reader) error {
 			return err
 		}
 		a.entries[name] = kindOther
+		a.made(name, false)
 		if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return err
 		}
@@ -316,6 +350,7 @@ func (a *applier) entry(hdr *tar.Header, payload io.Reader) error {
 			return err
 		}
 		a.entries[name] = kindOther
+		a.made(name, false)
 		if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return err
 		}
@@ -351,6 +386,7 @@ func (a *applier) whiteout(parent int, name, target string) error {
 		return err
 	}
 	a.entries[name] = kindOther
+	a.made(name, false)
 	return nil
 }
 
@@ -379,97 +415,16 @@ func (a *applier) clear(parent int, name, base string, isDir bool) error {
 		return nil
 	}
 	delete(a.entries, name)
+	if err := a.replace(parent, name, base, wasDir); err != nil {
+		return err
+	}
 	if !wasDir {
-		return unix.Unlinkat(parent, base, 0)
+		return removeName(parent, base)
 	}
 	// The cached handle is parent itself, which survives: the caller uses it next.
 	// The parent chain was resolved without symlinks, and RemoveAll never
 	// follows one, so this stays inside the layer.
 	return os.RemoveAll(a.dir + "/" + name)
-}
-
-func (a *applier) hardlink(parent int, name, base, linkname string) error {
-	target, err := cleanName(linkname)
-	if err != nil {
-		return err
-	}
-	if target == "" {
-		return fmt.Errorf("%w: hardlink to the layer root", ErrUnsafeEntry)
-	}
-	switch a.entries[target] {
-	case kindDir:
-		return fmt.Errorf("%w: hardlink to directory %q", ErrUnsafeEntry, target)
-	case 0:
-		if err := a.copyFromLower(target); err != nil {
-			return err
-		}
-		// The copy moved the cached parent handle to the target's directory.
-		if parent, err = a.parent(parentOf(name)); err != nil {
-			return err
-		}
-	}
-	tparentName, tbase := splitName(target)
-	tparent, err := openBeneath(a.root, tparentName)
-	if err != nil {
-		return fmt.Errorf("%w: hardlink target %q: %v", ErrUnsafeEntry, target, err)
-	}
-	defer unix.Close(tparent)
-	if err := unix.Linkat(tparent, tbase, parent, base, 0); err != nil {
-		return err
-	}
-	a.entries[name] = kindOther
-	return nil
-}
-
-// copyFromLower brings a hardlink's target from a lower layer into this one,
-// so that the link stays inside the layer (OCI layer.md allows hardlinks to
-// files of lower layers).
-func (a *applier) copyFromLower(target string) error {
-	if a.opts.Lower == nil {
-		return fmt.Errorf("%w: hardlink to %q, which is not in this layer", ErrUnsafeEntry, target)
-	}
-	src, err := a.opts.Lower(a.ctx, target)
-	if err != nil {
-		return fmt.Errorf("%w: hardlink to %q, which is not in this layer nor below: %v", ErrUnsafeEntry, target, err)
-	}
-	defer src.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(src.Fd()), &st); err != nil {
-		return err
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fmt.Errorf("%w: hardlink to %q, which is not a regular file", ErrUnsafeEntry, target)
-	}
-	tparentName, tbase := splitName(target)
-	tparent, err := a.parent(tparentName)
-	if err != nil {
-		return err
-	}
-	fd, err := unix.Openat(tparent, tbase, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return err
-	}
-	dst := os.NewFile(uintptr(fd), target)
-	defer dst.Close()
-	if _, err := io.CopyBuffer(dst, src, a.buf); err != nil {
-		return err
-	}
-	if err := unix.Fchown(fd, int(st.Uid), int(st.Gid)); err != nil {
-		return err
-	}
-	if err := unix.Fchmod(fd, st.Mode&0o7777); err != nil {
-		return err
-	}
-	if err := copyFdXattrs(int(src.Fd()), fd, a.opts.Converter); err != nil {
-		return err
-	}
-	ts := []unix.Timespec{st.Atim, st.Mtim}
-	if err := unix.UtimesNanoAt(tparent, tbase, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return err
-	}
-	a.entries[target] = kindOther
-	a.copied = append(a.copied, target)
-	return nil
 }
 
 // attrs sets owner, then mode (chown clears setuid/setgid), then xattrs on an

@@ -107,9 +107,20 @@ func converter(t testing.TB, f whiteout.Format) whiteout.Converter {
 }
 
 // lowerIn serves hardlink targets from one directory standing for the lower
-// layers.
+// layers, as O_PATH handles like Store.OpenInChain.
 func lowerIn(dir string) LowerFunc {
-	return func(_ context.Context, name string) (*os.File, error) { return os.OpenInRoot(dir, name) }
+	return func(_ context.Context, name string) (*os.File, error) {
+		root, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(root)
+		fd, err := unix.Openat2(root, name, &unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS})
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: name, Err: err}
+		}
+		return os.NewFile(uintptr(fd), name), nil
+	}
 }
 
 var bothFormats = []whiteout.Format{whiteout.FormatOverlay, whiteout.FormatFiles}
@@ -475,7 +486,7 @@ func TestApplyDiffIDAndReassemble(t *testing.T) {
 			eq(t, "diffID", res.DiffID, digest.FromBytes(data))
 			eq(t, "size", res.Size, int64(len("content")))
 			var out bytes.Buffer
-			if err := Reassemble(e.root, &split, &out); err != nil {
+			if err := Reassemble(e.root, "", &split, &out); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(out.Bytes(), data) {

@@ -49,6 +49,15 @@ func fuzzSeeds(f *testing.F) [][]byte {
 		{lt.File(".wh...", ""), lt.File("a/.wh..", "")},
 		{lt.Symlink(".", "../sentinel"), lt.File("x", "1")},
 		{lt.File(".", "x")},
+		// FIFOs and devices below, reached by hardlinks and implied parents:
+		// never opened.
+		{lt.Hardlink("h", "lower/p"), lt.Hardlink("d/c", "lower/c"), lt.File("lower/p/x", "1"), lt.Fifo("f"), lt.Hardlink("g", "f")},
+		// Paths twice, entries replaced within the layer.
+		{lt.File("f", "old"), lt.Hardlink("h", "f"), lt.File("f", "new"), lt.Dir("d/"), lt.File("d/x", "1"), lt.File("d", "2"), lt.Fifo("p"), lt.File("p", "3")},
+		{lt.Symlink("l", "x"), lt.Dir("l/"), lt.File(".wh.w", "payload"), lt.File("w", "w"), lt.Char("c", 1, 3, lt.Mode(0o4644)), lt.Dir("c/")},
+		// Sparse files, each of the GNU forms.
+		{lt.Sparse("s", 16<<10, map[int64]string{0: "head", 16<<10 - 4: "tail"}, lt.SparseGNU), lt.File("s2", "x")},
+		{lt.Sparse("s", 12<<10, map[int64]string{4096: "data"}, lt.SparsePAX01), lt.Sparse("s", 8<<10, nil, lt.SparsePAX10)},
 	}
 	var out [][]byte
 	for _, s := range seeds {
@@ -97,6 +106,15 @@ func FuzzApply(f *testing.F) {
 	if err := os.WriteFile(filepath.Join(e.lower, "usr/lib/tool"), []byte("tool"), 0o755); err != nil {
 		f.Fatal(err)
 	}
+	if err := os.Mkdir(filepath.Join(e.lower, "lower"), 0o755); err != nil {
+		f.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(e.lower, "lower/p"), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	if err := unix.Mknod(filepath.Join(e.lower, "lower/c"), unix.S_IFCHR|0o644, int(unix.Mkdev(1, 3))); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, files bool) {
 		if !cheap(data) {
 			t.Skip("too costly for one iteration")
@@ -111,7 +129,16 @@ func FuzzApply(f *testing.F) {
 		if files {
 			format = whiteout.FormatFiles
 		}
-		_, err := Apply(context.Background(), e.root, bytes.NewReader(data), ApplyOptions{Converter: converter(t, format), Lower: lowerIn(e.lower)})
+		var split bytes.Buffer
+		shadow := filepath.Join(t.TempDir(), "shadow")
+		_, err := Apply(context.Background(), e.root, bytes.NewReader(data), ApplyOptions{Converter: converter(t, format), Lower: lowerIn(e.lower), TarSplit: &split, Shadow: shadow})
+		// A layer that applies reassembles byte for byte.
+		if err == nil {
+			var out bytes.Buffer
+			if rerr := Reassemble(e.root, shadow, &split, &out); rerr != nil || !bytes.Equal(out.Bytes(), data) {
+				t.Errorf("reassembled %d bytes (%v), want the %d applied", out.Len(), rerr, len(data))
+			}
+		}
 		// Whatever the outcome, nothing outside the diff dir changed and the
 		// root is still a directory.
 		e.checkContained(t)

@@ -36,7 +36,10 @@ type Meta struct {
 	Blobs   []Blob        `json:"blobs,omitempty"`
 	Copied  []string      `json:"copied,omitempty"`
 	Root    bool          `json:"root,omitempty"` // the tar set the root's attributes
-	Created time.Time     `json:"created"`
+	// Shadowed lists the tar entries (by index) that a later entry of the
+	// layer replaced; content kept for them is in shadow/ beside diff/.
+	Shadowed []int     `json:"shadowed,omitempty"`
+	Created  time.Time `json:"created"`
 
 	entries  int           // tar entries, while a new layer is being published
 	keptBlob digest.Digest // its compressed blob, staged beside it until then
@@ -205,7 +208,7 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 	}
 	defer splitFile.Close()
 	zw := gzip.NewWriter(splitFile)
-	res, err := Apply(ctx, diff, rc, ApplyOptions{Converter: s.conv, Lower: opts.Lower, TarSplit: zw})
+	res, err := Apply(ctx, diff, rc, ApplyOptions{Converter: s.conv, Lower: opts.Lower, TarSplit: zw, Shadow: filepath.Join(tmp, "shadow")})
 	if err != nil {
 		return "", Meta{}, err
 	}
@@ -228,8 +231,8 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 	}
 	m = Meta{
 		ChainID: ChainID(parent, res.DiffID), DiffID: res.DiffID, Parent: parent, Size: res.Size,
-		Blobs: markKept(blobs, kept), Copied: res.Copied, Root: res.Root, Created: time.Now().UTC(),
-		entries: res.Entries, keptBlob: kept,
+		Blobs: markKept(blobs, kept), Copied: res.Copied, Root: res.Root, Shadowed: res.Shadowed,
+		Created: time.Now().UTC(), entries: res.Entries, keptBlob: kept,
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, "meta.json"), data, 0o600); err != nil {
@@ -429,7 +432,7 @@ func (s *Store) Tar(chainID digest.Digest) (io.ReadCloser, error) {
 	pr, pw := io.Pipe()
 	go func() {
 		defer split.Close()
-		pw.CloseWithError(Reassemble(s.DiffDir(chainID), split, pw))
+		pw.CloseWithError(Reassemble(s.DiffDir(chainID), s.shadowDir(chainID), split, pw))
 	}()
 	return pr, nil
 }

@@ -12,9 +12,12 @@ import (
 	"github.com/layerctl/layerctl/pkg/whiteout"
 )
 
-// OpenInChain opens the regular file name as the image whose top layer is top
+// OpenInChain returns a handle on name as the image whose top layer is top
 // sees it: the nearest layer that has name wins; a whiteout of name or of one
-// of its parents, or an opaque parent, ends the search.
+// of its parents, or an opaque parent, ends the search. The handle is an
+// O_PATH one, which opens nothing: it tells the entry's type and pins it, and
+// only a regular file or a directory may then be opened through it (a FIFO
+// would block, a device is the host's).
 func (s *Store) OpenInChain(top digest.Digest, name string) (*os.File, error) {
 	diff, err := s.findInChain(top, name)
 	if err != nil {
@@ -27,11 +30,11 @@ func (s *Store) OpenInChain(top digest.Digest, name string) (*os.File, error) {
 	defer unix.Close(root)
 	clean, _ := cleanName(name)
 	fd, err := unix.Openat2(root, clean, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+		Flags:   unix.O_PATH | unix.O_CLOEXEC | unix.O_NOFOLLOW,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS,
 	})
 	if errors.Is(err, unix.ELOOP) {
-		return nil, fmt.Errorf("open %s in layers: a symlink, not a file: %w", clean, fs.ErrNotExist)
+		return nil, fmt.Errorf("open %s in layers: a symlink on the way: %w", clean, fs.ErrNotExist)
 	}
 	if err != nil {
 		return nil, err

@@ -129,17 +129,23 @@ func (a *applier) impliedAttrs(name string) error {
 		return nil // not below either: 0755 root:root it stays
 	}
 	defer lower.Close()
+	// The handle opens nothing; only a directory is opened through it.
 	var st unix.Stat_t
 	if err := unix.Fstat(int(lower.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return err
 	}
+	from, err := reopenDir(int(lower.Fd()))
+	if err != nil {
+		return err
+	}
+	defer unix.Close(from)
 	path, err := openBeneath(a.root, name)
 	if err != nil {
 		return nil // no longer a directory of this layer (a whiteout, a clear)
 	}
 	defer unix.Close(path)
 	// An O_PATH handle takes no attribute changes.
-	dir, err := unix.Openat(path, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	dir, err := reopenDir(path)
 	if err != nil {
 		return err
 	}
@@ -150,7 +156,7 @@ func (a *applier) impliedAttrs(name string) error {
 	if err := unix.Fchmod(dir, st.Mode&0o7777); err != nil {
 		return err
 	}
-	if err := copyFdXattrs(int(lower.Fd()), dir, a.opts.Converter); err != nil {
+	if err := copyFdXattrs(from, dir, a.opts.Converter); err != nil {
 		return err
 	}
 	a.dirTimes = append(a.dirTimes, dirTime{name: name, ts: [2]unix.Timespec{st.Atim, st.Mtim}})

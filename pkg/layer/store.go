@@ -327,6 +327,12 @@ func (s *Store) DiffDir(chainID digest.Digest) string {
 	return filepath.Join(s.layerDir(chainID), "diff")
 }
 
+// shadowDir holds the content of a layer's stream that its diff dir cannot
+// (see shadow.go).
+func (s *Store) shadowDir(chainID digest.Digest) string {
+	return filepath.Join(s.layerDir(chainID), "shadow")
+}
+
 func (s *Store) blobPath(d digest.Digest) string {
 	return filepath.Join(s.root, "blobs", d.Algorithm().String(), d.Encoded())
 }

@@ -8,6 +8,7 @@ import (
 	"hash/crc64"
 	"io"
 	"os"
+	"strconv"
 
 	"github.com/vbatts/tar-split/tar/storage"
 	"golang.org/x/sys/unix"
@@ -39,16 +40,28 @@ func (p *splitPacker) segment(raw []byte) error {
 	return p.add(storage.Entry{Type: storage.SegmentType, Payload: raw})
 }
 
-func (p *splitPacker) file(name string, size int64, crc []byte) error {
+// splitEntry is a tar-split entry with what a sparse file adds: the regions
+// of the file (offset, length) whose bytes the stream carries, in order; the
+// rest are holes.
+type splitEntry struct {
+	storage.Entry
+	Sparse [][2]int64 `json:"sparse,omitempty"`
+}
+
+func (p *splitPacker) file(name string, size int64, crc []byte, sparse [][2]int64) error {
 	if p == nil {
 		return nil
 	}
-	e := storage.Entry{Type: storage.FileType, Size: size}
+	e := splitEntry{Entry: storage.Entry{Type: storage.FileType, Size: size, Position: p.pos}, Sparse: sparse}
 	if size > 0 {
 		e.Payload = crc
 	}
 	e.SetName(name)
-	return p.add(e)
+	p.pos++
+	if err := p.enc.Encode(e); err != nil {
+		return fmt.Errorf("write tar headers: %w", err)
+	}
+	return nil
 }
 
 // rest records whatever follows the end-of-archive marker, in bounded chunks.
@@ -71,20 +84,28 @@ func (p *splitPacker) rest(r io.Reader) error {
 }
 
 // Reassemble writes the original tar stream of a layer to w, from its
-// tar-split entries and the files of its diff directory. Each file is opened
-// beneath the diff dir without following symlinks, and its content is checked
-// against the recorded checksum.
-func Reassemble(dir string, entries io.Reader, w io.Writer) error {
+// tar-split entries, the files of its diff directory and the content kept
+// in shadow (see ApplyOptions.Shadow; "" for none). Only regular files are
+// read, each opened beneath its directory without following symlinks, and
+// its content is checked against the recorded checksum.
+func Reassemble(dir, shadow string, entries io.Reader, w io.Writer) error {
 	root, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", dir, err)
 	}
 	defer unix.Close(root)
+	kept, shadowFd, err := openShadow(shadow)
+	if err != nil {
+		return err
+	}
+	if shadowFd >= 0 {
+		defer unix.Close(shadowFd)
+	}
 	dec := json.NewDecoder(entries)
 	crc := crc64.New(crcTable)
 	buf := make([]byte, 256<<10)
-	for {
-		var e storage.Entry
+	for index := 0; ; {
+		var e splitEntry
 		if err := dec.Decode(&e); err == io.EOF {
 			return nil
 		} else if err != nil {
@@ -96,40 +117,74 @@ func Reassemble(dir string, entries io.Reader, w io.Writer) error {
 				return err
 			}
 		case storage.FileType:
+			from, name := root, e.GetName()
+			if kept[index] {
+				from, name = shadowFd, strconv.Itoa(index)
+			}
+			index++
 			if e.Size == 0 {
 				continue
 			}
-			if err := copyChecked(root, e, crc, buf, w); err != nil {
+			if err := copyChecked(from, name, e, crc, buf, w); err != nil {
 				return err
 			}
 		}
 	}
 }
 
+// openShadow lists the entries whose content is kept in shadow.
+func openShadow(shadow string) (map[int]bool, int, error) {
+	if shadow == "" {
+		return nil, -1, nil
+	}
+	fd, err := unix.Open(shadow, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, -1, nil
+	}
+	if err != nil {
+		return nil, -1, fmt.Errorf("open %s: %w", shadow, err)
+	}
+	names, err := os.ReadDir(shadow)
+	if err != nil {
+		unix.Close(fd)
+		return nil, -1, err
+	}
+	kept := map[int]bool{}
+	for _, n := range names {
+		if i, err := strconv.Atoi(n.Name()); err == nil {
+			kept[i] = true
+		}
+	}
+	return kept, fd, nil
+}
+
 // ErrContentChanged reports a diff dir file whose content differs from what
-// the layer's tar carried.
+// the layer's tar carried (or that is no regular file any more).
 var ErrContentChanged = errors.New("content differs from the layer")
 
-func copyChecked(root int, e storage.Entry, crc interface {
+func copyChecked(root int, rawName string, e splitEntry, crc interface {
 	io.Writer
 	Sum([]byte) []byte
 	Reset()
 }, buf []byte, w io.Writer) error {
-	name, err := cleanName(e.GetName())
+	name, err := cleanName(rawName)
 	if err != nil {
 		return err
 	}
-	fd, err := unix.Openat2(root, name, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	})
+	f, err := openRegular(root, name)
+	if errors.Is(err, errNotRegular) {
+		return fmt.Errorf("%s: %w: %v", name, ErrContentChanged, err)
+	}
 	if err != nil {
 		return fmt.Errorf("open %s: %w", name, err)
 	}
-	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
 	crc.Reset()
-	n, err := io.CopyBuffer(io.MultiWriter(w, crc), io.LimitReader(f, e.Size), buf)
+	var src io.Reader = io.LimitReader(f, e.Size)
+	if e.Sparse != nil {
+		src = sparseReader(f, e.Sparse)
+	}
+	n, err := io.CopyBuffer(io.MultiWriter(w, crc), src, buf)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", name, err)
 	}
@@ -137,4 +192,14 @@ func copyChecked(root int, e storage.Entry, crc interface {
 		return fmt.Errorf("%s: %w", name, ErrContentChanged)
 	}
 	return nil
+}
+
+// sparseReader reads the regions of f one after the other: the bytes a
+// sparse entry's stream carries.
+func sparseReader(f *os.File, regions [][2]int64) io.Reader {
+	parts := make([]io.Reader, len(regions))
+	for i, r := range regions {
+		parts[i] = io.NewSectionReader(f, r[0], r[1])
+	}
+	return io.MultiReader(parts...)
 }

@@ -179,22 +179,28 @@ func (c *treeCheck) lowerAttrs(name string, want *expectation, st *unix.Stat_t) 
 	wantType := uint32(unix.S_IFDIR)
 	if kind == copiedFile {
 		// Any of its hardlinks may come first; the lower file has one name.
+		// Apply copies a regular file and makes a FIFO or device anew.
 		wantType, lowerName = unix.S_IFREG, want.lower
+	}
+	var lower unix.Stat_t
+	found := false
+	if c.parent != "" && name != "" {
+		if diff, err := c.s.findInChain(c.parent, lowerName); err == nil {
+			found = unix.Lstat(filepath.Join(diff, lowerName), &lower) == nil
+		}
+	}
+	if found && kind == copiedFile {
+		switch t := lower.Mode & unix.S_IFMT; t {
+		case unix.S_IFIFO, unix.S_IFCHR, unix.S_IFBLK:
+			wantType = t
+		}
 	}
 	if got := st.Mode & unix.S_IFMT; got != wantType {
 		c.addf(name, "a %s, want a %s", typeName(got), typeName(wantType))
 		return
 	}
-	if c.parent == "" || name == "" {
+	if !found || lower.Mode&unix.S_IFMT != wantType {
 		return // made by Apply itself, with nothing below to copy from
-	}
-	diff, err := c.s.findInChain(c.parent, lowerName)
-	if err != nil {
-		return
-	}
-	var lower unix.Stat_t
-	if unix.Lstat(filepath.Join(diff, lowerName), &lower) != nil || lower.Mode&unix.S_IFMT != wantType {
-		return
 	}
 	if st.Mode&0o7777 != lower.Mode&0o7777 {
 		c.addf(name, "mode %04o, want %04o", st.Mode&0o7777, lower.Mode&0o7777)
@@ -202,8 +208,13 @@ func (c *treeCheck) lowerAttrs(name string, want *expectation, st *unix.Stat_t) 
 	if st.Uid != lower.Uid || st.Gid != lower.Gid {
 		c.addf(name, "owner %d:%d, want %d:%d", st.Uid, st.Gid, lower.Uid, lower.Gid)
 	}
-	if kind == copiedFile && st.Size != lower.Size {
+	switch {
+	case kind != copiedFile:
+	case wantType == unix.S_IFREG && st.Size != lower.Size:
 		c.addf(name, "size %d, want %d", st.Size, lower.Size)
+	case (wantType == unix.S_IFCHR || wantType == unix.S_IFBLK) && st.Rdev != lower.Rdev:
+		c.addf(name, "device %d:%d, want %d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev),
+			unix.Major(lower.Rdev), unix.Minor(lower.Rdev))
 	}
 }
 

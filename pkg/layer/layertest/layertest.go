@@ -23,6 +23,7 @@ type Entry struct {
 	Body     []byte
 	trailing []byte
 	isTrail  bool
+	blocks   []byte // written as they are (see Sparse)
 }
 
 // Opt changes an entry's header.
@@ -120,6 +121,13 @@ func Build(entries ...Entry) ([]byte, error) {
 	for _, e := range entries {
 		if e.isTrail {
 			trail.Write(e.trailing)
+			continue
+		}
+		if e.blocks != nil {
+			if err := tw.Flush(); err != nil {
+				return nil, err
+			}
+			buf.Write(e.blocks)
 			continue
 		}
 		h := e.Header
