@@ -56,6 +56,21 @@ func detect(root string) (Mode, error) {
 		root, strings.Join(v1Controllers, ", "), ErrUnsupported)
 }
 
+// Layout names the layout Detect sees, for people: "v2", "v1", "hybrid"
+// (v1 hierarchies, which containers use, beside a cgroup2 at unified/) or
+// "none". One set of rules, so what info says is what a container gets.
+func Layout(opts ...Option) string {
+	root := makeOptions(opts).root
+	mode, err := detect(root)
+	switch {
+	case err != nil:
+		return "none"
+	case mode == V1 && exists(filepath.Join(root, "unified", "cgroup.controllers")):
+		return "hybrid"
+	}
+	return mode.String()
+}
+
 // mountedV1 lists the v1 controllers whose hierarchy is mounted under root.
 func mountedV1(root string) []string {
 	var out []string

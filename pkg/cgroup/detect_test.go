@@ -25,20 +25,24 @@ func touch(t *testing.T, root string, files ...string) {
 
 func TestDetect(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		files []string
-		want  Mode // 0: ErrUnsupported
+		name   string
+		files  []string
+		want   Mode   // 0: ErrUnsupported
+		layout string // what Layout tells people
 	}{
-		{"v2", []string{"cgroup.controllers", "cgroup.procs"}, V2},
+		{"v2", []string{"cgroup.controllers", "cgroup.procs"}, V2, "v2"},
 		{"hybrid", []string{"cpu/cgroup.procs", "memory/cgroup.procs", "pids/cgroup.procs",
-			"unified/cgroup.controllers", "unified/cgroup.procs"}, V1},
-		{"v1, memory only", []string{"memory/cgroup.procs"}, V1},
-		{"only a cgroup2 at unified", []string{"unified/cgroup.controllers"}, 0},
-		{"nothing mounted", nil, 0},
+			"unified/cgroup.controllers", "unified/cgroup.procs"}, V1, "hybrid"},
+		{"v1, memory only", []string{"memory/cgroup.procs"}, V1, "v1"},
+		{"only a cgroup2 at unified", []string{"unified/cgroup.controllers"}, 0, "none"},
+		{"nothing mounted", nil, 0, "none"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
 			touch(t, root, tc.files...)
+			if got := Layout(WithRoot(root)); got != tc.layout {
+				t.Errorf("Layout = %q, want %q", got, tc.layout)
+			}
 			got, err := Detect(WithRoot(root))
 			if tc.want == 0 {
 				if !errors.Is(err, ErrUnsupported) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/layerctl/layerctl/pkg/cgroup"
 	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/union"
@@ -121,6 +122,6 @@ func (c *Store) Info() (StoreInfo, error) {
 	return StoreInfo{
 		Root: c.layers.Root(), Driver: settings.Driver, Whiteout: string(settings.Whiteout),
 		BackingFS: fsType, DType: dType, Kernel: f.Kernel, Overlay: f.Overlay, AUFS: f.AUFS,
-		OverlayOptions: opts, CgroupVersion: f.CgroupVersion, Images: len(recs), Layers: len(metas),
+		OverlayOptions: opts, CgroupVersion: cgroup.Layout(), Images: len(recs), Layers: len(metas),
 	}, nil
 }

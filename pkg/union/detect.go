@@ -24,7 +24,6 @@ type Features struct {
 	Overlay        bool
 	AUFS           bool
 	OverlayOptions map[string]bool // parameters under /sys/module/overlay/parameters
-	CgroupVersion  string          // "v1", "v2" or "hybrid"
 	Kernel         string
 }
 
@@ -53,22 +52,7 @@ func Detect() Features {
 	if unix.Uname(&uts) == nil {
 		f.Kernel = unix.ByteSliceToString(uts.Release[:])
 	}
-	f.CgroupVersion = cgroupVersion()
 	return f
-}
-
-func cgroupVersion() string {
-	var st unix.Statfs_t
-	if unix.Statfs("/sys/fs/cgroup", &st) != nil {
-		return "none"
-	}
-	if st.Type == unix.CGROUP2_SUPER_MAGIC {
-		return "v2"
-	}
-	if unix.Statfs("/sys/fs/cgroup/unified", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-		return "hybrid"
-	}
-	return "v1"
 }
 
 // Default is the driver a new store gets: overlay, else aufs, else vfs.
