@@ -79,9 +79,9 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 		if err != nil {
 			return image.Record{}, layer.Meta{}, err
 		}
-		list := make([]layer.Change, len(changes))
+		list := make([]layer.TreeChange, len(changes))
 		for i, ch := range changes {
-			list[i] = layer.Change{Path: ch.Path[1:], Deleted: ch.Kind == 'D'}
+			list[i] = layer.TreeChange{Path: ch.Path[1:], Deleted: ch.Kind == 'D'}
 		}
 		write = func(w io.Writer) error { return layer.WriteChanges(w, rw, list, diffOpts) }
 	}

@@ -77,9 +77,9 @@ func WriteDiff(w io.Writer, dir string, opts DiffOptions) error {
 	return d.tw.Close()
 }
 
-// Change is one path of a full tree that differs from the image below it:
-// Path is relative; Deleted marks a path gone from the tree.
-type Change struct {
+// TreeChange is one path of a full tree that differs from the image below
+// it: Path is relative; Deleted marks a path gone from the tree.
+type TreeChange struct {
 	Path    string
 	Deleted bool
 }
@@ -87,7 +87,7 @@ type Change struct {
 // WriteChanges writes the listed paths of a full tree dir (a vfs container's
 // copy) as a layer tar, deletions as ".wh." entries. changes must be sorted
 // by path, so a directory comes before what it holds.
-func WriteChanges(w io.Writer, dir string, changes []Change, opts DiffOptions) error {
+func WriteChanges(w io.Writer, dir string, changes []TreeChange, opts DiffOptions) error {
 	if opts.Converter == nil {
 		return fmt.Errorf("write changes: no whiteout converter")
 	}
