@@ -169,11 +169,13 @@ func TestWalkChanges(t *testing.T) {
 		upper: []string{"m=same", "a/", "ln:a/second=m", "ln:z=m", "single=s"},
 		want:  []string{"A a", "A a/second", "A m =a/second", "A single", "A z =a/second"},
 	}, {
-		name:    "excluded paths and their whiteouts are left out",
-		lower:   [][]string{{"etc/hosts=h", "etc/passwd=p", "proc/"}},
-		upper:   []string{"etc/hostname=n", "wh:etc/hosts", "wh:etc/passwd", "wh:proc", "sys/x="},
-		exclude: func(rel string) bool { return rel == "proc" || rel == "sys" || rel == "etc/hosts" || rel == "etc/hostname" },
-		want:    []string{"M etc", "D etc/passwd wh lower"},
+		name:  "excluded paths and their whiteouts are left out",
+		lower: [][]string{{"etc/hosts=h", "etc/passwd=p", "proc/"}},
+		upper: []string{"etc/hostname=n", "wh:etc/hosts", "wh:etc/passwd", "wh:proc", "sys/x="},
+		exclude: func(rel string) bool {
+			return rel == "proc" || rel == "sys" || rel == "etc/hosts" || rel == "etc/hostname"
+		},
+		want: []string{"M etc", "D etc/passwd wh lower"},
 	}, {
 		name:  "symlinks are entries, never followed",
 		lower: [][]string{{"t/x=1"}},

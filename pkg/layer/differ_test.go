@@ -6,6 +6,7 @@ package layer_test
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -125,7 +126,7 @@ func conv(t testing.TB, f whiteout.Format) whiteout.Converter {
 func writeDiff(t testing.TB, dir string, opts layer.DiffOptions) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := layer.WriteDiff(&buf, dir, opts); err != nil {
+	if err := layer.WriteDiff(context.Background(), &buf, dir, opts); err != nil {
 		t.Fatalf("WriteDiff: %v", err)
 	}
 	return buf.Bytes()
@@ -220,12 +221,20 @@ func TestWriteDiff(t *testing.T) {
 		},
 		want: []string{"dir d/", "reg d/.wh..wh..opq", "reg d/new:n x:user.mine=m"},
 	}, {
-		name: "files format keeps .wh. files and skips aufs bookkeeping", format: whiteout.FormatFiles,
+		// Whiteouts sort by the name they delete, as overlay's devices do:
+		// the same changes give the same tar in either form.
+		name: "files format writes whiteouts as overlay's and skips aufs bookkeeping", format: whiteout.FormatFiles,
 		build: func(tr tree) {
 			tr.file(".wh.gone", "").file("d/.wh..wh..opq", "").file("d/new", "n")
 			tr.file(".wh..wh.plnk/123.456", "pseudo link").file(".wh..wh.aufs", "").mkdir(".wh..wh.orph")
 		},
-		want: []string{"reg .wh.gone", "dir d/", "reg d/.wh..wh..opq", "reg d/new:n"},
+		want: []string{"dir d/", "reg d/.wh..wh..opq", "reg d/new:n", "reg .wh.gone"},
+	}, {
+		// A name beside its own whiteout hides the lower copy: a directory
+		// so is opaque.
+		name: "files format name beside its whiteout", format: whiteout.FormatFiles,
+		build: func(tr tree) { tr.file("d/new", "n").file(".wh.d", "").file("f", "x").file(".wh.f", "") },
+		want:  []string{"dir d/", "reg d/.wh..wh..opq", "reg d/new:n", "reg f:x"},
 	}, {
 		// aufs and vfs keep whiteouts as plain files: a 0/0 device is a device.
 		name: "files format char device 0/0 is no whiteout", root: true, format: whiteout.FormatFiles,
@@ -423,14 +432,14 @@ func TestWriteDiffApplyRoundTrip(t *testing.T) {
 
 func TestWriteDiffErrors(t *testing.T) {
 	dir := newTree(t).file("f", "x").dir
-	if err := layer.WriteDiff(io.Discard, dir, layer.DiffOptions{}); err == nil {
+	if err := layer.WriteDiff(context.Background(), io.Discard, dir, layer.DiffOptions{}); err == nil {
 		t.Error("WriteDiff without a converter: no error")
 	}
-	if err := layer.WriteDiff(io.Discard, filepath.Join(dir, "missing"), layer.DiffOptions{Converter: conv(t, whiteout.FormatOverlay)}); err == nil {
+	if err := layer.WriteDiff(context.Background(), io.Discard, filepath.Join(dir, "missing"), layer.DiffOptions{Converter: conv(t, whiteout.FormatOverlay)}); err == nil {
 		t.Error("WriteDiff of a missing directory: no error")
 	}
 	// A writer that fails (a closed pipe, a full disk) fails the diff.
-	if err := layer.WriteDiff(failWriter{}, dir, layer.DiffOptions{Converter: conv(t, whiteout.FormatOverlay)}); err == nil {
+	if err := layer.WriteDiff(context.Background(), failWriter{}, dir, layer.DiffOptions{Converter: conv(t, whiteout.FormatOverlay)}); err == nil {
 		t.Error("WriteDiff into a failing writer: no error")
 	}
 }
