@@ -24,6 +24,9 @@ const (
 	// Deleted: the path is gone from the merged view, by a whiteout in the
 	// upper tree or because an opaque directory of the upper tree hides it.
 	Deleted
+	// Unchanged: an entry of a complete upper tree equal to the one the
+	// lower layers show. Yielded only when WalkOptions.Unchanged asks.
+	Unchanged
 )
 
 func (k ChangeKind) String() string {
@@ -34,6 +37,8 @@ func (k ChangeKind) String() string {
 		return "modified"
 	case Deleted:
 		return "deleted"
+	case Unchanged:
+		return "unchanged"
 	}
 	return fmt.Sprintf("ChangeKind(%d)", int(k))
 }
@@ -84,6 +89,16 @@ type WalkOptions struct {
 	// directory, everything under it; a whiteout is left out when the path
 	// it deletes is.
 	Exclude func(rel string) bool
+	// Complete says that upper is a whole tree, not a diff (the vfs
+	// driver's copy of its image): its names are all plain, an entry equal
+	// to the one the lower layers show (type, mode, owner, device, size and
+	// mtime of a file, xattrs, link target) is no change, a lower entry it
+	// lacks is Deleted, and a directory is Modified when its attributes
+	// differ or it holds a change (as Docker's vfs diff reports it).
+	Complete bool
+	// Unchanged, with Complete, also yields the equal entries, as Kind
+	// Unchanged (to learn every name of a hardlinked file, say).
+	Unchanged bool
 }
 
 // WalkChanges calls fn with each change that the diff dir upper makes to the

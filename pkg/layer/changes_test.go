@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -94,7 +95,7 @@ func walkAll(t *testing.T, upper string, opts layer.WalkOptions) []string {
 	t.Helper()
 	var got []string
 	err := layer.WalkChanges(context.Background(), upper, opts, func(c layer.Change) error {
-		if (c.Kind == layer.Modified) != (c.Lower != nil && c.Kind != layer.Deleted) {
+		if (c.Kind == layer.Added && c.Lower != nil) || ((c.Kind == layer.Modified || c.Kind == layer.Unchanged) && c.Lower == nil) {
 			t.Errorf("%s: Lower %v for kind %v", c.Path, c.Lower != nil, c.Kind)
 		}
 		if (c.Source == "") != (c.Kind == layer.Deleted && !c.Whiteout) {
@@ -294,5 +295,40 @@ func TestLayerChanges(t *testing.T) {
 	unknown := digest.Digest("sha256:" + strings.Repeat("0", 64))
 	if err := s.LayerChanges(ctx, unknown, nil); !errors.Is(err, layer.ErrNotFound) {
 		t.Errorf("unknown layer: %v", err)
+	}
+}
+
+// TestWalkChangesComplete compares a whole tree (a vfs container's copy)
+// with the layers it was copied from.
+func TestWalkChangesComplete(t *testing.T) {
+	c := conv(t, whiteout.FormatFiles)
+	near := buildDiff(t, c, "wh:old", "sub/")
+	far := buildDiff(t, c, "a=1", "d/x=1", "d/y=2", "e/z=3", "gone=4", "old=5", "sub/s=6")
+	upper := t.TempDir()
+	for _, l := range []string{far, near} {
+		if out, err := exec.Command("cp", "-a", l+"/.", upper).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v %s", err, out)
+		}
+	}
+	// The copy of the merged view: no whiteout, and old is gone.
+	must(t, os.Remove(filepath.Join(upper, ".wh.old")))
+	must(t, os.Remove(filepath.Join(upper, "old")))
+	must(t, os.WriteFile(filepath.Join(upper, "a"), []byte("11"), 0o644))
+	must(t, os.Remove(filepath.Join(upper, "d/y")))
+	must(t, os.Remove(filepath.Join(upper, "gone")))
+	must(t, os.WriteFile(filepath.Join(upper, ".wh.plain"), nil, 0o644))
+	must(t, os.Chmod(filepath.Join(upper, "sub/s"), 0o600))
+	opts := layer.WalkOptions{Converter: c, Lower: []string{near, far}, Complete: true}
+	for _, tc := range []struct {
+		unchanged bool
+		want      []string
+	}{
+		{false, []string{"A .wh.plain", "M a", "M d", "D d/y lower", "D gone lower", "M sub", "M sub/s"}},
+		{true, []string{"A .wh.plain", "M a", "M d", "U d/x", "D d/y lower", "U e", "U e/z", "D gone lower", "M sub", "M sub/s"}},
+	} {
+		opts.Unchanged = tc.unchanged
+		if got := walkAll(t, upper, opts); !slices.Equal(got, tc.want) {
+			t.Errorf("unchanged %v:\n  %s\nwant:\n  %s", tc.unchanged, strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+		}
 	}
 }

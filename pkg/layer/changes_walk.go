@@ -79,7 +79,9 @@ func (w *walker) readUpper(path string) (entries []upperEntry, opaque bool, err 
 		if err := unix.Fstatat(fd, name, &e.st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return nil, false, &fs.PathError{Op: "lstat", Path: path + "/" + name, Err: err}
 		}
-		e.kind, e.target = w.opts.Converter.ReadEntry(name, &e.st)
+		if !w.opts.Complete {
+			e.kind, e.target = w.opts.Converter.ReadEntry(name, &e.st)
+		}
 		switch e.kind {
 		case whiteout.Meta:
 			continue
@@ -92,6 +94,9 @@ func (w *walker) readUpper(path string) (entries []upperEntry, opaque bool, err 
 			}
 		}
 		entries = append(entries, e)
+	}
+	if w.opts.Complete {
+		return entries, false, nil
 	}
 	native, err := w.opts.Converter.IsOpaque(path)
 	return entries, opaque || native, err
@@ -127,7 +132,8 @@ func (w *walker) children(path, rel string, entries []upperEntry, opaque bool, l
 			events = append(events, childEvent{e.target, e})
 		}
 	}
-	if opaque {
+	if opaque || w.opts.Complete {
+		// What the lower layers show here and upper lacks is gone.
 		for name, le := range lower {
 			if le.path != "" && !plain[name] && !covered[name] {
 				events = append(events, childEvent{name: name})
@@ -162,7 +168,7 @@ func (w *walker) child(dirPath, rel string, ev childEvent, le *lowerEntry, hides
 		}
 	}
 	switch {
-	case ev.up == nil: // hidden by the opaque parent
+	case ev.up == nil: // hidden by the opaque parent, or missing from a complete tree
 		c.Kind = Deleted
 		return w.emit(c)
 	case ev.up.kind == whiteout.Whiteout:
@@ -173,6 +179,15 @@ func (w *walker) child(dirPath, rel string, ev childEvent, le *lowerEntry, hides
 	c.Source, c.Stat, c.Kind = dirPath+"/"+ev.up.name, ev.up.st, Added
 	if c.Lower != nil {
 		c.Kind = Modified
+		if w.opts.Complete {
+			same, err := sameEntry(c.LowerSource, c.Source, c.Lower, &c.Stat)
+			if err != nil {
+				return err
+			}
+			if same {
+				c.Kind = Unchanged
+			}
+		}
 	}
 	if c.Stat.Mode&unix.S_IFMT == unix.S_IFREG && c.Stat.Nlink > 1 {
 		key := inodeKey{c.Stat.Dev, c.Stat.Ino}
@@ -190,17 +205,51 @@ func (w *walker) child(dirPath, rel string, ev childEvent, le *lowerEntry, hides
 		return err
 	}
 	c.Opaque = opaque || hidesBelow
-	if err := w.emit(c); err != nil {
-		return err
-	}
 	var lowerDirs []string
 	if le != nil {
 		lowerDirs = le.dirs
 	}
+	if w.opts.Complete {
+		return w.completeDir(c, entries, lowerDirs)
+	}
+	if err := w.emit(c); err != nil {
+		return err
+	}
 	return w.children(c.Source, rel, entries, c.Opaque, lowerDirs)
 }
 
+// completeDir yields a directory of a complete tree and what it holds:
+// whether the directory itself is a change depends on its children, so
+// theirs are held back until it is known.
+func (w *walker) completeDir(c Change, entries []upperEntry, lowerDirs []string) error {
+	var held []Change
+	changed := false
+	emit := w.fn
+	w.fn = func(ch Change) error {
+		held = append(held, ch)
+		changed = changed || ch.Kind != Unchanged
+		return nil
+	}
+	err := w.children(c.Source, c.Path, entries, false, lowerDirs)
+	w.fn = emit
+	if err != nil {
+		return err
+	}
+	if c.Kind == Unchanged && changed {
+		c.Kind = Modified // its attributes travel with the change
+	}
+	for _, ch := range append([]Change{c}, held...) {
+		if err := w.emit(ch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (w *walker) emit(c Change) error {
+	if c.Kind == Unchanged && !w.opts.Unchanged {
+		return nil
+	}
 	if err := w.fn(c); err != nil {
 		w.fnFailed = true
 		return err
