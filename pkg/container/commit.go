@@ -71,13 +71,13 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 		}
 	}
 	rw := filepath.Join(c.Dir(s.ID), "rw")
-	diffOpts := layer.DiffOptions{Converter: c.layers.Converter(), Exclude: layer.ExcludeInit, Clamp: opts.Clamp}
+	diffOpts := layer.DiffOptions{Converter: c.layers.Converter(), Exclude: ExcludeInit, Clamp: opts.Clamp}
 	// The differ's tar goes straight into the applier: the new layer is
 	// stored once, hashed on the way, with no temporary tarball.
 	write := func(w io.Writer) error { return layer.WriteDiff(ctx, w, rw, diffOpts) }
 	if union.Copies(c.driver) {
 		// A vfs rw dir is the whole rootfs: only what differs is written.
-		changes, err := c.Diff(s.ID)
+		changes, err := c.Diff(ctx, s.ID)
 		if err != nil {
 			return image.Record{}, layer.Meta{}, err
 		}

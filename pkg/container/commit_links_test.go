@@ -56,7 +56,7 @@ func TestCommitNewHardlinkSameOnEveryDriver(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			changes, err := e.cs.Diff(s.ID)
+			changes, err := e.cs.Diff(t.Context(), s.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -166,35 +166,6 @@ func (c *Store) imageView(s State, initDir string) []string {
 	return dirs
 }
 
-// writeInit fills the -init layer. It is a fresh directory of the
-// container's own: every path component is a real directory made here, so an
-// image's symlink at /etc or /dev is masked, never written through.
-func writeInit(dir string, s State) error {
-	for _, d := range []struct {
-		path string
-		mode os.FileMode
-	}{{"etc", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"dev", 0o755}, {"dev/pts", 0o755}, {"dev/shm", 0o777 | os.ModeSticky}} {
-		p := filepath.Join(dir, d.path)
-		if err := os.Mkdir(p, d.mode); err != nil {
-			return err
-		}
-		if err := os.Chmod(p, d.mode); err != nil { // past the umask
-			return err
-		}
-	}
-	files := map[string]string{
-		"etc/hosts":       hostsFile(s),
-		"etc/hostname":    s.Hostname + "\n",
-		"etc/resolv.conf": resolvConf(s.DNS),
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			return err
-		}
-	}
-	return os.Symlink("/proc/mounts", filepath.Join(dir, "etc/mtab"))
-}
-
 func hostsFile(s State) string {
 	var b strings.Builder
 	if s.Run != nil && s.Run.Net == ns.NetHost {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -201,21 +200,4 @@ func (d *differ) xattrs(path string, h *tar.Header) error {
 		h.PAXRecords["SCHILY.xattr."+name] = string(val)
 	}
 	return nil
-}
-
-// InitPaths are the files and mountpoints of a container's -init layer
-// (relative): a commit leaves them out even when a process wrote to them.
-var InitPaths = []string{
-	"etc/hosts", "etc/hostname", "etc/resolv.conf", "etc/mtab",
-	"proc", "sys", "dev",
-}
-
-// ExcludeInit is an Exclude func for InitPaths.
-func ExcludeInit(rel string) bool {
-	for _, p := range InitPaths {
-		if rel == p || strings.HasPrefix(rel, p+"/") {
-			return true
-		}
-	}
-	return false
 }
