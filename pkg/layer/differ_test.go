@@ -448,7 +448,6 @@ type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
-
 // --- Store.Put ---
 
 func headers(t testing.TB, b []byte) map[string]*tar.Header {
