@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -121,7 +122,7 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 		return State{}, fmt.Errorf("write init layer: %w", err)
 	}
 	if union.Copies(c.driver) {
-		if err := c.copyImage(s, filepath.Join(tmp, "init"), filepath.Join(tmp, "rw")); err != nil {
+		if err := c.copyImage(context.Background(), s, filepath.Join(tmp, "init"), filepath.Join(tmp, "rw")); err != nil {
 			return State{}, err
 		}
 	}
@@ -149,8 +150,8 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 }
 
 // copyImage fills a vfs container's rw dir with its image and -init layer.
-func (c *Store) copyImage(s State, initDir, rw string) error {
-	if err := union.Materialise(rw, c.imageView(s, initDir), c.layers.Converter(), union.MaterialiseOptions{}); err != nil {
+func (c *Store) copyImage(ctx context.Context, s State, initDir, rw string) error {
+	if err := layer.Materialise(ctx, rw, c.imageView(s, initDir), c.layers.Converter(), layer.MaterialiseOptions{}); err != nil {
 		return fmt.Errorf("copy image into the container: %w", err)
 	}
 	return nil
