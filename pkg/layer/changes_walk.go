@@ -62,7 +62,7 @@ func (w *walker) readUpper(path string) (entries []upperEntry, opaque bool, err 
 	if err := w.ctx.Err(); err != nil {
 		return nil, false, err
 	}
-	f, err := os.Open(path)
+	f, err := openDir(path)
 	if err != nil {
 		return nil, false, err
 	}
@@ -284,7 +284,12 @@ func (w *walker) mergeLower(dirs []string) (map[string]*lowerEntry, error) {
 // mergeCopy adds one lower copy d of a directory to the listing m, and
 // tells whether that copy is opaque.
 func (w *walker) mergeCopy(m map[string]*lowerEntry, d string) (opaque bool, err error) {
-	ents, err := os.ReadDir(d)
+	f, err := openDir(d)
+	if err != nil {
+		return false, err
+	}
+	ents, err := f.ReadDir(-1)
+	f.Close()
 	if err != nil {
 		return false, err
 	}
@@ -357,4 +362,14 @@ func typeBits(t fs.FileMode) uint32 {
 		return unix.S_IFSOCK
 	}
 	return unix.S_IFREG
+}
+
+// openDir opens a directory to read it, never a symlink nor anything that
+// could block (a FIFO swapped in for it).
+func openDir(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }
