@@ -219,7 +219,7 @@ func TestCommitRoundTrip(t *testing.T) {
 		if !slices.Equal(names, commitScriptLayer) {
 			t.Errorf("layer entries:\n  %s\nwant:\n  %s", strings.Join(names, "\n  "), strings.Join(commitScriptLayer, "\n  "))
 		}
-		if err := e.ls.Verify(m.ChainID); err != nil {
+		if err := e.ls.Verify(t.Context(), m.ChainID); err != nil {
 			t.Errorf("verify: %v", err)
 		}
 	})

@@ -195,7 +195,7 @@ func TestPullOverLowerSpecialFiles(t *testing.T) {
 							t.Errorf("the record lists %q as copied: %v", c, err)
 						}
 					}
-					if err := noHang(t, "verify", fifos, func() error { return s.Verify(m.ChainID) }); err != nil {
+					if err := noHang(t, "verify", fifos, func() error { return s.Verify(t.Context(), m.ChainID) }); err != nil {
 						t.Errorf("verify: %v", err)
 					}
 					if got, err := tarOf(s, m.ChainID); err != nil || !bytes.Equal(got, upper) {
@@ -238,7 +238,7 @@ func TestReassembleNeverOpensSpecialFiles(t *testing.T) {
 			}
 			fifos := []string{diff + "/f"}
 			opened := watchOpens(t, diff)
-			err = noHang(t, "verify", fifos, func() error { return s.Verify(m.ChainID) })
+			err = noHang(t, "verify", fifos, func() error { return s.Verify(t.Context(), m.ChainID) })
 			if !errors.Is(err, ErrCorrupt) {
 				t.Errorf("verify: %v, want ErrCorrupt", err)
 			}
@@ -264,7 +264,7 @@ func TestReassembleNeverOpensSpecialFiles(t *testing.T) {
 		}
 		diff := s.DiffDir(m.ChainID)
 		opened := watchOpens(t, diff)
-		if err := noHang(t, "verify", []string{diff + "/p"}, func() error { return s.Verify(m.ChainID) }); err != nil {
+		if err := noHang(t, "verify", []string{diff + "/p"}, func() error { return s.Verify(t.Context(), m.ChainID) }); err != nil {
 			t.Errorf("verify: %v", err)
 		}
 		if got, err := tarOf(s, m.ChainID); err != nil || !bytes.Equal(got, data) {
