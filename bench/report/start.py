@@ -95,6 +95,11 @@ def diagnostics(rep, diag, find):
             print(f"  {n:<44} median {fmt_ms(r['median']):>9}  ({r['min'] * 1000:.1f}-{r['max'] * 1000:.1f} ms, "
                   f"user {r['user'] * 1000:.1f} ms, sys {r['system'] * 1000:.1f} ms)" +
                   (f"  {r['median'] / b['median']:.2f}x busybox" if b and r is not b else ""))
+        hello = diag.get("go hello world (same build flags)")
+        for cmd in ("layerctl ps", "layerctl images"):
+            r = diag.get(cmd)
+            rep.le(f"{cmd} <= 2x a Go hello world (diagnostics table)",
+                   r["median"] / hello["median"] if r and hello else None, 2.0, lambda v: f"{v:.2f}x")
     if ph and ph.get("runs"):
         print(f"  phases of `layerctl run --rm busybox /bin/true` under strace -f --seccomp-bpf (median of {ph['runs']} "
               f"traced runs; total {ph['total_ms']:.1f} ms traced):")
