@@ -14,8 +14,12 @@ TEST_PKGS := docker-registry skopeo umoci busybox-static
 # The CLI tests build their binary through this target (with BIN set), so
 # they test what users run.
 BIN ?= bin/layerctl
+# --version prints these; from git, else "dev" and "unknown".
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -tags urfave_cli_no_docs -ldflags="-s -w" -o $(BIN) ./cmd/layerctl
+	CGO_ENABLED=0 $(GO) build -trimpath -tags urfave_cli_no_docs -ldflags="$(LDFLAGS)" -o $(BIN) ./cmd/layerctl
 
 # Installs the tools only when one is missing, so it is a no-op on a prepared machine.
 # /bin/busybox must be the static one: it is copied into test images.
