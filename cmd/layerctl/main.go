@@ -34,6 +34,7 @@ func main() {
 		Name:                 "layerctl",
 		Usage:                "container image layer store: pull, mount, commit, push and run images",
 		EnableBashCompletion: true,
+		Version:              version,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Value: "/var/lib/layerctl", EnvVars: []string{"LAYERCTL_ROOT"}, Usage: "the store `DIR`"},
 			&cli.StringFlag{Name: "driver", EnvVars: []string{"LAYERCTL_DRIVER"}, Usage: "union driver: overlay, aufs or vfs (default: overlay, else aufs, else vfs; fixed when the store is created)"},
@@ -76,7 +77,29 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 	if !isSubcommand {
 		return err // the global flags: "layerctl: flag provided but not defined: -x"
 	}
+	if g := globalFlagIn(c.App, err); g != "" {
+		return fmt.Errorf("%s: --%s is a global flag: global flags go before the command (layerctl --%s ... %s)",
+			c.Command.Name, g, g, c.Command.Name)
+	}
 	return fmt.Errorf("%s: %w", strings.TrimPrefix(c.Command.FullName(), c.App.Name+" "), err)
+}
+
+// globalFlagIn tells which global flag an "not defined" error is about, if
+// any ("images --root DIR": --root is known, but only before the command).
+func globalFlagIn(app *cli.App, err error) string {
+	_, name, ok := strings.Cut(err.Error(), "flag provided but not defined: ")
+	if !ok {
+		return ""
+	}
+	name = strings.TrimLeft(name, "-")
+	for _, f := range app.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return f.Names()[0]
+			}
+		}
+	}
+	return ""
 }
 
 // setUsageError gives every command (and subcommand) the one-line usage

@@ -341,7 +341,7 @@ func write(ctx context.Context, loc Location, img v1.Image, opts PushOptions) er
 	switch loc.Transport {
 	case Registry:
 		ro := remoteOptions(ctx, loc, PullOptions{Insecure: opts.Insecure, Platform: DefaultPlatform()})
-		return remote.Write(loc.Ref, img, ro...)
+		return oneLine(remote.Write(loc.Ref, img, ro...))
 	case OCILayout:
 		p, err := layout.FromPath(loc.Path)
 		if err != nil {

@@ -170,7 +170,7 @@ func (im *Images) Resolve(s string) (Record, error) {
 	}
 	prefix := strings.TrimPrefix(s, "sha256:")
 	if len(prefix) == 0 || strings.Trim(prefix, "0123456789abcdef") != "" {
-		return Record{}, fmt.Errorf("image %s: %w", s, layer.ErrNotFound)
+		return Record{}, fmt.Errorf("image %s: %w", lookedFor(s), layer.ErrNotFound)
 	}
 	all, err := im.List()
 	if err != nil {
@@ -189,6 +189,15 @@ func (im *Images) Resolve(s string) (Record, error) {
 		return found[0], nil
 	}
 	return Record{}, fmt.Errorf("image ID prefix %s is ambiguous (%d images)", s, len(found))
+}
+
+// lookedFor names what Resolve looked for: "busybox (looked for
+// busybox:latest)" when the name it was given is short for another.
+func lookedFor(s string) string {
+	if full := ShortName(NormalizeName(s)); full != s && full != "" {
+		return fmt.Sprintf("%s (looked for %s)", s, full)
+	}
+	return s
 }
 
 // Remove deletes the image that s names. When s is a name of an image that
