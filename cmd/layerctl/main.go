@@ -109,6 +109,8 @@ func setUsageError(cmds []*cli.Command) {
 		if cmd.OnUsageError == nil {
 			cmd.OnUsageError = usageError
 		}
+		// "ps -aq", "run -it": short flags combine, as in Docker.
+		cmd.UseShortOptionHandling = true
 		if cmd.Before == nil && !takesCommand[cmd.Name] {
 			cmd.Before = flagsFirst
 		}
