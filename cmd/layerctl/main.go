@@ -47,7 +47,7 @@ func main() {
 			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand,
 			gcCommand, verifyCommand, infoCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
-			commitCommand, pushCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
+			commitCommand, pushCommand, loginCommand, logoutCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},
