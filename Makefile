@@ -13,13 +13,19 @@ TEST_PKGS := docker-registry skopeo umoci busybox-static
 # no man-page generator linked in. A smaller binary that starts faster.
 # The CLI tests build their binary through this target (with BIN set), so
 # they test what users run.
+# The init step of run and exec is a program of its own (cmd/layerctl-init,
+# pkg/ns and x/sys only) embedded in layerctl (the initembed tag): it starts in
+# a third of the time of the whole binary. Built to a temp name and renamed,
+# since CLI tests may build at once.
 BIN ?= bin/layerctl
 # --version prints these; from git, else "dev" and "unknown".
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+INIT_BIN := pkg/ns/layerctl-init.bin
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -tags urfave_cli_no_docs -ldflags="$(LDFLAGS)" -o $(BIN) ./cmd/layerctl
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(INIT_BIN).$$$$ ./cmd/layerctl-init && mv -f $(INIT_BIN).$$$$ $(INIT_BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -tags urfave_cli_no_docs,initembed -ldflags="$(LDFLAGS)" -o $(BIN) ./cmd/layerctl
 
 # Installs the tools only when one is missing, so it is a no-op on a prepared machine.
 # /bin/busybox must be the static one: it is copied into test images.
@@ -43,4 +49,4 @@ bench: build
 	bench/all.sh
 
 clean:
-	rm -rf bin out
+	rm -rf bin out $(INIT_BIN)

@@ -97,7 +97,7 @@ var diffCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		changes, err := s.Diff(c.Args().First())
+		changes, err := s.Diff(c.Context, c.Args().First())
 		if err != nil {
 			return fmt.Errorf("diff %s: %w", c.Args().First(), err)
 		}

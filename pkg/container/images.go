@@ -41,8 +41,5 @@ func (c *Store) Layers() ([]LayerMeta, error) { return c.layers.List() }
 // headers and checks it against the layer's diffID and headers: an error
 // that is ErrCorrupt tells a damaged layer.
 func (c *Store) Verify(ctx context.Context, chainID digest.Digest) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return c.layers.Verify(chainID)
+	return c.layers.Verify(ctx, chainID)
 }

@@ -80,17 +80,9 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 			c.Remove(s.ID, true)
 		}
 	}()
-	cfg, err := c.imageConfig(s)
+	cfg, rc, args, err := c.command(s)
 	if err != nil {
 		return nil, err
-	}
-	rc := s.Run
-	if rc == nil {
-		rc = &RunConfig{}
-	}
-	args := ns.Command(cfg.Entrypoint, cfg.Cmd, rc.Cmd, rc.Entrypoint)
-	if len(args) == 0 {
-		return nil, &ns.StartError{Code: ns.CodeSetup, Msg: "no command: the image has no Entrypoint or Cmd and none was given"}
 	}
 	// The mount is counted at once: a mount or umount by another command
 	// while the process starts must see it.
@@ -124,9 +116,39 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if s, err = c.recordStarted(s.ID, proc); err != nil {
+		proc.Signal(os.Kill)
+		proc.Wait()
+		return nil, err
+	}
+	return &Running{c: c, state: s, proc: proc, cg: cg}, nil
+}
+
+// command is what Start runs in container s: its image's config, its run
+// config and the argv they make.
+func (c *Store) command(s State) (*v1.Config, *RunConfig, []string, error) {
+	cfg, err := c.imageConfig(s)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rc := s.Run
+	if rc == nil {
+		rc = &RunConfig{}
+	}
+	args := ns.Command(cfg.Entrypoint, cfg.Cmd, rc.Cmd, rc.Entrypoint)
+	if len(args) == 0 {
+		return nil, nil, nil, &ns.StartError{Code: ns.CodeSetup, Msg: "no command: the image has no Entrypoint or Cmd and none was given"}
+	}
+	return cfg, rc, args, nil
+}
+
+// recordStarted records proc as container id's process, with its start time
+// (which tells it from a later process of the same PID).
+func (c *Store) recordStarted(id string, proc *ns.Process) (State, error) {
 	start, _ := ns.StartTime(proc.Pid())
-	err = c.locked(func() error {
-		cur, err := c.Get(s.ID)
+	var s State
+	err := c.locked(func() error {
+		cur, err := c.Get(id)
 		if err != nil {
 			return err
 		}
@@ -134,12 +156,7 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 		s = cur
 		return c.put(cur)
 	})
-	if err != nil {
-		proc.Signal(os.Kill)
-		proc.Wait()
-		return nil, err
-	}
-	return &Running{c: c, state: s, proc: proc, cg: cg}, nil
+	return s, err
 }
 
 // newCgroup makes a container's cgroup, replacing one left by a container
