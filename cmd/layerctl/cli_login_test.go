@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/creack/pty"
 
 	"github.com/layerctl/layerctl/pkg/image/registrytest"
 )
@@ -89,4 +92,31 @@ func TestCLILoginLogout(t *testing.T) {
 	}
 	_, stderr, code = lc("", "push", "--insecure", "app:1", host+"/app:2")
 	checkOneLineError(t, stderr, code)
+}
+
+// push draws a bar per layer on stderr when it is a terminal, and prints
+// only the manifest digest on stdout.
+func TestCLIPushProgress(t *testing.T) {
+	t.Parallel()
+	root := newRoot(t)
+	img := newImage(t, baseLayer(t, 1), appLayer(t, "app"))
+	pullID(t, root, "oci:"+writeLayout(t, img, "latest")+":latest", "app:1")
+	var stdout bytes.Buffer
+	cmd := command(root, "push", "app:1", "oci:"+filepath.Join(t.TempDir(), "out")+":app")
+	cmd.Stdout = &stdout
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	screen, _ := io.ReadAll(tty) // EIO once the process is gone
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("push on a terminal: %v:\n%s", err, screen)
+	}
+	if n := strings.Count(string(screen), "done"); n < 2 {
+		t.Errorf("the terminal shows %d finished bars, want one per layer (2):\n%s", n, screen)
+	}
+	if !strings.HasPrefix(stdout.String(), "sha256:") || strings.Count(stdout.String(), "\n") != 1 {
+		t.Errorf("stdout %q, want the manifest digest alone", stdout.String())
+	}
 }
