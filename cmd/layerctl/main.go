@@ -45,7 +45,7 @@ func main() {
 		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
 			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand,
-			gcCommand, verifyCommand, infoCommand,
+			gcCommand, verifyCommand, infoCommand, systemCommand, imageCommand, containerCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
 			commitCommand, pushCommand, loginCommand, logoutCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
 		},
@@ -111,7 +111,8 @@ func setUsageError(cmds []*cli.Command) {
 		}
 		// "ps -aq", "run -it": short flags combine, as in Docker.
 		cmd.UseShortOptionHandling = true
-		if cmd.Before == nil && !takesCommand[cmd.Name] {
+		// A group's arguments are its subcommand's: that one checks them.
+		if cmd.Before == nil && !takesCommand[cmd.Name] && len(cmd.Subcommands) == 0 {
 			cmd.Before = flagsFirst
 		}
 		setUsageError(cmd.Subcommands)
