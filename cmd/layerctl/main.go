@@ -23,6 +23,9 @@ type exitError struct {
 func (e exitError) Error() string { return e.err.Error() }
 func (e exitError) Unwrap() error { return e.err }
 
+// extraCommands are commands only some builds have (man, see man.go).
+var extraCommands []*cli.Command
+
 func main() {
 	// In a container's init step this execs the container's process and
 	// never returns; it must run before anything starts threads or opens files.
@@ -47,14 +50,16 @@ func main() {
 			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand,
 			gcCommand, verifyCommand, infoCommand, systemCommand, imageCommand, containerCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
-			commitCommand, pushCommand, loginCommand, logoutCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
+			commitCommand, pushCommand, loginCommand, logoutCommand, completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError:    usageError,
 		CommandNotFound: func(_ *cli.Context, name string) { unknown = name },
 	}
+	app.Commands = append(app.Commands, extraCommands...)
 	setUsageError(app.Commands)
+	setCompletion(app.Commands)
 	err := app.Run(os.Args)
 	if err == nil && unknown != "" {
 		err = fmt.Errorf("unknown command %q", unknown)
