@@ -50,7 +50,7 @@ func main() {
 			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand,
 			gcCommand, verifyCommand, infoCommand, systemCommand, imageCommand, containerCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
-			commitCommand, pushCommand, loginCommand, logoutCommand, completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
+			commitCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand, completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},

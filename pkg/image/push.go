@@ -56,32 +56,12 @@ func Push(ctx context.Context, s *layer.Store, im *Images, ref, dest string, opt
 	if err != nil {
 		return "", err
 	}
-	mediaType, err := layerMediaType(opts.Compression)
-	if err != nil {
-		return "", err
-	}
-	config, err := s.Blob(rec.ID)
-	if err != nil {
-		return "", fmt.Errorf("image config: %w", err)
-	}
 	tmp, err := s.TempDir("push-")
 	if err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	layers, err := compressLayers(ctx, s, rec, tmp, mediaType, opts)
-	if err != nil {
-		return "", err
-	}
-	for _, l := range layers {
-		l.progress = opts.Progress
-	}
-	var img v1.Image
-	if manifest, mt, ok := pulledManifest(s, rec, layers); ok {
-		img, err = newPulledImage(config, manifest, mt, layers)
-	} else {
-		img, err = newPushImage(config, layers)
-	}
+	img, err := exportImage(ctx, s, rec, tmp, opts)
 	if err != nil {
 		return "", err
 	}
@@ -96,6 +76,30 @@ func Push(ctx context.Context, s *layer.Store, im *Images, ref, dest string, opt
 	}
 	d, err := img.Digest()
 	return digest.Digest(d.String()), err
+}
+
+// exportImage is rec as a v1.Image whose layer blobs are files: kept
+// blobs, or layers compressed into tmp (which the caller removes).
+func exportImage(ctx context.Context, s *layer.Store, rec Record, tmp string, opts PushOptions) (v1.Image, error) {
+	mediaType, err := layerMediaType(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
+	config, err := s.Blob(rec.ID)
+	if err != nil {
+		return nil, fmt.Errorf("image config: %w", err)
+	}
+	layers, err := compressLayers(ctx, s, rec, tmp, mediaType, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range layers {
+		l.progress = opts.Progress
+	}
+	if manifest, mt, ok := pulledManifest(s, rec, layers); ok {
+		return newPulledImage(config, manifest, mt, layers)
+	}
+	return newPushImage(config, layers)
 }
 
 func layerMediaType(compression string) (types.MediaType, error) {
