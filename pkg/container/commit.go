@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -68,7 +67,7 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 			afterFreeze()
 		}
 	}
-	rw := filepath.Join(c.Dir(s.ID), "rw")
+	rw := c.part(s.ID, layer.ContainerRW)
 	diffOpts := layer.DiffOptions{Converter: c.layers.Converter(), Exclude: layer.ExcludeInit, Clamp: opts.Clamp}
 	// The differ's tar goes straight into the applier: the new layer is
 	// stored once, hashed on the way, with no temporary tarball.

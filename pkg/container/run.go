@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -262,4 +261,4 @@ func mergeEnv(base, add []string) []string {
 }
 
 // LogPath is where a detached container's output goes.
-func (c *Store) LogPath(id string) string { return filepath.Join(c.Dir(id), "container.log") }
+func (c *Store) LogPath(id string) string { return c.part(id, layer.ContainerLog) }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -45,17 +44,15 @@ type Images struct {
 
 // NewImages opens the image records of a store.
 func NewImages(s *layer.Store) (*Images, error) {
-	if err := os.MkdirAll(filepath.Join(s.Root(), "images"), 0o700); err != nil {
+	if err := os.MkdirAll(s.Paths().Images(), 0o700); err != nil {
 		return nil, fmt.Errorf("open image records: %w", err)
 	}
 	return &Images{s: s}, nil
 }
 
-func (im *Images) recordPath(id digest.Digest) string {
-	return filepath.Join(im.s.Root(), "images", id.Encoded()+".json")
-}
+func (im *Images) recordPath(id digest.Digest) string { return im.s.Paths().ImageRecord(id) }
 
-func (im *Images) refsPath() string { return filepath.Join(im.s.Root(), "images", "refs.json") }
+func (im *Images) refsPath() string { return im.s.Paths().ImageRefs() }
 
 // locked runs fn under the records' lock.
 func (im *Images) locked(fn func() error) error { return im.s.Locked("images", fn) }
@@ -78,7 +75,7 @@ func (im *Images) Get(id digest.Digest) (Record, error) {
 
 // List returns every record, newest pull first.
 func (im *Images) List() ([]Record, error) {
-	entries, err := os.ReadDir(filepath.Join(im.s.Root(), "images"))
+	entries, err := os.ReadDir(im.s.Paths().Images())
 	if err != nil {
 		return nil, err
 	}
