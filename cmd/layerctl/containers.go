@@ -156,7 +156,7 @@ var psCommand = &cli.Command{
 		}
 		rows := []row{}
 		for _, st := range all {
-			if st, err = s.Refresh(st); errors.Is(err, container.ErrNotFound) {
+			if st, err = s.Refresh(st); errors.Is(err, container.ErrContainerNotFound) {
 				continue // removed meanwhile (run --rm ending)
 			} else if err != nil {
 				return fmt.Errorf("ps: %w", err)

@@ -110,7 +110,7 @@ func (c *Store) Get(id string) (State, error) {
 	var s State
 	data, err := os.ReadFile(c.statePath(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return s, fmt.Errorf("container %s: %w", id, layer.ErrNotFound)
+		return s, fmt.Errorf("container %s: %w", id, ErrContainerNotFound)
 	}
 	if err != nil {
 		return s, err
@@ -156,7 +156,7 @@ func (c *Store) Resolve(ref string) (State, error) {
 	}
 	switch len(found) {
 	case 0:
-		return State{}, fmt.Errorf("container %s: %w", ref, layer.ErrNotFound)
+		return State{}, fmt.Errorf("container %s: %w", ref, ErrContainerNotFound)
 	case 1:
 		return found[0], nil
 	}

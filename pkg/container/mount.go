@@ -177,13 +177,13 @@ func (c *Store) Remove(ref string, force bool) (State, error) {
 	}
 	if c.alive(s) {
 		if !force {
-			return s, fmt.Errorf("container %s is running: %w (stop it or use -f)", s.Name, layer.ErrInUse)
+			return s, fmt.Errorf("container %s is running: %w (stop it or use -f)", s.Name, ErrContainerInUse)
 		}
 		if _, err := c.Stop(s.ID, 0); err != nil {
 			return s, err
 		}
 		// A --rm container is gone once stopped: nothing more to remove.
-		if _, err := c.Get(s.ID); errors.Is(err, layer.ErrNotFound) {
+		if _, err := c.Get(s.ID); errors.Is(err, ErrContainerNotFound) {
 			return s, nil
 		}
 	}
@@ -196,7 +196,7 @@ func (c *Store) Remove(ref string, force bool) (State, error) {
 			return err
 		}
 		if (s.MountCount > 0 || union.Mounted(c.MergedDir(s.ID))) && !force {
-			return fmt.Errorf("container %s is mounted: %w (umount it or use -f)", s.Name, layer.ErrInUse)
+			return fmt.Errorf("container %s is mounted: %w (umount it or use -f)", s.Name, ErrContainerInUse)
 		}
 		// No record update: the record goes with the container.
 		if err := union.Unmount(c.MergedDir(s.ID)); err != nil {

@@ -219,7 +219,7 @@ func (c *Store) finish(id string, pid, code int) error {
 		_, err = c.Remove(id, true)
 	}
 	// A container removed meanwhile (rm -f) has nothing left to record.
-	if errors.Is(err, layer.ErrNotFound) {
+	if errors.Is(err, ErrContainerNotFound) {
 		return nil
 	}
 	return err

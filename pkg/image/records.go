@@ -37,6 +37,13 @@ func (r Record) Top() digest.Digest {
 	return r.ChainIDs[len(r.ChainIDs)-1]
 }
 
+// The image records' own sentinels; each matches its layer.ErrAny*
+// category through errors.Is.
+var (
+	ErrNotFound = layer.KindError(layer.ErrAnyNotFound)
+	ErrInUse    = layer.KindError(layer.ErrAnyInUse)
+)
+
 // Images is the image record store beside a layer store.
 type Images struct {
 	s *layer.Store
@@ -61,11 +68,11 @@ func (im *Images) locked(fn func() error) error { return im.s.Locked("images", f
 func (im *Images) Get(id digest.Digest) (Record, error) {
 	var r Record
 	if err := id.Validate(); err != nil {
-		return r, fmt.Errorf("image %q: %w", id, layer.ErrNotFound)
+		return r, fmt.Errorf("image %q: %w", id, ErrNotFound)
 	}
 	data, err := os.ReadFile(im.recordPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return r, fmt.Errorf("image %s: %w", id, layer.ErrNotFound)
+		return r, fmt.Errorf("image %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return r, err
@@ -167,7 +174,7 @@ func (im *Images) Resolve(s string) (Record, error) {
 	}
 	prefix := strings.TrimPrefix(s, "sha256:")
 	if len(prefix) == 0 || strings.Trim(prefix, "0123456789abcdef") != "" {
-		return Record{}, fmt.Errorf("image %s: %w", s, layer.ErrNotFound)
+		return Record{}, fmt.Errorf("image %s: %w", s, ErrNotFound)
 	}
 	all, err := im.List()
 	if err != nil {
@@ -181,7 +188,7 @@ func (im *Images) Resolve(s string) (Record, error) {
 	}
 	switch len(found) {
 	case 0:
-		return Record{}, fmt.Errorf("image %s: %w", s, layer.ErrNotFound)
+		return Record{}, fmt.Errorf("image %s: %w", s, ErrNotFound)
 	case 1:
 		return found[0], nil
 	}

@@ -18,14 +18,6 @@ import (
 	"github.com/layerctl/layerctl/pkg/whiteout"
 )
 
-// Error categories, checked with errors.Is.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrExists   = errors.New("already exists")
-	ErrInUse    = errors.New("in use")
-	ErrCorrupt  = errors.New("corrupt")
-)
-
 // Settings are fixed when a store is created and recorded in store.json.
 type Settings struct {
 	Driver   string          `json:"driver"`
