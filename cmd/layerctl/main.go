@@ -44,7 +44,7 @@ func main() {
 		// A --change value such as CMD ["a", "b"] holds commas: one flag, one value.
 		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
-			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand,
+			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand, tagCommand,
 			gcCommand, verifyCommand, infoCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
 			commitCommand, pushCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
