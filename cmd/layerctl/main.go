@@ -47,6 +47,7 @@ func main() {
 			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand, tagCommand,
 			gcCommand, verifyCommand, infoCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
+			startCommand, restartCommand, waitCommand,
 			commitCommand, pushCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
 		},
 		// Errors are printed once, by main, in one line.
@@ -118,7 +119,7 @@ func setUsageError(cmds []*cli.Command) {
 
 // takesCommand names the commands whose arguments end with a command line
 // of the container's own, flags included.
-var takesCommand = map[string]bool{"run": true, "exec": true}
+var takesCommand = map[string]bool{"run": true, "create": true, "exec": true}
 
 // flagsFirst refuses a flag after the arguments ("rm c1 -f"): the parser
 // stops at the first argument, so the flag would be taken for a name and

@@ -94,7 +94,7 @@ func runAction(c *cli.Context) error {
 	if c.Bool("interactive") {
 		stdin = os.Stdin
 	}
-	return runForeground(s, st.ID, stdin)
+	return runForeground(s, st.ID, stdin, "run")
 }
 
 // checkInputTTY refuses -it when stdin is not a terminal, as Docker does:
@@ -109,15 +109,15 @@ func checkInputTTY(c *cli.Context) error {
 }
 
 // runForeground starts a container's process with this process's stdio and
-// exits as it does.
-func runForeground(s *container.Store, id string, stdin *os.File) error {
+// exits as it does; what names the command for its errors.
+func runForeground(s *container.Store, id string, stdin *os.File, what string) error {
 	stdio := container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr}
 	if stdin != nil {
 		stdio.Stdin = stdin
 	}
 	r, err := s.Start(id, stdio)
 	if err != nil {
-		return startFailed("run", err)
+		return startFailed(what, err)
 	}
 	// A long-running container must not hold the store's shared lock: gc
 	// would wait for it.
@@ -279,6 +279,9 @@ func monitorArgs(c *cli.Context, id string) []string {
 // detachFailed gives a failed run -d its exit code: the monitor's for a
 // failure it reports, as startFailed's otherwise.
 func detachFailed(err error) error {
+	if err == nil {
+		return nil
+	}
 	var me *container.MonitorError
 	if errors.As(err, &me) {
 		return exitError{code: me.Code, err: me.Err}

@@ -75,6 +75,7 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	if c.alive(s) {
 		return nil, fmt.Errorf("container %s is running already (pid %d)", s.Name, s.Pid)
 	}
+	s = c.awaitRecorded(s) // a restart: the last run's watcher is done first
 	defer func() {
 		if err != nil && s.Run != nil && s.Run.Remove {
 			c.Remove(s.ID, true)
