@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // create takes run's flags and a command; start runs it (again, with its
@@ -53,4 +54,29 @@ func TestCLICreateStartWaitRestart(t *testing.T) {
 		_, stderr, code := b.run(t, bad...)
 		checkOneLineError(t, stderr, code)
 	}
+}
+
+// logs keeps a detached container's stdout and stderr apart, and takes
+// --tail, -t and -f (which ends when the container does).
+func TestCLILogs(t *testing.T) {
+	t.Parallel()
+	b := newBox(t)
+	b.detach(t, "--name", "talk", busyboxImage, "sh", "-c", "echo o1; echo e1 >&2; sleep 1; echo o2; echo e2 >&2")
+	out, errOut, code := b.run(t, "logs", "-f", "talk")
+	if out != "o1\no2\n" || errOut != "e1\ne2\n" || code != 0 {
+		t.Errorf("logs -f: stdout %q stderr %q exit %d", out, errOut, code)
+	}
+	b.waitStatus(t, "talk", "exited (0)")
+	if out, errOut, _ := b.run(t, "logs", "--tail", "1", "talk"); out != "" || errOut != "e2\n" {
+		t.Errorf("logs --tail 1: stdout %q stderr %q, want the last line only", out, errOut)
+	}
+	out = b.mustRun(t, "logs", "-t", "talk")
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		stamp, text, _ := strings.Cut(line, " ")
+		if _, err := time.Parse(time.RFC3339Nano, stamp); err != nil || text[0] != 'o' {
+			t.Errorf("logs -t line %q: %v", line, err)
+		}
+	}
+	_, stderr, code := b.run(t, "logs", "--tail", "x", "talk")
+	checkOneLineError(t, stderr, code)
 }

@@ -3,7 +3,6 @@ package container_test
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -63,8 +62,9 @@ func TestStartAgainWaitRestart(t *testing.T) {
 	if code, err := s.WaitExit(ctx, svc.ID); err != nil || code != 137 {
 		t.Errorf("wait after stop: %d, %v; want 137 (SIGKILL)", code, err)
 	}
-	if log, _ := os.ReadFile(s.LogPath(svc.ID)); strings.Count(string(log), "up\n") != 2 {
-		t.Errorf("log of two runs: %q", log)
+	var log strings.Builder
+	if err := s.Logs(ctx, svc.ID, container.LogOptions{Tail: -1}, &log, &log); err != nil || log.String() != "up\nup\n" {
+		t.Errorf("log of two runs: %q, %v", log.String(), err)
 	}
 
 	gone := createRun(t, s, "gone", container.RunConfig{Cmd: []string{"true"}, Remove: true})
