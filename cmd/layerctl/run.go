@@ -32,6 +32,7 @@ var runFlags = []cli.Flag{
 	&cli.Float64Flag{Name: "cpus", Usage: "CPU limit in cores (0.5: half a core)"},
 	&cli.Int64Flag{Name: "pids-limit", Usage: "most processes at once"},
 	&cli.StringFlag{Name: "net", Value: container.NetNone, Usage: "network: none (own namespace, lo only) or host"},
+	&cli.BoolFlag{Name: "init", Usage: "run a small init as PID 1 that forwards signals and reaps orphans (so ^C and stop reach sh or sleep)"},
 	&cli.BoolFlag{Name: "privileged", Usage: "keep every capability, unmask /proc and /sys, no seccomp filter"},
 	securityOptFlag,
 }
@@ -158,7 +159,7 @@ func startFailed(what string, err error) error {
 func runConfig(c *cli.Context) (*container.RunConfig, error) {
 	rc := &container.RunConfig{
 		WorkingDir: c.String("workdir"), User: c.String("user"), Net: c.String("net"),
-		TTY: c.Bool("tty"), Privileged: c.Bool("privileged"), Remove: c.Bool("rm"),
+		TTY: c.Bool("tty"), Privileged: c.Bool("privileged"), Remove: c.Bool("rm"), Init: c.Bool("init"),
 	}
 	if c.NArg() > 1 {
 		rc.Cmd = c.Args().Slice()[1:]

@@ -33,6 +33,7 @@ type RunConfig struct {
 	TTY        bool          `json:"tty,omitempty"`
 	Privileged bool          `json:"privileged,omitempty"`
 	Remove     bool          `json:"remove,omitempty"` // --rm
+	Init       bool          `json:"init,omitempty"`   // --init: a reaper and signal forwarder as PID 1
 	// Seccomp and NoNewPrivileges hold for the container's process and
 	// every exec into it.
 	Seccomp         ns.Seccomp `json:"seccomp,omitzero"`
@@ -110,7 +111,7 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 		Rootfs: rootfs, Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net, Args: args,
 		Env:        mergeEnv(cfg.Env, rc.Env),
 		WorkingDir: cmp.Or(rc.WorkingDir, cfg.WorkingDir), User: cmp.Or(rc.User, cfg.User),
-		Privileged: rc.Privileged, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges,
+		Privileged: rc.Privileged, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges, Init: rc.Init,
 		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
 		BeforeStart: cg.Add,
 	})
