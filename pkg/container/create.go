@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
 	"github.com/layerctl/layerctl/pkg/union"
@@ -101,8 +102,10 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 			s.Hostname = h // the host's network, the host's name (as Docker)
 		}
 	}
-	if names, _ := c.images.Names(img.ID); len(names) > 0 {
-		s.ImageName = names[0]
+	// The name the user typed, as Docker records it: another name of the
+	// same image is not what they asked for. An ID records no name.
+	if refs, err := c.images.Refs(); err == nil && refs[image.NormalizeName(o.Image)] == img.ID {
+		s.ImageName = image.NormalizeName(o.Image)
 	}
 	tmp, err := c.layers.TempDir("container-")
 	if err != nil {
