@@ -62,7 +62,7 @@ func Analyze(ctx context.Context, s Store, ref string, opts Options) (*Report, e
 	rep := &Report{Image: ref, ID: rec.ID, BaseLayers: opts.BaseLayers, Layers: make([]LayerReport, len(rec.ChainIDs)), Inefficiencies: []Inefficiency{}}
 	all := make([][]File, len(rec.ChainIDs))
 	for i, id := range rec.ChainIDs {
-		files, err := layerFiles(ctx, s, id)
+		files, err := layerFiles(ctx, s, rec.ChainIDs, i)
 		if err != nil {
 			return nil, err
 		}
@@ -98,14 +98,14 @@ func newLayerReport(idx int, chainID, diffID digest.Digest, createdBy string, fi
 }
 
 // layerFiles are the changes of one layer, from the store's change walker.
-func layerFiles(ctx context.Context, s Store, chainID digest.Digest) ([]File, error) {
+func layerFiles(ctx context.Context, s Store, chain []digest.Digest, i int) ([]File, error) {
 	var files []File
-	err := s.LayerChanges(ctx, chainID, func(c layer.Change) error {
+	err := s.ChainChanges(ctx, chain, i, func(c layer.Change) error {
 		files = append(files, fileOf(c))
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("layer %s: %w", chainID, err)
+		return nil, fmt.Errorf("layer %s: %w", chain[i], err)
 	}
 	return files, nil
 }

@@ -18,7 +18,7 @@ type Store interface {
 	ResolveImage(ref string) (image.Record, error)
 	ImageConfig(id digest.Digest) ([]byte, error)
 	Layer(chainID digest.Digest) (layer.Meta, error)
-	LayerChanges(ctx context.Context, chainID digest.Digest, fn func(layer.Change) error) error
+	ChainChanges(ctx context.Context, chain []digest.Digest, i int, fn func(layer.Change) error) error
 }
 
 // imageConfig resolves ref and reads its config.
