@@ -48,6 +48,7 @@ func main() {
 			gcCommand, verifyCommand, infoCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
 			commitCommand, pushCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
+			historyCommand, exploreCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},
