@@ -53,6 +53,7 @@ func main() {
 			startCommand, restartCommand, waitCommand,
 			commitCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand,
 			completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
+			historyCommand, exploreCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},
