@@ -62,7 +62,7 @@ func (c *Store) PutLayer(ctx context.Context, parent digest.Digest, write func(i
 // own. changed is false, and no layer is stored, when the container changed
 // nothing.
 func (c *Store) CommitLayer(ctx context.Context, ref string, clamp time.Time) (m LayerMeta, changed bool, err error) {
-	changes, err := c.Diff(ref)
+	changes, err := c.Diff(ctx, ref)
 	if err != nil || len(changes) == 0 {
 		return LayerMeta{}, false, err
 	}

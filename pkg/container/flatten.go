@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,7 +10,7 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 
-	"github.com/layerctl/layerctl/pkg/union"
+	"github.com/layerctl/layerctl/pkg/layer"
 )
 
 // Images deeper than the driver stacks are mounted through a flattened base:
@@ -28,9 +29,7 @@ func (c *Store) splitForDriver(n int) int {
 	return n - (max - 2)
 }
 
-func (c *Store) flatDir(top digest.Digest) string {
-	return filepath.Join(c.layers.Root(), "flat", top.Encoded())
-}
+func (c *Store) flatDir(top digest.Digest) string { return c.layers.Paths().Flat(top) }
 
 // lowerDirs lists the read-only branches below a container's init layer, top
 // first, making the flattened base when the image needs one.
@@ -73,7 +72,8 @@ func (c *Store) flatten(chain []digest.Digest) (string, error) {
 			layers[len(chain)-1-i] = c.layers.DiffDir(id)
 		}
 		// Read-only below the stack, so the layers' inodes can be shared.
-		if err := union.Materialise(merged, layers, c.layers.Converter(), union.MaterialiseOptions{Link: true}); err != nil {
+		// Mounting, which asks for it, has no ctx to cancel: it runs to the end.
+		if err := layer.Materialise(context.Background(), merged, layers, c.layers.Converter(), layer.MaterialiseOptions{Link: true}); err != nil {
 			return err
 		}
 		root, err := c.rootAttrs(chain)
@@ -99,7 +99,7 @@ func (c *Store) flatten(chain []digest.Digest) (string, error) {
 func (c *Store) GCFlat() (int, error) {
 	var removed int
 	err := c.locked(func() error {
-		entries, err := os.ReadDir(filepath.Join(c.layers.Root(), "flat"))
+		entries, err := os.ReadDir(c.layers.Paths().FlatRoot())
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -124,7 +124,7 @@ func (c *Store) GCFlat() (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := os.Rename(filepath.Join(c.layers.Root(), "flat", e.Name()), filepath.Join(tmp, "f")); err != nil {
+			if err := os.Rename(filepath.Join(c.layers.Paths().FlatRoot(), e.Name()), filepath.Join(tmp, "f")); err != nil {
 				return err
 			}
 			if err := os.RemoveAll(tmp); err != nil {

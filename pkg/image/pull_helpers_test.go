@@ -395,7 +395,7 @@ func checkPulled(t testing.TB, s *layer.Store, im *image.Images, rec image.Recor
 		if i > 0 && m.Parent != rec.ChainIDs[i-1] {
 			t.Errorf("layer %d: parent %s, want %s", i, m.Parent, rec.ChainIDs[i-1])
 		}
-		if err := s.Verify(id); err != nil {
+		if err := s.Verify(t.Context(), id); err != nil {
 			t.Errorf("verify layer %d: %v", i, err)
 		}
 	}
@@ -490,7 +490,7 @@ func checkNothingOf(t testing.TB, s *layer.Store, im *image.Images, bad []digest
 		}
 	}
 	checkTmpEmpty(t, s)
-	if _, err := im.Get(badID); !errors.Is(err, layer.ErrNotFound) {
+	if _, err := im.Get(badID); !errors.Is(err, image.ErrNotFound) {
 		t.Errorf("image record %s: err = %v, want not found", badID, err)
 	}
 	if _, err := os.Stat(filepath.Join(s.Root(), "images", badID.Encoded()+".json")); !errors.Is(err, fs.ErrNotExist) {
