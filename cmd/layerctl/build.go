@@ -25,6 +25,7 @@ var buildCommand = &cli.Command{
 		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the Dockerfile (default: CONTEXT/Dockerfile)"},
 		&cli.StringSliceFlag{Name: "build-arg", Usage: "set an ARG: `K=V` (repeatable)"},
 		&cli.StringFlag{Name: "target", Usage: "build this `STAGE` (default: the last)"},
+		&cli.BoolFlag{Name: "no-cache", Usage: "run every step, whatever the cache holds"},
 		&cli.StringFlag{Name: "network", Value: "host", Usage: "RUN's network: host or none"},
 		&cli.StringFlag{Name: "timestamp", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "`UNIX` seconds: every time in the image, and the newest mtime in its layers"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the image ID"},
@@ -56,7 +57,7 @@ var buildCommand = &cli.Command{
 
 // buildOptions checks build's flags.
 func buildOptions(c *cli.Context) (build.Options, error) {
-	o := build.Options{Context: c.Args().First(), Dockerfile: c.String("file"), Target: c.String("target"), BuildArgs: map[string]string{}}
+	o := build.Options{Context: c.Args().First(), Dockerfile: c.String("file"), Target: c.String("target"), NoCache: c.Bool("no-cache"), BuildArgs: map[string]string{}}
 	if fi, err := os.Stat(o.Context); err != nil || !fi.IsDir() {
 		return o, fmt.Errorf("context %q is not a directory", o.Context)
 	}

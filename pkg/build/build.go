@@ -29,6 +29,7 @@ type Options struct {
 	Network    string            // container.NetHost (default) or container.NetNone
 	Epoch      *time.Time        // --timestamp/SOURCE_DATE_EPOCH: every time in the image
 	Progress   io.Writer         // step lines; nil for none
+	NoCache    bool              // run every step, whatever the cache holds
 }
 
 // Build builds the image the Dockerfile's target stage describes, names it
@@ -71,7 +72,12 @@ func Build(ctx context.Context, s *container.Store, o Options) (digest.Digest, e
 		}
 	}
 	final := b.built[target]
+	// The last step's time, not now: a build that is all cache hits gives
+	// the same image.
 	final.cfg.Created = v1.Time{Time: b.now()}
+	if h := final.cfg.History; len(h) > 0 && len(h) > final.baseHistory {
+		final.cfg.Created = h[len(h)-1].Created
+	}
 	id, err := s.PutConfig(final.cfg, "")
 	if err != nil {
 		return "", fmt.Errorf("record image: %w", err)

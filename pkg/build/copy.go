@@ -96,8 +96,7 @@ func (b *builder) copy(ctx context.Context, st *stage, r copyRequest) error {
 	if changed {
 		b.addLayer(st, m)
 	}
-	createdBy := fmt.Sprintf("%s %s %s # buildkit", r.name, strings.Join(r.SourcePaths, " "), r.DestPath)
-	b.addHistory(st, createdBy, !changed)
+	b.addHistory(st, fmt.Sprintf("%s %s %s # buildkit", r.name, strings.Join(r.SourcePaths, " "), r.DestPath), !changed)
 	return nil
 }
 

@@ -11,21 +11,48 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
-// dispatch applies one instruction to the stage's image.
-func (b *builder) dispatch(ctx context.Context, st *stage, c instructions.Command, step, total int) error {
+// dispatch applies one instruction to the stage's image, or its cached
+// result; cached tells which.
+func (b *builder) dispatch(ctx context.Context, st *stage, c instructions.Command, step, total int) (cached bool, err error) {
 	if ex, ok := c.(instructions.SupportsSingleWordExpansion); ok {
 		e := newEnv(st.cfg.Config.Env, st.args)
 		if err := ex.Expand(func(w string) (string, error) { return expandWord(w, e) }); err != nil {
-			return err
+			return false, err
 		}
 	}
+	extra, err := b.stepExtra(ctx, st, c)
+	if err != nil {
+		return false, err
+	}
+	key := chainKey(st.key.String(), instrText(c), extra)
+	e, hit := b.store.CacheGet(key)
+	hit = hit && !b.opts.NoCache
+	if hit && makesLayer(c) {
+		b.cachedStep(st, e, b.layerHistory(st, c))
+		st.key = key
+		return true, nil
+	}
+	b.stepTime = b.now()
+	if hit { // a metadata step: redone, at its first time
+		b.stepTime = e.Created
+	}
+	layersBefore := len(st.cfg.RootFS.DiffIDs)
+	if err := b.apply(ctx, st, c, step, total); err != nil {
+		return false, err
+	}
+	st.key = key
+	return false, b.store.CachePut(key, entryFor(st, layersBefore, b.stepTime))
+}
+
+// apply does one instruction.
+func (b *builder) apply(ctx context.Context, st *stage, c instructions.Command, step, total int) error {
 	switch c := c.(type) {
 	case *instructions.RunCommand:
 		return b.run(ctx, st, c, step, total)
 	case *instructions.CopyCommand:
-		return b.copy(ctx, st, copyRequest{SourcesAndDest: c.SourcesAndDest, from: c.From, chown: c.Chown, chmod: c.Chmod, link: c.Link, parents: c.Parents, excludes: c.ExcludePatterns, name: "COPY"})
+		return b.copy(ctx, st, copyRequestOf(c))
 	case *instructions.AddCommand:
-		return b.copy(ctx, st, copyRequest{SourcesAndDest: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod, link: c.Link, excludes: c.ExcludePatterns, name: "ADD", add: true, checksum: c.Checksum})
+		return b.copy(ctx, st, copyRequestOf(c))
 	case *instructions.ArgCommand:
 		return b.arg(st, c)
 	}
@@ -178,4 +205,28 @@ func isHeredocOnly(line, name string) bool {
 	w := strings.TrimPrefix(strings.TrimSpace(line), "<<")
 	w = strings.Trim(strings.TrimPrefix(w, "-"), `"'`)
 	return w == name
+}
+
+// layerHistory is the history line of a RUN, COPY or ADD, as BuildKit
+// writes it.
+func (b *builder) layerHistory(st *stage, c instructions.Command) string {
+	switch c := c.(type) {
+	case *instructions.RunCommand:
+		args := strings.Join(b.commandLine(st, c.ShellDependantCmdLine), " ")
+		if argEnv := b.usedArgs(st); len(argEnv) > 0 {
+			return fmt.Sprintf("RUN |%d %s %s # buildkit", len(argEnv), strings.Join(argEnv, " "), args)
+		}
+		return "RUN " + args + " # buildkit"
+	}
+	r := copyRequestOf(c)
+	return fmt.Sprintf("%s %s %s # buildkit", r.name, strings.Join(r.SourcePaths, " "), r.DestPath)
+}
+
+// copyRequestOf is a COPY or ADD as a copyRequest.
+func copyRequestOf(c instructions.Command) copyRequest {
+	if c, ok := c.(*instructions.AddCommand); ok {
+		return copyRequest{SourcesAndDest: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod, link: c.Link, excludes: c.ExcludePatterns, name: "ADD", add: true, checksum: c.Checksum}
+	}
+	cp := c.(*instructions.CopyCommand)
+	return copyRequest{SourcesAndDest: cp.SourcesAndDest, from: cp.From, chown: cp.Chown, chmod: cp.Chmod, link: cp.Link, parents: cp.Parents, excludes: cp.ExcludePatterns, name: "COPY"}
 }

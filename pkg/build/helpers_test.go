@@ -190,3 +190,22 @@ func writeTarGz(t *testing.T, name string, files map[string]string) {
 		t.Fatal(err)
 	}
 }
+
+// mustImages lists the store's images by ID, busybox by its name.
+func mustImages(t *testing.T, s *container.Store) []string {
+	t.Helper()
+	recs, err := s.Images()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb, _ := s.ResolveImage("busybox")
+	var out []string
+	for _, r := range recs {
+		if r.ID == bb.ID {
+			out = append(out, "busybox")
+		} else {
+			out = append(out, r.ID.String())
+		}
+	}
+	return out
+}

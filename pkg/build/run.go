@@ -66,11 +66,7 @@ func (b *builder) run(ctx context.Context, st *stage, c *instructions.RunCommand
 	if changed {
 		b.addLayer(st, m)
 	}
-	createdBy := "RUN " + strings.Join(args, " ") + " # buildkit"
-	if len(argEnv) > 0 {
-		createdBy = fmt.Sprintf("RUN |%d %s %s # buildkit", len(argEnv), strings.Join(argEnv, " "), strings.Join(args, " "))
-	}
-	b.addHistory(st, createdBy, !changed)
+	b.addHistory(st, b.layerHistory(st, c), !changed)
 	return nil
 }
 

@@ -26,18 +26,21 @@ type builder struct {
 	meta       map[string]string // ARGs before the first FROM
 	built      map[int]*stage
 	stageNames map[int]string
-	step       int // BuildKit's #N
+	step       int       // BuildKit's #N
+	stepTime   time.Time // the history time of the step being done
 }
 
 // stage is a stage being built: its image so far.
 type stage struct {
-	name    string // "[name i/n]" in progress lines
-	cfg     *v1.ConfigFile
-	top     digest.Digest     // chain ID of the top layer, "" for none
-	imageID digest.Digest     // a record of these layers, "" when none yet
-	args    map[string]string // ARGs in scope
-	shell   []string
-	cmdSet  bool // CMD given in this stage (ENTRYPOINT then keeps it)
+	name        string // "[name i/n]" in progress lines
+	cfg         *v1.ConfigFile
+	top         digest.Digest     // chain ID of the top layer, "" for none
+	imageID     digest.Digest     // a record of these layers, "" when none yet
+	args        map[string]string // ARGs in scope
+	shell       []string
+	cmdSet      bool          // CMD given in this stage (ENTRYPOINT then keeps it)
+	key         digest.Digest // cache key of the last step
+	baseHistory int           // history entries of the base
 }
 
 func (b *builder) now() time.Time {
@@ -94,6 +97,7 @@ func (b *builder) buildStage(ctx context.Context, stages []instructions.Stage, i
 		return b.fail(def.Location, err)
 	}
 	b.done(start)
+	st.baseHistory = len(st.cfg.History)
 	cmds := append(triggers, def.Commands...)
 	for n, c := range cmds {
 		if err := ctx.Err(); err != nil {
@@ -102,10 +106,15 @@ func (b *builder) buildStage(ctx context.Context, stages []instructions.Stage, i
 		b.step++
 		b.progress(st, min(n+2, total), total, instrText(c))
 		start := time.Now()
-		if err := b.dispatch(ctx, st, c, n+2, total); err != nil {
+		cached, err := b.dispatch(ctx, st, c, n+2, total)
+		if err != nil {
 			return b.fail(c.Location(), err)
 		}
-		b.done(start)
+		if cached {
+			fmt.Fprintf(b.opts.Progress, "#%d CACHED\n", b.step)
+		} else {
+			b.done(start)
+		}
 	}
 	b.built[i] = st
 	return nil
@@ -117,11 +126,13 @@ func (b *builder) buildStage(ctx context.Context, stages []instructions.Stage, i
 func (b *builder) from(ctx context.Context, stages []instructions.Stage, i int, base string, st *stage) ([]instructions.Command, error) {
 	if strings.EqualFold(base, "scratch") {
 		st.cfg = &v1.ConfigFile{OS: runtime.GOOS, Architecture: runtime.GOARCH, RootFS: v1.RootFS{Type: "layers"}}
+		st.key = b.fromKey("scratch")
 		return nil, nil
 	}
 	if dep := stageRef(stages, i, base); dep >= 0 {
 		prev := b.built[dep]
 		st.cfg, st.top, st.imageID = cloneConfig(prev.cfg), prev.top, prev.imageID
+		st.key, st.shell = b.fromKey("stage "+prev.key.String()), prev.shell
 		return nil, nil
 	}
 	id, cfg, err := b.store.ImageConfigFile(base)
@@ -134,7 +145,7 @@ func (b *builder) from(ctx context.Context, stages []instructions.Stage, i int, 
 	if err != nil {
 		return nil, fmt.Errorf("FROM %s: %w", base, err)
 	}
-	st.cfg, st.imageID = cfg, id
+	st.cfg, st.imageID, st.key = cfg, id, b.fromKey("image "+id.String())
 	if n := len(cfg.RootFS.DiffIDs); n > 0 {
 		st.top = container.ChainIDs(diffIDs(cfg))[n-1]
 	}
@@ -183,7 +194,7 @@ func cloneConfig(cfg *v1.ConfigFile) *v1.ConfigFile {
 // addHistory records an instruction in the image's history.
 func (b *builder) addHistory(st *stage, createdBy string, emptyLayer bool) {
 	st.cfg.History = append(st.cfg.History, v1.History{
-		Created: v1.Time{Time: b.now()}, CreatedBy: createdBy, Comment: historyComment, EmptyLayer: emptyLayer,
+		Created: v1.Time{Time: b.stepTime}, CreatedBy: createdBy, Comment: historyComment, EmptyLayer: emptyLayer,
 	})
 }
 
@@ -201,4 +212,14 @@ func instrText(c instructions.Command) string {
 		return s.String()
 	}
 	return strings.ToUpper(c.Name())
+}
+
+// fromKey is a stage's first cache key: its base, and the build's fixed
+// time if any (it is in every history entry).
+func (b *builder) fromKey(base string) digest.Digest {
+	epoch := ""
+	if b.opts.Epoch != nil {
+		epoch = b.opts.Epoch.UTC().String()
+	}
+	return chainKey("FROM", base, epoch)
 }
