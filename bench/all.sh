@@ -10,6 +10,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 declare -A script=([pull]=run.sh [containers]=containers.sh [commit]=commit.sh [start]=start.sh)
+# The one install step: every benchmark's tools, once (each script also checks its own when run alone).
+bench/install.sh || exit 1
 rc=0
 for b in ${BENCHES:-pull containers commit start}; do
   [ -n "${script[$b]:-}" ] || { echo "bench: unknown benchmark $b (pull containers commit start)" >&2; exit 2; }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Commit bench: one changed file (/etc/motd + one line) on debian:bookworm, committed by layerctl,
-# buildah, podman and umoci (set up as in the peers' b3-commit.sh); and the same change on an image
+# buildah, podman and umoci (each on its own store in the scratch dir); and the same change on an image
 # with 10x the files and bytes, where the commit must cost about the same.
 #
 #   sudo bench/commit.sh                  full run (about 5 min, plus building the 10x image once: ~2 min)

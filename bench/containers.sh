@@ -30,7 +30,6 @@ RUNS=${CONTAINERS_RUNS:-$RUNS}
 LAYER_COUNTS="1 64 260 600"
 
 ensure_tools hyperfine podman skopeo umoci
-ensure_busybox_static
 ensure_layerctl
 ensure_debian
 

@@ -5,7 +5,7 @@
 # it builds under $BENCH_DIR/oci (next to the layouts of images.sh).
 #
 #   ctr_init NAME           lock, scratch dir /tmp/layerctl-bench-NAME, results dir, cleanup trap
-#   ensure_tools CMD...     apt-get install the Debian packages of missing commands
+#   ensure_tools CMD...     install.sh: the Debian packages of missing commands, and busybox-static
 #   ensure_layerctl         bin/layerctl (make build when missing)
 #   ensure_debian           the debian:bookworm OCI layout of images.sh (built when missing)
 #   snapshot NAME           read-only copy (hard links) of $W/oci/NAME in $CT/img/NAME
@@ -30,7 +30,7 @@ RUNS=${RUNS:-10}
 WARMUP=${WARMUP:-1}
 INTERLEAVE=${INTERLEAVE:-1}
 
-# podman/buildah flags as in the peers' harness, on stores in the scratch dir
+# podman/buildah without systemd (cgroupfs, file events), on stores in the scratch dir
 pod_flags() { echo "--root $CT/pod-root --runroot $CT/pod-run --storage-driver overlay"; }
 
 # ---------------------------------------------------------------- setup, cleanup
@@ -109,7 +109,7 @@ ctr_cleanup() {
   # an early exit (error, Ctrl-C): still print what was measured
   if [ -d "$R" ] && [ ! -f "$R/summary.txt" ]; then
     echo "(bench stopped early, exit $rc)" >> "$R/notes"
-    python3 "$BENCH_SRC/containers_report.py" "$BENCH_NAME" "$R" > "$R/summary.txt"; cat "$R/summary.txt"
+    python3 "$BENCH_SRC/report" "$BENCH_NAME" "$R" > "$R/summary.txt"; cat "$R/summary.txt"
   fi
   [ -z "$CLEANUP_HOOK" ] || $CLEANUP_HOOK
   lc_clean
@@ -133,23 +133,8 @@ ctr_cleanup() {
 }
 
 # ---------------------------------------------------------------- tools and images
-ensure_tools() {
-  local t need=()
-  for t in "$@"; do command -v "$t" >/dev/null 2>&1 || need+=("$t"); done
-  command -v python3 >/dev/null 2>&1 || need+=(python3)
-  [ ${#need[@]} -gt 0 ] || return 0
-  command -v apt-get >/dev/null || die "missing ${need[*]} and no apt-get to install them"
-  log "installing ${need[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null || die "apt-get install ${need[*]} failed"
-}
-
-ensure_busybox_static() {
-  { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } && return 0
-  log "installing busybox-static (testdata/mkimage.sh copies /bin/busybox into the images)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null ||
-    die "apt-get install busybox-static failed"
-}
+# ensure_tools CMD...: install.sh, the one install step, for these commands (and busybox-static)
+ensure_tools() { "$BENCH_SRC/install.sh" "$@" || die "install.sh $* failed"; }
 
 ensure_layerctl() {
   if [ ! -x "$LAYERCTL" ]; then
@@ -333,7 +318,7 @@ report_and_exit() {
   set +e
   trap - ERR
   note "load at end: $(load)"
-  python3 "$BENCH_SRC/containers_report.py" "$BENCH_NAME" "$R" | tee "$R/summary.txt"
+  python3 "$BENCH_SRC/report" "$BENCH_NAME" "$R" | tee "$R/summary.txt"
   rc=${PIPESTATUS[0]}
   if failed; then echo "bench FAILED: $(wc -l < "$R/failed") failure(s), listed above" >&2; exit 1; fi
   exit "$rc"

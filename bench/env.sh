@@ -4,8 +4,7 @@
 #   scratch (removed at the end), under $SCR: lc-root/, pod-root/, pod-run/, pull/, floor/, trash/ (old stores)
 #   results/: hyperfine JSON exports and summary.txt of the last run (copied to bench/out/)
 # BENCH_FS: where the stores, pulls and floors are written (see reset.sh for why it matters here)
-#   dir (default): SCR=$W, straight on the filesystem of $W (/tmp: ext4 without a journal here), as
-#                  the peers' figures in shared/peers were measured
+#   dir (default): SCR=$W, straight on the filesystem of $W (/tmp: ext4 without a journal here)
 #   loop:          SCR=$W/scratch, a fresh ext4 (with a journal) in the image file $W/scratch.img, on
 #                  a direct-io loop device: the same disk, isolated from other work's deletes
 

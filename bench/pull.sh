@@ -1,7 +1,7 @@
 #!/bin/bash
 # Pull bench, run by run.sh once the registry serves the images (REG=HOST:PORT). Not meant to be run
 # alone: run.sh starts the registry and cleans up (mounts, stores, registry) on exit or Ctrl-C.
-# Writes hyperfine JSON exports to $BENCH_DIR/results and prints the summary (report.py).
+# Writes hyperfine JSON exports to $BENCH_DIR/results and prints the summary (bench/report).
 #   cold     every command starts from an empty store (--prepare reset.sh TOOL)
 #   warm     the image is already stored; only the manifest needs checking
 #   partial  debian-10layer:bookworm with debian:bookworm (its base layer) already stored
@@ -273,7 +273,7 @@ fi
 note "load at end: $(load), stall $(psi)(avg60)"
 [ ! -d "$TRASH" ] || note "old stores kept until the end (not deleted between runs, see reset.sh): $(du -sh "$TRASH" | cut -f1)"
 
-python3 "$S/report.py" "$R" "$RUNS" "$WARM_RUNS" | tee "$R/summary.txt"
+python3 "$S/report" pull "$R" "$RUNS" "$WARM_RUNS" | tee "$R/summary.txt"
 rc=${PIPESTATUS[0]}
 if [ -s "$R/failed" ]; then
   echo "bench FAILED: $(wc -l < "$R/failed") failure(s), see notes above" >&2

@@ -99,18 +99,7 @@ if [ "${BENCH_DELETE:-0}" != 1 ] && [ "$avail" -lt 20 ]; then
 fi
 
 # --- tools: install the missing ones (Debian 12) ---
-need=()
-for t in hyperfine skopeo umoci docker-registry podman debootstrap pigz zstd; do
-  command -v "$t" >/dev/null 2>&1 || need+=("$t")
-done
-dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
-if [ ${#need[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null || die "missing ${need[*]} and no apt-get to install them"
-  log "installing ${need[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+"$BENCH_SRC/install.sh" hyperfine skopeo umoci docker-registry podman debootstrap pigz zstd || die "install.sh failed"
 
 # --- layerctl ---
 LC_SKIP=""

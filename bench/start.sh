@@ -1,15 +1,17 @@
 #!/bin/bash
 # Start-latency bench: `layerctl run --rm busybox /bin/true` against the floor, crun, runc and podman
-# (set up as in the peers' b2-start.sh), and the CPU share of a busy loop under `--cpus 0.2`.
+# (under the same capabilities and seccomp profile as layerctl's containers), and the CPU share of a busy loop under `--cpus 0.2`.
 #
 #   sudo bench/start.sh                      full run (about 30-60 s on 2 cores)
 #   sudo RUNS=3 WARMUP=1 bench/start.sh      quick run
 #
 # Tables (median of RUNS after WARMUP warm-ups, hyperfine -N, whole processes):
 #   1  inside ONE private mount namespace (unshare -m --propagation private) where /sys/fs/cgroup/unified is
-#      unmounted, as the peers' harness does (crun 1.8 refuses hybrid cgroups); hyperfine runs in it:
+#      unmounted (crun 1.8 refuses hybrid cgroups); hyperfine runs in it:
 #        floor     unshare --pid --fork --mount --uts --ipc --net chroot BUNDLE/rootfs /bin/true
-#        crun      crun run -b BUNDLE ID          (umoci-unpacked busybox, process.terminal=false, args /bin/true)
+#        crun      crun run -b BUNDLE ID          (umoci-unpacked busybox, process.terminal=false, args /bin/true,
+#                  Docker's capabilities and the default seccomp profile: what layerctl's container gets)
+#        crun, no seccomp: umoci's config as is (3 capabilities, no filter), for reference
 #        runc      runc run -b BUNDLE ID
 #        podman    podman run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 busybox /bin/true
 #                  (private --root/--runroot/--tmpdir/--network-config-dir, cgroupfs, file events)
@@ -120,7 +122,7 @@ cleanup() {
   fi
   if [ -d "$R" ] && [ ! -f "$R/summary.txt" ] && [ -f "$R/notes" ]; then
     echo "(bench stopped early, exit $rc)" >> "$R/notes"
-    python3 "$HELPER" report "$R" > "$R/summary.txt" && cat "$R/summary.txt"
+    python3 "$BENCH_SRC/report" start "$R" > "$R/summary.txt" && cat "$R/summary.txt"
   fi
   if [ -n "$HOLDER" ] && kill -0 "$HOLDER" 2>/dev/null; then
     lc_clean ns; oci_clean ns; pod_clean ns
@@ -163,19 +165,9 @@ mkdir -p "$R" "$CT/img" "$CT/bin"
 ls -d /sys/fs/cgroup/*/layerctl/*/ 2>/dev/null | sort > "$R/cgroups.before" || true
 
 # ---------------------------------------------------------------- tools (Debian 12 packages)
-need=()
-for t in hyperfine runc crun umoci skopeo strace nsenter unshare python3; do
-  command -v "$t" >/dev/null 2>&1 || need+=("$t")
-done
-[ "$PODMAN_ON" = 0 ] || command -v podman >/dev/null 2>&1 || need+=(podman)
-{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || need+=(busybox-static)
-if [ ${#need[@]} -gt 0 ]; then
-  pk=()
-  for t in "${need[@]}"; do case $t in nsenter | unshare) pk+=(util-linux) ;; *) pk+=("$t") ;; esac; done
-  log "installing ${pk[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pk[@]}" >/dev/null ||
-    die "apt-get install ${pk[*]} failed"
-fi
+tools=(hyperfine runc crun umoci skopeo strace nsenter unshare)
+[ "$PODMAN_ON" = 0 ] || tools+=(podman)
+"$BENCH_SRC/install.sh" "${tools[@]}" || die "install.sh ${tools[*]} failed"
 
 # ---------------------------------------------------------------- layerctl (a copy: others may rebuild bin/)
 L=$CT/bin/layerctl
@@ -258,7 +250,10 @@ if [ "$LC_OK" = 1 ]; then
   chk "layerctl pull tiny" host $LCR pull -q "oci:$CT/img/tiny:latest" tiny:latest || TINY_OK=0
 fi
 chk "umoci unpack" host umoci unpack --image "$CT/img/busybox:latest" "$CT/bundle" || BUNDLE_OK=0
-[ "$BUNDLE_OK" = 0 ] || chk "bundle config" host python3 "$HELPER" bundle "$CT/bundle/config.json" || BUNDLE_OK=0
+mkdir -p "$CT/bundle-plain"
+[ "$BUNDLE_OK" = 0 ] || chk "bundle config" host python3 "$HELPER" bundle "$CT/bundle/config.json" \
+  "$CT/bundle-plain/config.json" "$CT/bundle/rootfs" || BUNDLE_OK=0
+[ "$BUNDLE_OK" = 0 ] || note "crun and runc bundle: Docker's capabilities and the default seccomp profile podman gives crun ($(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["linux"]["seccomp"]; print(sum(len(r["names"]) for r in s["syscalls"]), "syscalls in", len(s["syscalls"]), "rules")' "$CT/bundle/config.json")), as layerctl runs Docker's; 'crun run, no seccomp' is umoci's config as is (3 capabilities, no filter)"
 if [ "$POD_OK" = 1 ]; then
   mkdir -p "$CT/pod-net"
   if chk "podman pull busybox" ns $POD pull -q "oci:$CT/img/busybox:latest"; then
@@ -354,7 +349,8 @@ hf_once() {
 FLOOR="unshare --pid --fork --mount --uts --ipc --net chroot $BB/rootfs /bin/true"
 LC_RUN="$LCR run --rm busybox /bin/true"
 T1=()
-[ "$BUNDLE_OK" = 0 ] || T1+=("floor: unshare+chroot" "$FLOOR" "runc run" "runc run -b $BB $RUNC_ID" "crun run" "crun run -b $BB $CRUN_ID")
+[ "$BUNDLE_OK" = 0 ] || T1+=("floor: unshare+chroot" "$FLOOR" "runc run" "runc run -b $BB $RUNC_ID" "crun run" "crun run -b $BB $CRUN_ID"
+  "crun run, no seccomp" "crun run -b $CT/bundle-plain $CRUN_ID")
 [ "$POD_OK" = 0 ] || T1+=("podman run --rm" "$POD run --rm --network none $POD_ULIMITS localhost/busybox:latest /bin/true")
 [ "$LC_OK" = 0 ] || T1+=("layerctl run --rm" "$LC_RUN")
 [ ${#T1[@]} = 0 ] || hf_table ns ns "${T1[@]}"
@@ -383,7 +379,17 @@ if [ "$DIAG" = 1 ] && [ "$LC_OK" = 1 ]; then
   T3=("layerctl run --rm busybox /bin/true" "$LC_RUN")
   [ "$TINY_OK" = 0 ] || T3+=("layerctl run --rm tiny /true (1 file)" "$LCR run --rm tiny /true")
   T3+=("layerctl --help (process start, no run)" "$L --help")
+  # ps and images against a Go hello world built as make build builds layerctl (static, -trimpath, -s -w)
+  GO=$(command -v go || echo /usr/local/go/bin/go)
+  mkdir -p "$CT/hello"
+  printf 'module hello\n\ngo 1.21\n' > "$CT/hello/go.mod"
+  printf 'package main\n\nimport "os"\n\nfunc main() { os.Stdout.WriteString("hello\\n") }\n' > "$CT/hello/main.go"
+  if chk "build the Go hello world" host sh -c "cd $CT/hello && CGO_ENABLED=0 GOFLAGS= $GO build -trimpath -ldflags='-s -w' -o $CT/bin/hello ."; then
+    T3+=("go hello world (same build flags)" "$CT/bin/hello" "layerctl ps" "$LCR ps" "layerctl images" "$LCR images")
+  fi
   hf_table diag ns "${T3[@]}"
+  # package initialisation before main, as the Go runtime reports it (GODEBUG=inittrace=1), per package
+  for i in 1 2 3 4 5; do GODEBUG=inittrace=1 "$L" --help 2>&1 >/dev/null | grep '^init ' || true; done > "$R/inittrace.txt"
   log "diag: $DIAG_RUNS runs of layerctl run under strace -f --seccomp-bpf, load $(load)"
   traces=() ctraces=()
   STRACE="strace -f -y --seccomp-bpf -ttt -T -e trace=execve,clone,clone3,vfork,mount,umount2,fsync,fdatasync,renameat,renameat2,mkdirat,unlinkat,pivot_root,exit_group,waitid,wait4,flock,sethostname,ioctl,write"
@@ -421,7 +427,7 @@ if [ -n "$left" ]; then
 fi
 note "load at end: $(load)"
 set +e
-python3 "$HELPER" report "$R" > "$R/summary.txt"
+python3 "$BENCH_SRC/report" start "$R" > "$R/summary.txt"
 rc=$?
 cat "$R/summary.txt"
 if [ -s "$R/failed" ]; then echo "bench FAILED: $(wc -l < "$R/failed") failure(s), listed above" >&2; exit 1; fi

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Helpers of bench/start.sh (start latency and CPU share of `layerctl run`).
+"""Helpers of bench/start.sh (start latency and CPU share of `layerctl run`); its summary is bench/report's.
 
   start_helper.py tinyelf OUT                 129-byte static x86-64 ELF that exits 0 (the "tiny" image's /true)
-  start_helper.py bundle CONFIG.json          process.terminal=false, args=["/bin/true"] (as the peers' b2-start.sh)
+  start_helper.py bundle CONFIG.json [PLAIN.json ROOTFS]  args=["/bin/true"], no terminal, Docker's capabilities and
+                                              seccomp profile; PLAIN.json: umoci's config as is (no filter) for ROOTFS
   start_helper.py merge OUT NAMES_FILE J...   merge interleaved hyperfine --runs 1 exports into one export
   start_helper.py cpushare OUT.json [opts]    run a busy loop under --cpus and measure its CPU share
   start_helper.py phases OUT.json TRACE...    phases of `layerctl run` from `strace -f -ttt -T` traces
-  start_helper.py report RESULTS_DIR          the summary table (stdout); exit 3 if BENCH_STRICT=1 and a target missed
 """
 import json
 import os
@@ -17,10 +17,6 @@ import struct
 import subprocess
 import sys
 import time
-
-# peers' figures measured on this kind of machine (/work/shared/peers/RESULTS.md, section 2), ms
-PEERS = {"floor": 12.2, "crun": 28.0, "runc": 73.9, "podman": 376.0}
-
 
 # ---------------------------------------------------------------- small commands
 def tinyelf(out):
@@ -36,10 +32,54 @@ def tinyelf(out):
     os.chmod(out, 0o755)
 
 
-def bundle(path):
+# Docker's default capability set, which layerctl's containers get (pkg/ns/caps_linux.go)
+DOCKER_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+               "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
+               "CAP_AUDIT_WRITE"]
+# the default seccomp profile podman hands crun (containers-common), Docker's profile in its own file
+PROFILE = "/usr/share/containers/seccomp.json"
+ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+
+
+def oci_seccomp(profile, caps):
+    """The OCI runtime-spec form of a Docker-format seccomp profile for this architecture and these
+    capabilities, as podman and Docker resolve it (includes/excludes by arch and caps)."""
+    p = json.load(open(profile))
+    arches = []
+    for m in p.get("archMap") or []:
+        if m["architecture"] == {"amd64": "SCMP_ARCH_X86_64", "arm64": "SCMP_ARCH_AARCH64"}.get(ARCH):
+            arches = [m["architecture"]] + m.get("subArchitectures", [])
+    out = []
+    for sc in p["syscalls"]:
+        inc, exc = sc.get("includes") or {}, sc.get("excludes") or {}
+        if inc.get("arches") and ARCH not in inc["arches"] or exc.get("arches") and ARCH in exc["arches"]:
+            continue
+        if any(c not in caps for c in inc.get("caps") or []) or any(c in caps for c in exc.get("caps") or []):
+            continue
+        rule = {"names": sc["names"], "action": sc["action"]}
+        for k in ("args", "errnoRet"):
+            if sc.get(k):
+                rule[k] = sc[k]
+        out.append(rule)
+    spec = {"defaultAction": p["defaultAction"], "architectures": arches, "syscalls": out}
+    if p.get("defaultErrnoRet") is not None:
+        spec["defaultErrnoRet"] = p["defaultErrnoRet"]
+    return spec
+
+
+def bundle(path, plain_to=None, rootfs=None):
+    """/bin/true without a terminal, under what layerctl's containers get: Docker's capabilities and the
+    default seccomp profile. With plain_to, also umoci's config as it is (three capabilities, no seccomp
+    filter) written there, for rootfs: the reference row of what the filter costs crun."""
     c = json.load(open(path))
     c["process"]["terminal"] = False
     c["process"]["args"] = ["/bin/true"]
+    if plain_to:
+        c["root"]["path"] = rootfs
+        json.dump(c, open(plain_to, "w"), indent=1)
+        c["root"]["path"] = "rootfs"
+    c["process"]["capabilities"] = {k: list(DOCKER_CAPS) for k in ("bounding", "effective", "permitted")}
+    c["linux"]["seccomp"] = oci_seccomp(PROFILE, DOCKER_CAPS)
     json.dump(c, open(path, "w"), indent=1)
 
 
@@ -418,194 +458,6 @@ def phases(out, argv):
     return 0 if res["runs"] else 1
 
 
-# ---------------------------------------------------------------- report
-def load_json(p):
-    try:
-        return json.load(open(p))
-    except (OSError, ValueError):
-        return None
-
-
-def fmt_ms(s):
-    ms = s * 1000
-    return f"{ms:.0f} ms" if ms >= 100 else f"{ms:.1f} ms"
-
-
-def report(rdir):
-    lines = []
-    P = lines.append
-    strict_miss = False
-    notes = open(os.path.join(rdir, "notes")).read().splitlines() if os.path.exists(os.path.join(rdir, "notes")) else []
-    failed = [l for l in open(os.path.join(rdir, "failed")).read().splitlines() if l.strip()] \
-        if os.path.exists(os.path.join(rdir, "failed")) else []
-
-    def cmds(table):
-        d = {}
-        p = os.path.join(rdir, f"{table}.cmds")
-        if os.path.exists(p):
-            for l in open(p):
-                n, _, c = l.rstrip("\n").partition("\t")
-                d[n] = c
-        return d
-
-    def results(table):
-        j = load_json(os.path.join(rdir, f"{table}.json"))
-        return {r["command"]: r for r in (j or {}).get("results", [])}
-
-    ns, host, diag = results("ns"), results("host"), results("diag")
-    find = lambda res, key: next((r for n, r in res.items() if n.startswith(key)), None)  # noqa: E731
-    floor, crun, runc, pod = find(ns, "floor"), find(ns, "crun"), find(ns, "runc"), find(ns, "podman")
-    lc = find(ns, "layerctl")
-    lch, floorh = find(host, "layerctl"), find(host, "floor")
-
-    P("Container start latency: /bin/true in busybox (bench/start.sh)")
-    for n in notes:
-        P(f"  {n}")
-    P("")
-
-    def ratio(r, base):
-        return f"{r['median'] / base['median']:.2f}x" if r and base else "-"
-
-    def row(name, r, fl, cr, pd, extra=""):
-        if not r:
-            return f"  {name:<34} {'(not measured)':>10}"
-        rng = f"{r['min'] * 1000:.1f}-{r['max'] * 1000:.1f}"
-        return (f"  {name:<34} {fmt_ms(r['median']):>9}  {rng:>13}  {len(r['times']):>3}  {ratio(r, fl):>8}  "
-                f"{ratio(r, cr):>8}  {ratio(r, pd):>8}  {extra}")
-    hdr = (f"  {'command':<34} {'median':>9}  {'min-max ms':>13}  {'n':>3}  {'x floor':>8}  {'x crun':>8}  "
-           f"{'x podman':>8}  targets")
-
-    def verdicts(r):
-        out = []
-        nonlocal strict_miss
-        if r and crun:
-            ok = r["median"] <= 1.0 * crun["median"]
-            strict_miss |= not ok
-            out.append(f"<=1.0x crun {'PASS' if ok else 'MISS'}")
-        else:
-            out.append("<=1.0x crun n/a")
-        if r and pod:
-            ok = r["median"] <= 0.1 * pod["median"]
-            strict_miss |= not ok
-            out.append(f"<=0.1x podman {'PASS' if ok else 'MISS'}")
-        else:
-            out.append("<=0.1x podman n/a")
-        return ", ".join(out)
-
-    P("1. Inside one private mount namespace with /sys/fs/cgroup/unified unmounted (the peers' conditions),")
-    P("   one hyperfine -N invocation" + (" (interleaved rounds)" if (load_json(os.path.join(rdir, "ns.json")) or {}).get("interleaved_rounds") else ""))
-    P(hdr)
-    for key, name in (("floor", "floor: unshare+chroot"), ("crun", "crun run"), ("runc", "runc run"),
-                      ("podman", "podman run --rm")):
-        P(row(name, find(ns, key), floor, crun, pod))
-    P(row("layerctl run --rm", lc, floor, crun, pod, verdicts(lc) if lc else ""))
-    P("")
-    P("2. Host conditions (normal mount namespace, hybrid cgroups), a second hyperfine -N invocation")
-    P(hdr.replace("x floor", "x floor*").replace("x crun", "x crun†").replace("x podman", "x podman†"))
-    P(row("floor: unshare+chroot (host)", floorh, floorh, crun, pod))
-    P(row("runc run (host)", find(host, "runc"), floorh, crun, pod))
-    saved = strict_miss
-    hv = verdicts(lch) if lch else ""
-    strict_miss = saved  # the host row is informative, not the official target
-    P(row("layerctl run --rm (host)", lch, floorh, crun, pod, f"(info) {hv}" if hv else ""))
-    P("   * vs the host floor of this table; † vs crun/podman of table 1 (crun cannot run on the hybrid host)")
-    P(f"   peers' figures here (RESULTS.md §2): floor {PEERS['floor']} ms, crun {PEERS['crun']} ms, "
-      f"runc {PEERS['runc']} ms, podman {PEERS['podman']:.0f} ms")
-    P("")
-
-    cpu = [load_json(os.path.join(rdir, f"cpu-{c}.json")) for c in ("host", "ns")]
-    cpu = [c for c in cpu if c]
-    if cpu:
-        P("3. CPU share of a busy loop under `layerctl run --rm --cpus 0.2` (target 0.15-0.25 of one core)")
-        P(f"  {'where':<6} {'cgroup share':>12} {'loop /proc share':>16} {'tree cpu/wall':>13} "
-          f"{'quota/period':>13} {'throttled':>14} {'wall':>7}  target")
-        for c in cpu:
-            if c.get("cg_share") is None:
-                P(f"  {c['ctx']:<6} FAILED: {c.get('error')} (exit {c.get('rc')}, {c.get('wall_s', 0):.2f} s; "
-                  f"stderr: {c.get('stderr', '').strip()[-160:]!r})")
-                continue
-            ok = 0.15 <= c["cg_share"] <= 0.25
-            strict_miss |= not ok
-            qp = f"{c.get('quota_us')}/{c.get('period_us')}"
-            thr = f"{c.get('nr_throttled')}/{c.get('nr_periods')} per"
-            ls = f"{c['loop_share']:.3f}" if c.get("loop_share") is not None else "-"
-            ts_ = f"{c['tree_share']:.3f}" if c.get("tree_share") is not None else "-"
-            P(f"  {c['ctx']:<6} {c['cg_share']:>12.3f} {ls:>16} {ts_:>13} {qp:>13} {thr:>14} "
-              f"{c['wall_s']:>6.2f}s  {'PASS' if ok else 'MISS'}" + (f"  ERROR: {c['error']}" if c.get("error") else ""))
-        win = next((c["window_s"] for c in cpu if c.get("window_s")), 0)
-        P(f"   cgroup share = delta cpuacct.usage / wall over the loop's steady {win:.1f} s window; "
-          "loop = utime+stime of the loop's /proc/PID/stat over the same window;")
-        P("   tree = rusage (user+sys) of the whole `layerctl run` process tree / its wall time (start-up and exit included)")
-        P(f"   load: {', '.join(c['ctx'] + ' ' + ' '.join(c['load_before']) + ' -> ' + ' '.join(c['load_after']) for c in cpu)}")
-        P("")
-
-    ph = load_json(os.path.join(rdir, "phases.json"))
-    if diag or (ph and ph.get("runs")):
-        P("4. Where layerctl's time goes (diagnostics, in the namespace of table 1)")
-        if diag:
-            b = find(diag, "layerctl run --rm busybox")
-            P("  hyperfine -N, same namespace (one layerctl process start = the `--help` row; `run` starts two:")
-            P("  layerctl, then the re-executed layerctl-init in the new namespaces):")
-            for n, r in diag.items():
-                P(f"  {n:<44} median {fmt_ms(r['median']):>9}  ({r['min'] * 1000:.1f}-{r['max'] * 1000:.1f} ms, "
-                  f"user {r['user'] * 1000:.1f} ms, sys {r['system'] * 1000:.1f} ms)" +
-                  (f"  {r['median'] / b['median']:.2f}x busybox" if b and r is not b else ""))
-        if ph and ph.get("runs"):
-            P(f"  phases of `layerctl run --rm busybox /bin/true` under strace -f --seccomp-bpf (median of {ph['runs']} traced runs;"
-              f" total {ph['total_ms']:.1f} ms traced):")
-            for n, v in ph["phases"]:
-                P(f"    {n:<70} {('%.1f ms' % v) if v is not None else 'n/a':>9}")
-            P(f"    fsync: {ph['fsync_n']:.0f} calls, {ph['fsync_ms']:.1f} ms (max {ph['fsync_max_ms']:.1f} ms; per run "
-              f"{ph['fsync_ms_all']}); overlay mount {ph['overlay_mount_ms']:.1f} ms; umount2 {ph['umount2_n']:.0f} calls "
-              f"{ph['umount2_ms']:.1f} ms")
-            if ph.get("cgprocs_n"):
-                P(f"    cgroup.procs writes (child into its cgroups, the child waits): {ph['cgprocs_n']:.0f} calls, "
-                  f"{ph['cgprocs_ms']:.1f} ms; slowest per run {ph['cgprocs_max_ms_all']} ms")
-            if ph.get("freeze_thaw_ms") is not None:
-                P(f"    teardown freeze/thaw of the (empty) container cgroup (cgroup Kill): {ph['freeze_thaw_ms']:.1f} ms")
-            cr = ph.get("crun") or {}
-            if cr.get("runs"):
-                P(f"    crun run under the same strace ({cr['runs']} runs): total {cr['total_ms']:.1f} ms; fsync "
-                  f"{cr['fsync_n']:.0f} calls; cgroup.procs writes {cr['cgprocs_n']:.0f} calls {cr['cgprocs_ms']:.1f} ms, "
-                  f"slowest per run {cr['cgprocs_max_ms_all']} ms")
-        sc = os.path.join(rdir, "strace-c.txt")
-        if os.path.exists(sc):
-            skip = ("futex", "nanosleep", "epoll_pwait", "epoll_wait", "sched_yield", "tgkill", "getpid", "gettid",
-                    "waitid", "wait4", "rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "total")
-            top = [l for l in open(sc).read().splitlines()
-                   if re.match(r"^\s*\d", l) and l.split()[-1] not in skip][:8]
-            if top:
-                P("  strace -f -c (one run, all threads; without the Go runtime's futex/nanosleep/epoll/signals and the")
-                P("  waits for the child; the full table is in strace-c.txt):")
-                P("    % time     seconds  usecs/call     calls    errors syscall")
-                for l in top:
-                    P("   " + l)
-        P("")
-
-    P("Commands (exact, as timed):")
-    for table, title in (("ns", "table 1, run as: nsenter -t HOLDER -m -- hyperfine ..."), ("host", "table 2"),
-                         ("diag", "diagnostics")):
-        c = cmds(table)
-        if c:
-            P(f"  [{title}]")
-            for n, cmd in c.items():
-                P(f"    {n}: {cmd}")
-    for c in cpu:
-        P(f"  [cpu {c['ctx']}] " + " ".join(x if re.match(r"^[\w./:=@%+,-]+$", x) else "'" + x.replace("'", "'\\''") + "'"
-                                             for x in c["cmd"]))
-    P("")
-    if failed:
-        P(f"FAILED ({len(failed)}): these commands were not timed")
-        for f in failed:
-            P(f"  - {f}")
-    else:
-        P("all commands exited 0 (checked once before timing; hyperfine -N aborts on a non-zero exit)")
-    print("\n".join(lines))
-    if os.environ.get("BENCH_STRICT") == "1" and strict_miss:
-        return 3
-    return 0
-
-
 def main():
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -614,15 +466,13 @@ def main():
     if cmd == "tinyelf":
         tinyelf(args[0])
     elif cmd == "bundle":
-        bundle(args[0])
+        bundle(*args[:3])
     elif cmd == "merge":
         merge(args[0], args[1], args[2:])
     elif cmd == "cpushare":
         return cpushare(args[0], args[1:])
     elif cmd == "phases":
         return phases(args[0], args[1:])
-    elif cmd == "report":
-        return report(args[0])
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 
@@ -10,37 +9,6 @@ import (
 
 	"github.com/layerctl/layerctl/pkg/container"
 )
-
-var createCommand = &cli.Command{
-	Name:      "create",
-	Usage:     "make a container of an image (its -init and read-write layers)",
-	ArgsUsage: "IMAGE",
-	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "name", Usage: "container `NAME`"},
-		&cli.StringFlag{Name: "hostname", Usage: "the container's host name"},
-		&cli.StringSliceFlag{Name: "add-host", Usage: "add `HOST:IP` to /etc/hosts"},
-		&cli.StringSliceFlag{Name: "dns", Usage: "nameserver `IP` for /etc/resolv.conf"},
-	},
-	Action: func(c *cli.Context) error {
-		if c.NArg() != 1 {
-			return fmt.Errorf("create: want one IMAGE")
-		}
-		s, err := openStores(c)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		st, err := s.Create(container.CreateOptions{
-			Image: c.Args().First(), Name: c.String("name"), Hostname: c.String("hostname"),
-			AddHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"),
-		})
-		if err != nil {
-			return fmt.Errorf("create: %w", err)
-		}
-		fmt.Println(st.ID)
-		return nil
-	},
-}
 
 var mountCommand = &cli.Command{
 	Name:      "mount",
@@ -98,7 +66,7 @@ var diffCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		changes, err := s.Diff(c.Args().First())
+		changes, err := s.Diff(c.Context, c.Args().First())
 		if err != nil {
 			return fmt.Errorf("diff %s: %w", c.Args().First(), err)
 		}
@@ -122,70 +90,5 @@ var rmCommand = &cli.Command{
 		return eachContainer(c, "rm", func(s *container.Store, ref string) (container.State, error) {
 			return s.Remove(ref, c.Bool("force"))
 		})
-	},
-}
-
-var psCommand = &cli.Command{
-	Name:  "ps",
-	Usage: "list containers",
-	Flags: []cli.Flag{formatFlag, &cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "also containers that are not running"}},
-	Action: func(c *cli.Context) error {
-		jsonOut, err := checkFormat(c)
-		if err != nil {
-			return fmt.Errorf("ps: %w", err)
-		}
-		s, err := openStores(c)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		all, err := s.List()
-		if err != nil {
-			return fmt.Errorf("ps: %w", err)
-		}
-		refs, err := s.ImageRefs()
-		if err != nil {
-			return fmt.Errorf("ps: %w", err)
-		}
-		type row struct {
-			ID     string `json:"Id"`
-			Name   string `json:"Name"`
-			Image  string `json:"Image"`
-			Status string `json:"Status"`
-			Pid    int    `json:"Pid"`
-		}
-		rows := []row{}
-		for _, st := range all {
-			if st, err = s.Refresh(st); errors.Is(err, container.ErrContainerNotFound) {
-				continue // removed meanwhile (run --rm ending)
-			} else if err != nil {
-				return fmt.Errorf("ps: %w", err)
-			}
-			// Without -a, as Docker: only running containers (and, here,
-			// mounted ones, which are in use too).
-			if !c.Bool("all") && st.Pid == 0 && st.MountCount == 0 {
-				continue
-			}
-			// The name the image had, while it still names that image (as
-			// Docker shows the ID once a name has moved on or gone).
-			img := st.ImageName
-			if img == "" || refs[img] != st.Image {
-				img = short(st.Image)
-			}
-			rows = append(rows, row{st.ID, st.Name, displayName(img), st.Status(), st.Pid})
-		}
-		if jsonOut {
-			return printJSON(rows)
-		}
-		tw := newTable(os.Stdout)
-		fmt.Fprintln(tw, "CONTAINER-ID\tNAME\tIMAGE\tSTATUS\tPID")
-		for _, r := range rows {
-			pid := "-"
-			if r.Pid > 0 {
-				pid = fmt.Sprint(r.Pid)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID[:12], r.Name, r.Image, r.Status, pid)
-		}
-		return tw.Flush()
 	},
 }

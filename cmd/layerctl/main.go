@@ -23,6 +23,9 @@ type exitError struct {
 func (e exitError) Error() string { return e.err.Error() }
 func (e exitError) Unwrap() error { return e.err }
 
+// extraCommands are commands only some builds have (man, see man.go).
+var extraCommands []*cli.Command
+
 func main() {
 	// In a container's init step this execs the container's process and
 	// never returns; it must run before anything starts threads or opens files.
@@ -34,6 +37,7 @@ func main() {
 		Name:                 "layerctl",
 		Usage:                "container image layer store: pull, mount, commit, push and run images",
 		EnableBashCompletion: true,
+		Version:              version,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Value: "/var/lib/layerctl", EnvVars: []string{"LAYERCTL_ROOT"}, Usage: "the store `DIR`"},
 			&cli.StringFlag{Name: "driver", EnvVars: []string{"LAYERCTL_DRIVER"}, Usage: "union driver: overlay, aufs or vfs (default: overlay, else aufs, else vfs; fixed when the store is created)"},
@@ -43,17 +47,22 @@ func main() {
 		// A --change value such as CMD ["a", "b"] holds commas: one flag, one value.
 		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
-			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand,
-			gcCommand, verifyCommand, infoCommand,
+			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand, tagCommand,
+			gcCommand, verifyCommand, infoCommand, systemCommand, imageCommand, containerCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
-			commitCommand, pushCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
+			startCommand, restartCommand, waitCommand,
+			commitCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand,
+			completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
+			historyCommand, exploreCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError:    usageError,
 		CommandNotFound: func(_ *cli.Context, name string) { unknown = name },
 	}
+	app.Commands = append(app.Commands, extraCommands...)
 	setUsageError(app.Commands)
+	setCompletion(app.Commands)
 	err := app.Run(os.Args)
 	if err == nil && unknown != "" {
 		err = fmt.Errorf("unknown command %q", unknown)
@@ -76,7 +85,29 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 	if !isSubcommand {
 		return err // the global flags: "layerctl: flag provided but not defined: -x"
 	}
+	if g := globalFlagIn(c.App, err); g != "" {
+		return fmt.Errorf("%s: --%s is a global flag: global flags go before the command (layerctl --%s ... %s)",
+			c.Command.Name, g, g, c.Command.Name)
+	}
 	return fmt.Errorf("%s: %w", strings.TrimPrefix(c.Command.FullName(), c.App.Name+" "), err)
+}
+
+// globalFlagIn tells which global flag an "not defined" error is about, if
+// any ("images --root DIR": --root is known, but only before the command).
+func globalFlagIn(app *cli.App, err error) string {
+	_, name, ok := strings.Cut(err.Error(), "flag provided but not defined: ")
+	if !ok {
+		return ""
+	}
+	name = strings.TrimLeft(name, "-")
+	for _, f := range app.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return f.Names()[0]
+			}
+		}
+	}
+	return ""
 }
 
 // setUsageError gives every command (and subcommand) the one-line usage
@@ -86,7 +117,10 @@ func setUsageError(cmds []*cli.Command) {
 		if cmd.OnUsageError == nil {
 			cmd.OnUsageError = usageError
 		}
-		if cmd.Before == nil && !takesCommand[cmd.Name] {
+		// "ps -aq", "run -it": short flags combine, as in Docker.
+		cmd.UseShortOptionHandling = true
+		// A group's arguments are its subcommand's: that one checks them.
+		if cmd.Before == nil && !takesCommand[cmd.Name] && len(cmd.Subcommands) == 0 {
 			cmd.Before = flagsFirst
 		}
 		setUsageError(cmd.Subcommands)
@@ -95,7 +129,7 @@ func setUsageError(cmds []*cli.Command) {
 
 // takesCommand names the commands whose arguments end with a command line
 // of the container's own, flags included.
-var takesCommand = map[string]bool{"run": true, "exec": true}
+var takesCommand = map[string]bool{"run": true, "create": true, "exec": true}
 
 // flagsFirst refuses a flag after the arguments ("rm c1 -f"): the parser
 // stops at the first argument, so the flag would be taken for a name and

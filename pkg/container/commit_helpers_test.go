@@ -259,7 +259,7 @@ func commitTree(t *testing.T, root string) map[string]commitNode {
 			return err
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(p, root), "/")
-		if rel != "" && layer.ExcludeInit(rel) {
+		if rel != "" && container.ExcludeInit(rel) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}

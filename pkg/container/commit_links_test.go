@@ -56,7 +56,7 @@ func TestCommitNewHardlinkSameOnEveryDriver(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			changes, err := e.cs.Diff(s.ID)
+			changes, err := e.cs.Diff(t.Context(), s.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +75,7 @@ func TestCommitNewHardlinkSameOnEveryDriver(t *testing.T) {
 				t.Fatal(err)
 			}
 			diffIDs[driver] = m.DiffID
-			if err := e.ls.Verify(m.ChainID); err != nil {
+			if err := e.ls.Verify(t.Context(), m.ChainID); err != nil {
 				t.Errorf("verify: %v", err)
 			}
 			rc, err := e.ls.Tar(m.ChainID)

@@ -191,7 +191,7 @@ func TestCommitRoundTrip(t *testing.T) {
 	runCommitScript(t, merged)
 	want := commitTree(t, merged)
 	commitCheckScriptSeen(t, want)
-	changes, err := e.cs.Diff(c.ID)
+	changes, err := e.cs.Diff(t.Context(), c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestCommitRoundTrip(t *testing.T) {
 		if !slices.Equal(names, commitScriptLayer) {
 			t.Errorf("layer entries:\n  %s\nwant:\n  %s", strings.Join(names, "\n  "), strings.Join(commitScriptLayer, "\n  "))
 		}
-		if err := e.ls.Verify(m.ChainID); err != nil {
+		if err := e.ls.Verify(t.Context(), m.ChainID); err != nil {
 			t.Errorf("verify: %v", err)
 		}
 	})
@@ -298,7 +298,7 @@ func TestCommitEmpty(t *testing.T) {
 	e := newCommitEnv(t)
 	base := e.pullTiny(t)
 	c := e.create(t, "tiny:v1")
-	if changes, err := e.cs.Diff(c.ID); err != nil || len(changes) != 0 {
+	if changes, err := e.cs.Diff(t.Context(), c.ID); err != nil || len(changes) != 0 {
 		t.Fatalf("diff of a new container: %v %v", changes, err)
 	}
 	rec, m := e.commit(t, c.ID, "empty:1")
@@ -358,7 +358,7 @@ func TestCommitFailures(t *testing.T) {
 		})
 	}
 	// The container is as it was and still commits.
-	if changes, err := e.cs.Diff(c.ID); err != nil || len(changes) != 2 {
+	if changes, err := e.cs.Diff(t.Context(), c.ID); err != nil || len(changes) != 2 {
 		t.Errorf("diff after the failed commits: %v %v", changes, err)
 	}
 	e.commit(t, c.ID, "good:1", "ENV A=1")

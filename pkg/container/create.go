@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
 	"github.com/layerctl/layerctl/pkg/union"
@@ -100,8 +102,10 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 			s.Hostname = h // the host's network, the host's name (as Docker)
 		}
 	}
-	if names, _ := c.images.Names(img.ID); len(names) > 0 {
-		s.ImageName = names[0]
+	// The name the user typed, as Docker records it: another name of the
+	// same image is not what they asked for. An ID records no name.
+	if refs, err := c.images.Refs(); err == nil && refs[image.NormalizeName(o.Image)] == img.ID {
+		s.ImageName = image.NormalizeName(o.Image)
 	}
 	tmp, err := c.layers.TempDir("container-")
 	if err != nil {
@@ -121,7 +125,7 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 		return State{}, fmt.Errorf("write init layer: %w", err)
 	}
 	if union.Copies(c.driver) {
-		if err := c.copyImage(s, filepath.Join(tmp, "init"), filepath.Join(tmp, "rw")); err != nil {
+		if err := c.copyImage(context.Background(), s, filepath.Join(tmp, "init"), filepath.Join(tmp, "rw")); err != nil {
 			return State{}, err
 		}
 	}
@@ -149,8 +153,8 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 }
 
 // copyImage fills a vfs container's rw dir with its image and -init layer.
-func (c *Store) copyImage(s State, initDir, rw string) error {
-	if err := union.Materialise(rw, c.imageView(s, initDir), c.layers.Converter(), union.MaterialiseOptions{}); err != nil {
+func (c *Store) copyImage(ctx context.Context, s State, initDir, rw string) error {
+	if err := layer.Materialise(ctx, rw, c.imageView(s, initDir), c.layers.Converter(), layer.MaterialiseOptions{}); err != nil {
 		return fmt.Errorf("copy image into the container: %w", err)
 	}
 	return nil
@@ -164,35 +168,6 @@ func (c *Store) imageView(s State, initDir string) []string {
 		dirs = append(dirs, c.layers.DiffDir(s.ChainIDs[i]))
 	}
 	return dirs
-}
-
-// writeInit fills the -init layer. It is a fresh directory of the
-// container's own: every path component is a real directory made here, so an
-// image's symlink at /etc or /dev is masked, never written through.
-func writeInit(dir string, s State) error {
-	for _, d := range []struct {
-		path string
-		mode os.FileMode
-	}{{"etc", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"dev", 0o755}, {"dev/pts", 0o755}, {"dev/shm", 0o777 | os.ModeSticky}} {
-		p := filepath.Join(dir, d.path)
-		if err := os.Mkdir(p, d.mode); err != nil {
-			return err
-		}
-		if err := os.Chmod(p, d.mode); err != nil { // past the umask
-			return err
-		}
-	}
-	files := map[string]string{
-		"etc/hosts":       hostsFile(s),
-		"etc/hostname":    s.Hostname + "\n",
-		"etc/resolv.conf": resolvConf(s.DNS),
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			return err
-		}
-	}
-	return os.Symlink("/proc/mounts", filepath.Join(dir, "etc/mtab"))
 }
 
 func hostsFile(s State) string {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/layerctl/layerctl/pkg/container"
+	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/union"
 	"github.com/layerctl/layerctl/pkg/union/uniontest"
 )
@@ -41,7 +42,7 @@ func TestDeepImages(t *testing.T) {
 		// The vfs driver's view: init and every layer copied, top first.
 		want := t.TempDir()
 		layers := append([]string{filepath.Join(e.cs.Dir(s.ID), "init")}, uniontest.DiffDirs(e.ls, rec)...)
-		if err := union.Materialise(want, layers, e.ls.Converter(), union.MaterialiseOptions{}); err != nil {
+		if err := layer.Materialise(t.Context(), want, layers, e.ls.Converter(), layer.MaterialiseOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		uniontest.CheckSame(t, "materialised layers", uniontest.MustWalk(t, want).Without("/"),
@@ -119,7 +120,7 @@ func TestDeepImageWithoutLowerdirPlus(t *testing.T) {
 	}
 	want := t.TempDir()
 	layers := append([]string{filepath.Join(e.cs.Dir(s.ID), "init")}, uniontest.DiffDirs(e.ls, rec)...)
-	if err := union.Materialise(want, layers, e.ls.Converter(), union.MaterialiseOptions{}); err != nil {
+	if err := layer.Materialise(t.Context(), want, layers, e.ls.Converter(), layer.MaterialiseOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	uniontest.CheckSame(t, "materialised layers", uniontest.MustWalk(t, want).Without("/"),

@@ -74,7 +74,7 @@ func TestDiff(t *testing.T) {
 			requireDriver(t, driver)
 			e := newEnv(t, driver)
 			s := e.create(t, e.pull(t, uniontest.Shapes()[0].Tars(t)), "")
-			if got, err := e.cs.Diff(s.ID); err != nil || len(got) != 0 {
+			if got, err := e.cs.Diff(t.Context(), s.ID); err != nil || len(got) != 0 {
 				t.Errorf("diff of a new container: %v, %v; want nothing", got, err)
 			}
 			merged := e.mount(t, s.ID)
@@ -83,7 +83,7 @@ func TestDiff(t *testing.T) {
 					t.Fatalf("%s: %v", c.name, err)
 				}
 			}
-			changes, err := e.cs.Diff(s.Name)
+			changes, err := e.cs.Diff(t.Context(), s.Name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +98,7 @@ func TestDiff(t *testing.T) {
 			}
 			e.umount(t, s.ID)
 			// Diff reads the rw layer, mounted or not.
-			if again, err := e.cs.Diff(s.ID); err != nil || !slices.Equal(again, changes) {
+			if again, err := e.cs.Diff(t.Context(), s.ID); err != nil || !slices.Equal(again, changes) {
 				t.Errorf("diff after umount differs: %v, %v", again, err)
 			}
 			e.checkEmpty(t, "tmp")
@@ -178,7 +178,7 @@ func TestDiffWhiteoutForms(t *testing.T) {
 					}
 				}
 			}
-			changes, err := cs.Diff(s.ID)
+			changes, err := cs.Diff(t.Context(), s.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -242,8 +241,9 @@ func TestFacadeStartDetached(t *testing.T) {
 	if end := waitEnded(t, s, st.ID); *end.ExitCode != 7 {
 		t.Errorf("exit code %d, want 7", *end.ExitCode)
 	}
-	if log, err := os.ReadFile(s.LogPath(st.ID)); err != nil || string(log) != "detached\n" {
-		t.Errorf("log: %q, %v", log, err)
+	var log strings.Builder
+	if err := s.Logs(t.Context(), st.ID, container.LogOptions{Tail: -1}, &log, &log); err != nil || log.String() != "detached\n" {
+		t.Errorf("log: %q, %v", log.String(), err)
 	}
 
 	// A process that cannot start is the monitor's report, and --rm

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,7 +10,7 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 
-	"github.com/layerctl/layerctl/pkg/union"
+	"github.com/layerctl/layerctl/pkg/layer"
 )
 
 // Images deeper than the driver stacks are mounted through a flattened base:
@@ -71,7 +72,8 @@ func (c *Store) flatten(chain []digest.Digest) (string, error) {
 			layers[len(chain)-1-i] = c.layers.DiffDir(id)
 		}
 		// Read-only below the stack, so the layers' inodes can be shared.
-		if err := union.Materialise(merged, layers, c.layers.Converter(), union.MaterialiseOptions{Link: true}); err != nil {
+		// Mounting, which asks for it, has no ctx to cancel: it runs to the end.
+		if err := layer.Materialise(context.Background(), merged, layers, c.layers.Converter(), layer.MaterialiseOptions{Link: true}); err != nil {
 			return err
 		}
 		root, err := c.rootAttrs(chain)

@@ -24,6 +24,11 @@ func (c *Store) Push(ctx context.Context, ref, dest string, opts image.PushOptio
 // Images lists the image records.
 func (c *Store) Images() ([]image.Record, error) { return c.images.List() }
 
+// TagImage gives the image src names (a name, ID or ID prefix) the name
+// newName (NAME[:TAG]); a name that named another image moves. It returns
+// the name's stored form.
+func (c *Store) TagImage(src, newName string) (string, error) { return c.images.Tag(src, newName) }
+
 // ImageRefs maps every image name (in its stored form) to its image ID.
 func (c *Store) ImageRefs() (map[string]digest.Digest, error) { return c.images.Refs() }
 
@@ -41,8 +46,5 @@ func (c *Store) Layers() ([]LayerMeta, error) { return c.layers.List() }
 // headers and checks it against the layer's diffID and headers: an error
 // that is ErrCorrupt tells a damaged layer.
 func (c *Store) Verify(ctx context.Context, chainID digest.Digest) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return c.layers.Verify(chainID)
+	return c.layers.Verify(ctx, chainID)
 }

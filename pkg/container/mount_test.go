@@ -123,7 +123,7 @@ func TestContainersShareImageLayers(t *testing.T) {
 				t.Errorf("after rm of a: b reads %q", got)
 			}
 			for _, id := range rec.ChainIDs {
-				if err := e.ls.Verify(id); err != nil {
+				if err := e.ls.Verify(t.Context(), id); err != nil {
 					t.Errorf("after rm of a: %v", err)
 				}
 			}

@@ -32,6 +32,7 @@ type RunConfig struct {
 	TTY        bool          `json:"tty,omitempty"`
 	Privileged bool          `json:"privileged,omitempty"`
 	Remove     bool          `json:"remove,omitempty"` // --rm
+	Init       bool          `json:"init,omitempty"`   // --init: a reaper and signal forwarder as PID 1
 	// Seccomp and NoNewPrivileges hold for the container's process and
 	// every exec into it.
 	Seccomp         ns.Seccomp `json:"seccomp,omitzero"`
@@ -74,22 +75,15 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	if c.alive(s) {
 		return nil, fmt.Errorf("container %s is running already (pid %d)", s.Name, s.Pid)
 	}
+	s = c.awaitRecorded(s) // a restart: the last run's watcher is done first
 	defer func() {
 		if err != nil && s.Run != nil && s.Run.Remove {
 			c.Remove(s.ID, true)
 		}
 	}()
-	cfg, err := c.imageConfig(s)
+	cfg, rc, args, err := c.command(s)
 	if err != nil {
 		return nil, err
-	}
-	rc := s.Run
-	if rc == nil {
-		rc = &RunConfig{}
-	}
-	args := ns.Command(cfg.Entrypoint, cfg.Cmd, rc.Cmd, rc.Entrypoint)
-	if len(args) == 0 {
-		return nil, &ns.StartError{Code: ns.CodeSetup, Msg: "no command: the image has no Entrypoint or Cmd and none was given"}
 	}
 	// The mount is counted at once: a mount or umount by another command
 	// while the process starts must see it.
@@ -116,16 +110,46 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 		Rootfs: rootfs, Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net, Args: args,
 		Env:        mergeEnv(cfg.Env, rc.Env),
 		WorkingDir: cmp.Or(rc.WorkingDir, cfg.WorkingDir), User: cmp.Or(rc.User, cfg.User),
-		Privileged: rc.Privileged, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges,
+		Privileged: rc.Privileged, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges, Init: rc.Init,
 		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
 		BeforeStart: cg.Add,
 	})
 	if err != nil {
 		return nil, err
 	}
+	if s, err = c.recordStarted(s.ID, proc); err != nil {
+		proc.Signal(os.Kill)
+		proc.Wait()
+		return nil, err
+	}
+	return &Running{c: c, state: s, proc: proc, cg: cg}, nil
+}
+
+// command is what Start runs in container s: its image's config, its run
+// config and the argv they make.
+func (c *Store) command(s State) (*v1.Config, *RunConfig, []string, error) {
+	cfg, err := c.imageConfig(s)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rc := s.Run
+	if rc == nil {
+		rc = &RunConfig{}
+	}
+	args := ns.Command(cfg.Entrypoint, cfg.Cmd, rc.Cmd, rc.Entrypoint)
+	if len(args) == 0 {
+		return nil, nil, nil, &ns.StartError{Code: ns.CodeSetup, Msg: "no command: the image has no Entrypoint or Cmd and none was given"}
+	}
+	return cfg, rc, args, nil
+}
+
+// recordStarted records proc as container id's process, with its start time
+// (which tells it from a later process of the same PID).
+func (c *Store) recordStarted(id string, proc *ns.Process) (State, error) {
 	start, _ := ns.StartTime(proc.Pid())
-	err = c.locked(func() error {
-		cur, err := c.Get(s.ID)
+	var s State
+	err := c.locked(func() error {
+		cur, err := c.Get(id)
 		if err != nil {
 			return err
 		}
@@ -133,12 +157,7 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 		s = cur
 		return c.put(cur)
 	})
-	if err != nil {
-		proc.Signal(os.Kill)
-		proc.Wait()
-		return nil, err
-	}
-	return &Running{c: c, state: s, proc: proc, cg: cg}, nil
+	return s, err
 }
 
 // newCgroup makes a container's cgroup, replacing one left by a container

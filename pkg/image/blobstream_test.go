@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,6 +99,43 @@ func TestLayerStreamCloseStalledBody(t *testing.T) {
 			}
 			if _, err := io.ReadAll(s); err == nil {
 				t.Error("reading a closed stream to its end gave no error")
+			}
+		})
+	}
+}
+
+// A size-checking reader (for blobs whose source checks the digest) still
+// holds a blob to the manifest's size, and hashes nothing itself; a
+// verifying reader checks both.
+func TestBlobReaderChecks(t *testing.T) {
+	blob := []byte("a compressed blob")
+	right, wrong := digest.FromBytes(blob), digest.FromString("another blob")
+	for _, tc := range []struct {
+		name    string
+		newR    func(io.Reader, digest.Digest, int64, func(int)) *verifyingReader
+		want    digest.Digest
+		size    int64
+		wantErr string // "" none
+	}{
+		{"verifying: all right", newVerifyingReader, right, int64(len(blob)), ""},
+		{"verifying: wrong digest", newVerifyingReader, wrong, int64(len(blob)), "blob has digest"},
+		{"verifying: short", newVerifyingReader, right, int64(len(blob)) + 1, "the manifest says"},
+		{"size only: all right", newSizeCheckingReader, right, int64(len(blob)), ""},
+		{"size only: digest left to the source", newSizeCheckingReader, wrong, int64(len(blob)), ""},
+		{"size only: short", newSizeCheckingReader, right, int64(len(blob)) + 1, "the manifest says"},
+		{"size only: long", newSizeCheckingReader, right, int64(len(blob)) - 1, "larger than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := tc.newR(bytes.NewReader(blob), tc.want, tc.size, nil)
+			_, err := io.Copy(io.Discard, v)
+			if err == nil {
+				err = v.finish()
+			}
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("error %v, want none", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
 			}
 		})
 	}

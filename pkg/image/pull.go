@@ -68,28 +68,9 @@ func Pull(ctx context.Context, s *layer.Store, im *Images, src string, opts Pull
 	if recordName == "" {
 		recordName = sourceName(loc, source)
 	}
-	cf, diffIDs, err := parseConfig(source.config)
+	rec, err := newRecord(src, source, opts.Platform, explicitPlatform)
 	if err != nil {
 		return Record{}, err
-	}
-	// An index chose by platform already; a single image is checked only
-	// when a platform was asked for, as Docker does.
-	if explicitPlatform && !platformMatches(cf, opts.Platform) {
-		return Record{}, fmt.Errorf("image is %s, not the requested %s", platformString(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}), platformString(opts.Platform))
-	}
-	if source.layers != nil && len(source.layers) != len(diffIDs) {
-		return Record{}, fmt.Errorf("manifest lists %d layers, the config %d diff_ids", len(source.layers), len(diffIDs))
-	}
-	rec := Record{
-		ID:                digest.FromBytes(source.config),
-		ManifestMediaType: source.manifestType,
-		DiffIDs:           diffIDs,
-		ChainIDs:          layer.ChainIDs(diffIDs),
-		Source:            src,
-		Pulled:            time.Now().UTC(),
-	}
-	for _, d := range source.layers {
-		rec.Blobs = append(rec.Blobs, layer.Blob{Digest: digest.Digest(d.Digest.String()), MediaType: string(d.MediaType), Size: d.Size})
 	}
 	// The pull may wait long on the registry: it holds no store-wide lock
 	// then, and its layers are leased so that gc keeps them until the record
@@ -112,6 +93,35 @@ func Pull(ctx context.Context, s *layer.Store, im *Images, src string, opts Pull
 	})
 	if err != nil {
 		return Record{}, err
+	}
+	return rec, nil
+}
+
+// newRecord is the record of the image source holds, before its layers are
+// pulled. A platform asked for explicitly must be the image's.
+func newRecord(src string, source *source, platform v1.Platform, explicitPlatform bool) (Record, error) {
+	cf, diffIDs, err := parseConfig(source.config)
+	if err != nil {
+		return Record{}, err
+	}
+	// An index chose by platform already; a single image is checked only
+	// when a platform was asked for, as Docker does.
+	if explicitPlatform && !platformMatches(cf, platform) {
+		return Record{}, fmt.Errorf("image is %s, not the requested %s", platformString(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}), platformString(platform))
+	}
+	if source.layers != nil && len(source.layers) != len(diffIDs) {
+		return Record{}, fmt.Errorf("manifest lists %d layers, the config %d diff_ids", len(source.layers), len(diffIDs))
+	}
+	rec := Record{
+		ID:                digest.FromBytes(source.config),
+		ManifestMediaType: source.manifestType,
+		DiffIDs:           diffIDs,
+		ChainIDs:          layer.ChainIDs(diffIDs),
+		Source:            src,
+		Pulled:            time.Now().UTC(),
+	}
+	for _, d := range source.layers {
+		rec.Blobs = append(rec.Blobs, layer.Blob{Digest: digest.Digest(d.Digest.String()), MediaType: string(d.MediaType), Size: d.Size})
 	}
 	return rec, nil
 }
@@ -296,7 +306,11 @@ func openLayer(ctx context.Context, s *layer.Store, src *source, rec Record, i i
 		body.Close()
 		return nil, nil, err
 	}
-	v := newVerifyingReader(io.TeeReader(body, keep), rec.Blobs[i].Digest, desc.Size, advance)
+	newReader := newVerifyingReader
+	if src.fetchVerifies {
+		newReader = newSizeCheckingReader
+	}
+	v := newReader(io.TeeReader(body, keep), rec.Blobs[i].Digest, desc.Size, advance)
 	stream, err := decompress(body, v)
 	if err != nil {
 		keep.Close()

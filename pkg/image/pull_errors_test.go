@@ -94,10 +94,11 @@ func TestPullFailures(t *testing.T) {
 		errOCI   string              // substrings of the error, per transport ("" not checked)
 		errReg   string
 	}{
+		// A registry blob's digest is checked by go-containerregistry alone.
 		{name: "base blob digest mismatch", img: broken("digest0", nil), rewrite: 0, fn: flipOS,
-			firstBad: 0, errOCI: "blob has digest"},
+			firstBad: 0, errOCI: "blob has digest", errReg: "checksum"},
 		{name: "top blob digest mismatch", img: broken("digest1", nil), rewrite: 1, fn: flipOS,
-			firstBad: 1, errOCI: "blob has digest"},
+			firstBad: 1, errOCI: "blob has digest", errReg: "checksum"},
 		{name: "blob longer than the manifest says", img: broken("long", nil), rewrite: 1,
 			fn: func(b []byte) []byte { return append(slices.Clone(b), emptyGzip...) }, firstBad: 1,
 			errOCI: "larger than the"},

@@ -395,7 +395,7 @@ func checkPulled(t testing.TB, s *layer.Store, im *image.Images, rec image.Recor
 		if i > 0 && m.Parent != rec.ChainIDs[i-1] {
 			t.Errorf("layer %d: parent %s, want %s", i, m.Parent, rec.ChainIDs[i-1])
 		}
-		if err := s.Verify(id); err != nil {
+		if err := s.Verify(t.Context(), id); err != nil {
 			t.Errorf("verify layer %d: %v", i, err)
 		}
 	}

@@ -237,7 +237,7 @@ func TestPushCorruptKeptBlob(t *testing.T) {
 	if err := os.WriteFile(bad, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Verify(rec.ChainIDs[0]); !errors.Is(err, layer.ErrCorrupt) || !strings.Contains(err.Error(), srcBlobs[0]) {
+	if err := s.Verify(t.Context(), rec.ChainIDs[0]); !errors.Is(err, layer.ErrCorrupt) || !strings.Contains(err.Error(), srcBlobs[0]) {
 		t.Errorf("verify of a layer with a damaged kept blob: %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "out")

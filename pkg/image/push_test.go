@@ -152,7 +152,7 @@ func checkSameImage(t *testing.T, src string, rec image.Record) {
 		t.Fatalf("pull %s: ID %s diffIDs %v, want %s %v", src, got.ID, got.DiffIDs, rec.ID, rec.DiffIDs)
 	}
 	for _, id := range got.ChainIDs {
-		if err := s2.Verify(id); err != nil {
+		if err := s2.Verify(t.Context(), id); err != nil {
 			t.Errorf("verify %s: %v", id, err)
 		}
 	}

@@ -46,6 +46,9 @@ func ParseLocation(s string, insecure bool) (Location, error) {
 		}
 		return Location{Transport: DockerArchive, Path: file, Tag: ref}, nil
 	}
+	if err := unknownTransport(s); err != nil {
+		return Location{}, err
+	}
 	s = strings.TrimPrefix(s, "docker://")
 	var opts []name.Option
 	if insecure {
@@ -56,6 +59,36 @@ func ParseLocation(s string, insecure bool) (Location, error) {
 		return Location{}, fmt.Errorf("parse reference %q: %w", s, err)
 	}
 	return Location{Transport: Registry, Ref: ref}, nil
+}
+
+// Transports lists the sources and destinations layerctl knows, for errors.
+const Transports = "NAME[:TAG] or docker://NAME (a registry), oci:DIR[:REF], docker-archive:FILE[:NAME:TAG]"
+
+// otherTransports are containers/image transports layerctl does not read:
+// without this check "oci-archive:x.tar" parses as the registry image
+// docker.io/library/oci-archive:x.tar and fails with a DNS error.
+var otherTransports = []string{"oci-archive", "containers-storage", "docker-daemon", "dir", "tarball", "ostree", "sif"}
+
+// unknownTransport tells, for a SRC or DEST that is no registry reference,
+// what to write instead.
+func unknownTransport(s string) error {
+	if t, _, ok := strings.Cut(s, ":"); ok && slices.Contains(otherTransports, t) {
+		return fmt.Errorf("transport %q is not supported: use %s", t+":", Transports)
+	}
+	if strings.HasPrefix(s, "/") || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") || isExisting(s) {
+		return fmt.Errorf("%q is a file path, not an image reference: use %s", s, Transports)
+	}
+	return nil
+}
+
+// isExisting: s names a file or directory here (and has a '/', so that a
+// file "busybox" in the working directory does not shadow the image).
+func isExisting(s string) bool {
+	if !strings.Contains(s, "/") {
+		return false
+	}
+	_, err := os.Stat(s)
+	return err == nil
 }
 
 // splitExisting splits "PATH[:REF]" where both PATH and REF may hold colons

@@ -126,3 +126,27 @@ func TestParseName(t *testing.T) {
 		})
 	}
 }
+
+// A transport layerctl does not read, or a bare file path, says which
+// transports exist instead of being taken for a registry image (and failing
+// with a DNS error).
+func TestParseLocationUnknownTransport(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "image.tar")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{
+		"oci-archive:/tmp/x.tar", "containers-storage:busybox", "docker-daemon:busybox:latest",
+		"dir:/tmp/x", file, "./image.tar", "../image.tar",
+	} {
+		_, err := image.ParseLocation(src, false)
+		if err == nil || !strings.Contains(err.Error(), "docker-archive:FILE") || !strings.Contains(err.Error(), "oci:DIR") {
+			t.Errorf("ParseLocation(%q): %v, want an error naming the transports", src, err)
+		}
+	}
+	for _, ok := range []string{"busybox", "example.com/a/b:1", "docker://busybox:1.36", "localhost:5000/x"} {
+		if _, err := image.ParseLocation(ok, false); err != nil {
+			t.Errorf("ParseLocation(%q): %v", ok, err)
+		}
+	}
+}

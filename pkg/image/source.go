@@ -31,6 +31,9 @@ type source struct {
 	// registry's, so that a failed pull cancels the other downloads); else
 	// the blob comes from img.
 	fetch func(ctx context.Context, h v1.Hash) (io.ReadCloser, error)
+	// fetchVerifies: fetch's blobs check their own digest (a registry's,
+	// through go-containerregistry), so the pull checks only their size.
+	fetchVerifies bool
 }
 
 // DefaultPlatform is this machine's platform. It names no variant: a wanted
@@ -118,7 +121,7 @@ func openRegistry(ctx context.Context, loc Location, opts PullOptions, known fun
 	if err != nil {
 		return nil, err
 	}
-	src.fetch = fetch
+	src.fetch, src.fetchVerifies = fetch, true
 	return src, nil
 }
 
@@ -160,6 +163,11 @@ func openArchive(loc Location) (*source, error) {
 		return nil, fmt.Errorf("open docker archive %s: not a regular file", loc.Path)
 	}
 	var tag *name.Tag
+	if loc.Tag == "" {
+		if names, err := ArchiveNames(loc.Path); err == nil && len(names) > 1 {
+			return nil, errSeveralImages(loc.Path, names)
+		}
+	}
 	if loc.Tag != "" {
 		t, err := name.NewTag(loc.Tag, name.WeakValidation)
 		if err != nil {

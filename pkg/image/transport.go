@@ -3,16 +3,21 @@ package image
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Timeouts bound each wait on a registry. A zero field takes its default.
@@ -261,6 +266,7 @@ func readSmall(r io.Reader) ([]byte, error) {
 // oneLine keeps what a registry says in an error (a status body may hold
 // newlines or terminal escapes) to one line of plain text.
 func oneLine(err error) error {
+	err = registryError(err)
 	if err == nil || !strings.ContainsFunc(err.Error(), isControl) {
 		return err
 	}
@@ -282,3 +288,67 @@ func (e lineError) Error() string {
 func (e lineError) Unwrap() error { return e.err }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 }
+
+// registryError words what a registry said as a person reads it: "manifest
+// unknown: tag nosuchtag", where go-containerregistry prints the detail as
+// a Go map ("MANIFEST_UNKNOWN: manifest unknown; map[Tag:nosuchtag]").
+func registryError(err error) error {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return err
+	}
+	if te.StatusCode == http.StatusUnauthorized && len(te.Errors) == 0 {
+		// A HEAD's 401 has no body to tell why.
+		msg := strings.Replace(err.Error(), te.Error(), "401 Unauthorized: authentication required (see layerctl login)", 1)
+		return wordedError{msg: msg, err: err}
+	}
+	if len(te.Errors) == 0 {
+		return err
+	}
+	var parts []string
+	for _, d := range te.Errors {
+		msg := d.Message
+		if msg == "" {
+			msg = strings.ToLower(strings.ReplaceAll(string(d.Code), "_", " "))
+		}
+		if det := describeDetail(d.Detail); det != "" {
+			msg += ": " + det
+		}
+		parts = append(parts, msg)
+	}
+	// Only the registry's part is reworded: what wraps it stays.
+	msg := strings.Replace(err.Error(), te.Error(), strings.Join(parts, "; "), 1)
+	return wordedError{msg: msg, err: err}
+}
+
+// describeDetail prints a diagnostic's detail: an object as "key value"
+// pairs (keys in lower case, sorted), anything else as JSON.
+func describeDetail(d any) string {
+	switch v := d.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case map[string]any:
+		var kv []string
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			kv = append(kv, strings.ToLower(k)+" "+describeDetail(v[k]))
+		}
+		return strings.Join(kv, ", ")
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Sprint(d)
+	}
+	return string(b)
+}
+
+// wordedError is an error said again in other words; errors.Is and As still
+// see the original.
+type wordedError struct {
+	msg string
+	err error
+}
+
+func (e wordedError) Error() string { return e.msg }
+func (e wordedError) Unwrap() error { return e.err }

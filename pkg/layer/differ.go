@@ -2,12 +2,10 @@ package layer
 
 import (
 	"archive/tar"
+	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -27,87 +25,42 @@ type DiffOptions struct {
 	Clamp time.Time
 }
 
-// WriteDiff writes the diff directory dir as a layer tar to w: entries in
-// walk order (a directory before its children, names sorted), PAX format,
-// native whiteouts turned into ".wh." entries and opaque directories into a
-// ".wh..wh..opq" entry after the directory, hardlinks written as tar links,
-// the driver's own xattrs and aufs's bookkeeping files left out. The same
-// tree gives the same bytes.
-func WriteDiff(w io.Writer, dir string, opts DiffOptions) error {
+// WriteDiff writes the diff directory dir as a layer tar to w: its changes
+// (WalkChanges with no lower layers) in walk order (a directory before its
+// children, names sorted), PAX format, native whiteouts turned into ".wh."
+// entries and opaque directories into a ".wh..wh..opq" entry after the
+// directory, hardlinks written as tar links, the driver's own xattrs and
+// aufs's bookkeeping files left out. The same tree gives the same bytes.
+func WriteDiff(ctx context.Context, w io.Writer, dir string, opts DiffOptions) error {
 	if opts.Converter == nil {
 		return fmt.Errorf("write diff: no whiteout converter")
 	}
-	// Names are cut from the walked paths by length: "dir/" or "dir/." would
-	// cut them wrong.
-	dir = filepath.Clean(dir)
-	d := &differ{tw: tar.NewWriter(w), opts: opts, links: map[inodeKey]string{}, buf: make([]byte, 256<<10)}
-	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if path == dir {
-			return nil
-		}
-		rel := path[len(dir)+1:]
-		if opts.Exclude != nil && opts.Exclude(rel) {
-			if e.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if opts.Converter.Passthrough() {
-			kind, target := whiteout.Classify(e.Name())
-			if kind == whiteout.Meta {
-				if e.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			// A ".wh.NAME" file stands for NAME, as overlay's char device
-			// named NAME does: an excluded NAME's deletion is left out too.
-			if parent, _ := splitName(rel); kind == whiteout.Whiteout && opts.Exclude != nil && opts.Exclude(joinName(parent, target)) {
-				return nil
-			}
-		}
-		return d.entry(path, rel)
-	})
+	d := newDiffer(w, opts)
+	err := WalkChanges(ctx, dir, WalkOptions{Converter: opts.Converter, Exclude: opts.Exclude}, d.change)
 	if err != nil {
 		return fmt.Errorf("write diff of %s: %w", dir, err)
 	}
 	return d.tw.Close()
 }
 
-// Change is one path of a full tree that differs from the image below it:
-// Path is relative; Deleted marks a path gone from the tree.
-type Change struct {
-	Path    string
-	Deleted bool
-}
-
-// WriteChanges writes the listed paths of a full tree dir (a vfs container's
-// copy) as a layer tar, deletions as ".wh." entries. changes must be sorted
-// by path, so a directory comes before what it holds.
-func WriteChanges(w io.Writer, dir string, changes []Change, opts DiffOptions) error {
+// WriteChanges writes a list of changes (as WalkChanges yields them, in its
+// order, or a list built from it) as a layer tar: an entry for each Added
+// or Modified one, read from its Source, and a ".wh." entry for each
+// deletion that no opaque directory written before already implies.
+func WriteChanges(ctx context.Context, w io.Writer, changes []Change, opts DiffOptions) error {
 	if opts.Converter == nil {
 		return fmt.Errorf("write changes: no whiteout converter")
 	}
-	d := &differ{tw: tar.NewWriter(w), opts: opts, links: map[inodeKey]string{}, buf: make([]byte, 256<<10)}
+	d := newDiffer(w, opts)
 	for _, c := range changes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if opts.Exclude != nil && opts.Exclude(c.Path) {
 			continue
 		}
-		if c.Deleted {
-			parent, base := splitName(c.Path)
-			if err := d.tw.WriteHeader(&tar.Header{
-				Typeflag: tar.TypeReg, Name: joinName(parent, whiteout.TarName(base)),
-				ModTime: d.clamp(time.Unix(0, 0)), Format: tar.FormatPAX,
-			}); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := d.entry(filepath.Join(dir, c.Path), c.Path); err != nil {
-			return fmt.Errorf("write changes of %s: %w", dir, err)
+		if err := d.change(c); err != nil {
+			return fmt.Errorf("write changes: %w", err)
 		}
 	}
 	return d.tw.Close()
@@ -116,58 +69,76 @@ func WriteChanges(w io.Writer, dir string, changes []Change, opts DiffOptions) e
 type inodeKey struct{ dev, ino uint64 }
 
 type differ struct {
-	tw    *tar.Writer
-	opts  DiffOptions
-	links map[inodeKey]string // first name written for a hardlinked inode
-	buf   []byte
+	tw     *tar.Writer
+	opts   DiffOptions
+	links  map[inodeKey]string // first name written for a hardlinked inode
+	opaque map[string]bool     // directories written with an opaque marker
+	buf    []byte
 }
 
-func (d *differ) entry(path, rel string) error {
-	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
-		return err
-	}
-	mtime := d.clamp(time.Unix(st.Mtim.Unix()))
-	conv := d.opts.Converter
-	if conv.IsWhiteout(&st) {
-		parent, base := splitName(rel)
+func newDiffer(w io.Writer, opts DiffOptions) *differ {
+	return &differ{tw: tar.NewWriter(w), opts: opts, links: map[inodeKey]string{}, opaque: map[string]bool{}, buf: make([]byte, 256<<10)}
+}
+
+// change writes the tar entries of one change.
+func (d *differ) change(c Change) error {
+	if c.Kind == Deleted {
+		parent, base := splitName(c.Path)
+		if !c.Whiteout && d.opaque[parent] {
+			return nil // the marker already hides it
+		}
 		return d.tw.WriteHeader(&tar.Header{
 			Typeflag: tar.TypeReg, Name: joinName(parent, whiteout.TarName(base)),
-			ModTime: mtime, Format: tar.FormatPAX,
+			ModTime: d.clamp(time.Unix(c.Stat.Mtim.Unix())), Format: tar.FormatPAX,
 		})
 	}
-	h := &tar.Header{
-		Name: rel, Mode: int64(st.Mode & 0o7777), Uid: int(st.Uid), Gid: int(st.Gid),
-		ModTime: mtime, Format: tar.FormatPAX,
-	}
-	if err := d.xattrs(path, h); err != nil {
+	h, err := d.header(c)
+	if err != nil || h == nil {
 		return err
 	}
-	var body *os.File
+	if err := d.tw.WriteHeader(h); err != nil {
+		return err
+	}
+	if h.Typeflag == tar.TypeReg && h.Size > 0 {
+		if err := d.body(c.Source, h); err != nil {
+			return err
+		}
+	}
+	if h.Typeflag == tar.TypeDir && c.Opaque {
+		d.opaque[c.Path] = true
+		return d.tw.WriteHeader(&tar.Header{
+			Typeflag: tar.TypeReg, Name: joinName(c.Path, whiteout.OpaqueMarker),
+			ModTime: h.ModTime, Format: tar.FormatPAX,
+		})
+	}
+	return nil
+}
+
+// header is the tar header of an entry; nil for a socket, which has no tar
+// form.
+func (d *differ) header(c Change) (*tar.Header, error) {
+	st := &c.Stat
+	h := &tar.Header{
+		Name: c.Path, Mode: int64(st.Mode & 0o7777), Uid: int(st.Uid), Gid: int(st.Gid),
+		ModTime: d.clamp(time.Unix(st.Mtim.Unix())), Format: tar.FormatPAX,
+	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
-		h.Typeflag, h.Name = tar.TypeDir, rel+"/"
+		h.Typeflag, h.Name = tar.TypeDir, c.Path+"/"
 	case unix.S_IFLNK:
-		target, err := os.Readlink(path)
+		target, err := os.Readlink(c.Source)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		h.Typeflag, h.Linkname = tar.TypeSymlink, target
 	case unix.S_IFREG:
+		h.Typeflag, h.Size = tar.TypeReg, st.Size
 		key := inodeKey{st.Dev, st.Ino}
 		if first, ok := d.links[key]; ok {
-			h.Typeflag, h.Linkname = tar.TypeLink, first
-			break
+			h.Typeflag, h.Linkname, h.Size = tar.TypeLink, first, 0
+		} else if st.Nlink > 1 {
+			d.links[key] = c.Path
 		}
-		if st.Nlink > 1 {
-			d.links[key] = rel
-		}
-		f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		h.Typeflag, h.Size, body = tar.TypeReg, st.Size, f
 	case unix.S_IFCHR, unix.S_IFBLK:
 		h.Typeflag = tar.TypeChar
 		if st.Mode&unix.S_IFMT == unix.S_IFBLK {
@@ -177,33 +148,26 @@ func (d *differ) entry(path, rel string) error {
 	case unix.S_IFIFO:
 		h.Typeflag = tar.TypeFifo
 	default:
-		return nil // sockets have no tar form
+		return nil, nil
 	}
-	if err := d.tw.WriteHeader(h); err != nil {
+	return h, d.xattrs(c.Source, h)
+}
+
+// body copies a regular file's content after its header. The size was
+// written first: a file that changes size while it is read must fail, not
+// produce a bad tar.
+func (d *differ) body(path string, h *tar.Header) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
 		return err
 	}
-	if body != nil {
-		// The size was written first: a file that changes size while it is
-		// read must fail, not produce a bad tar.
-		n, err := io.CopyBuffer(d.tw, io.LimitReader(body, h.Size), d.buf)
-		if err != nil {
-			return err
-		}
-		if n != h.Size {
-			return fmt.Errorf("%s shrank while it was read", rel)
-		}
+	defer f.Close()
+	n, err := io.CopyBuffer(d.tw, io.LimitReader(f, h.Size), d.buf)
+	if err != nil {
+		return err
 	}
-	if h.Typeflag == tar.TypeDir {
-		opaque, err := conv.IsOpaque(path)
-		if err != nil {
-			return err
-		}
-		if opaque && !conv.Passthrough() {
-			return d.tw.WriteHeader(&tar.Header{
-				Typeflag: tar.TypeReg, Name: joinName(rel, whiteout.OpaqueMarker),
-				ModTime: mtime, Format: tar.FormatPAX,
-			})
-		}
+	if n != h.Size {
+		return fmt.Errorf("%s shrank while it was read", h.Name)
 	}
 	return nil
 }
@@ -236,21 +200,4 @@ func (d *differ) xattrs(path string, h *tar.Header) error {
 		h.PAXRecords["SCHILY.xattr."+name] = string(val)
 	}
 	return nil
-}
-
-// InitPaths are the files and mountpoints of a container's -init layer
-// (relative): a commit leaves them out even when a process wrote to them.
-var InitPaths = []string{
-	"etc/hosts", "etc/hostname", "etc/resolv.conf", "etc/mtab",
-	"proc", "sys", "dev",
-}
-
-// ExcludeInit is an Exclude func for InitPaths.
-func ExcludeInit(rel string) bool {
-	for _, p := range InitPaths {
-		if rel == p || strings.HasPrefix(rel, p+"/") {
-			return true
-		}
-	}
-	return false
 }

@@ -95,7 +95,7 @@ func TestPut(t *testing.T) {
 	if !bytes.Equal(got, upper) {
 		t.Errorf("Store.Tar gave other bytes than were put:\n%s\nvs\n%s", strings.Join(listing(t, got), "\n"), strings.Join(listing(t, upper), "\n"))
 	}
-	if err := s.Verify(m2.ChainID); err != nil {
+	if err := s.Verify(t.Context(), m2.ChainID); err != nil {
 		t.Errorf("verify: %v", err)
 	}
 

@@ -82,7 +82,7 @@ func TestReplacedEntriesReassemble(t *testing.T) {
 					if tc.check != nil {
 						tc.check(t, s.DiffDir(m.ChainID))
 					}
-					if err := s.Verify(m.ChainID); err != nil {
+					if err := s.Verify(t.Context(), m.ChainID); err != nil {
 						t.Errorf("verify: %v", err)
 					}
 					got, err := tarOf(s, m.ChainID)

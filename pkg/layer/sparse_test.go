@@ -85,7 +85,7 @@ func TestSparseFilesKeepHoles(t *testing.T) {
 							t.Errorf("at %d: %q (%v), want %q", off, got, err, want)
 						}
 					}
-					if err := s.Verify(m.ChainID); err != nil {
+					if err := s.Verify(t.Context(), m.ChainID); err != nil {
 						t.Errorf("verify: %v", err)
 					}
 					rc, err := s.Tar(m.ChainID)
@@ -124,7 +124,7 @@ func TestSparseFileReplaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Verify(m.ChainID); err != nil {
+	if err := s.Verify(t.Context(), m.ChainID); err != nil {
 		t.Errorf("verify: %v", err)
 	}
 	rc, err := s.Tar(m.ChainID)
@@ -194,7 +194,7 @@ func TestSparseFromGNUTar(t *testing.T) {
 			if st := lstat(t, s.DiffDir(m.ChainID)+"/f"); st.Size != 256<<20 || st.Blocks > 64 {
 				t.Errorf("size %d, %d KiB on disk", st.Size, st.Blocks/2)
 			}
-			if err := s.Verify(m.ChainID); err != nil {
+			if err := s.Verify(t.Context(), m.ChainID); err != nil {
 				t.Errorf("verify: %v", err)
 			}
 			rc, err := s.Tar(m.ChainID)

@@ -93,7 +93,9 @@ func watchOpens(t *testing.T, dir string) func() []string {
 			for off := 0; off+unix.SizeofInotifyEvent <= n; {
 				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
 				name := bytes.TrimRight(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)], "\x00")
-				if len(name) > 0 && !slices.Contains(names, string(name)) {
+				// Reading a directory (the layers' listings are merged so)
+				// cannot block nor reach the host: only other opens count.
+				if len(name) > 0 && ev.Mask&unix.IN_ISDIR == 0 && !slices.Contains(names, string(name)) {
 					names = append(names, string(name))
 				}
 				off += unix.SizeofInotifyEvent + int(ev.Len)
@@ -193,7 +195,7 @@ func TestPullOverLowerSpecialFiles(t *testing.T) {
 							t.Errorf("the record lists %q as copied: %v", c, err)
 						}
 					}
-					if err := noHang(t, "verify", fifos, func() error { return s.Verify(m.ChainID) }); err != nil {
+					if err := noHang(t, "verify", fifos, func() error { return s.Verify(t.Context(), m.ChainID) }); err != nil {
 						t.Errorf("verify: %v", err)
 					}
 					if got, err := tarOf(s, m.ChainID); err != nil || !bytes.Equal(got, upper) {
@@ -236,7 +238,7 @@ func TestReassembleNeverOpensSpecialFiles(t *testing.T) {
 			}
 			fifos := []string{diff + "/f"}
 			opened := watchOpens(t, diff)
-			err = noHang(t, "verify", fifos, func() error { return s.Verify(m.ChainID) })
+			err = noHang(t, "verify", fifos, func() error { return s.Verify(t.Context(), m.ChainID) })
 			if !errors.Is(err, ErrCorrupt) {
 				t.Errorf("verify: %v, want ErrCorrupt", err)
 			}
@@ -262,7 +264,7 @@ func TestReassembleNeverOpensSpecialFiles(t *testing.T) {
 		}
 		diff := s.DiffDir(m.ChainID)
 		opened := watchOpens(t, diff)
-		if err := noHang(t, "verify", []string{diff + "/p"}, func() error { return s.Verify(m.ChainID) }); err != nil {
+		if err := noHang(t, "verify", []string{diff + "/p"}, func() error { return s.Verify(t.Context(), m.ChainID) }); err != nil {
 			t.Errorf("verify: %v", err)
 		}
 		if got, err := tarOf(s, m.ChainID); err != nil || !bytes.Equal(got, data) {

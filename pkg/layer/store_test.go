@@ -50,7 +50,7 @@ func TestCreateVerifyReassembleGNUTar(t *testing.T) {
 	if m.ChainID != diffID || m.Size != 1<<20+26 {
 		t.Fatalf("meta = %+v", m)
 	}
-	if err := s.Verify(m.ChainID); err != nil {
+	if err := s.Verify(t.Context(), m.ChainID); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
 	rc, err := s.Tar(m.ChainID)
@@ -62,7 +62,7 @@ func TestCreateVerifyReassembleGNUTar(t *testing.T) {
 		t.Fatalf("reassembled stream differs (err %v, %d vs %d bytes)", err, len(again), len(out))
 	}
 	os.WriteFile(filepath.Join(s.DiffDir(m.ChainID), "etc/extra"), nil, 0o644)
-	if err := s.Verify(m.ChainID); err == nil {
+	if err := s.Verify(t.Context(), m.ChainID); err == nil {
 		t.Fatal("verify passed with an extra file")
 	}
 }

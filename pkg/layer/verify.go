@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -16,12 +17,17 @@ import (
 // reported, and the stream reassembled from the files and headers must hash
 // to the diffID. A kept compressed blob must still have its digest. Any
 // difference is ErrCorrupt, naming the first few paths and what differs.
-func (s *Store) Verify(chainID digest.Digest) error {
+// Cancelling ctx stops it between directories and between reads of the
+// stream, with ctx's error.
+func (s *Store) Verify(ctx context.Context, chainID digest.Digest) error {
 	m, err := s.Get(chainID)
 	if err != nil {
 		return err
 	}
-	problems, err := s.verifyFiles(m)
+	problems, err := s.verifyFiles(ctx, m)
+	if ctx.Err() != nil {
+		return fmt.Errorf("verify %s: %w", chainID, ctx.Err())
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
@@ -34,7 +40,7 @@ func (s *Store) Verify(chainID digest.Digest) error {
 
 // verifyFiles lists how the diff dir differs from the layer's headers and
 // diffID; an error means the headers themselves cannot be read.
-func (s *Store) verifyFiles(m Meta) ([]string, error) {
+func (s *Store) verifyFiles(ctx context.Context, m Meta) ([]string, error) {
 	split, err := s.OpenTarSplit(m.ChainID)
 	if err != nil {
 		return nil, err
@@ -48,7 +54,7 @@ func (s *Store) verifyFiles(m Meta) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	check := &treeCheck{s: s, parent: m.Parent, want: want}
+	check := &treeCheck{ctx: ctx, s: s, parent: m.Parent, want: want}
 	if err := check.run(s.DiffDir(m.ChainID)); err != nil {
 		return nil, err
 	}
@@ -64,7 +70,7 @@ func (s *Store) verifyFiles(m Meta) ([]string, error) {
 	}
 	defer tr.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, tr); err != nil {
+	if _, err := io.Copy(h, ctxReader{ctx, tr}); err != nil {
 		if errors.Is(err, ErrContentChanged) {
 			return []string{"/" + err.Error()}, nil
 		}
@@ -74,4 +80,17 @@ func (s *Store) verifyFiles(m Meta) ([]string, error) {
 		return []string{fmt.Sprintf("content hashes to %s, diffID is %s", got, m.DiffID)}, nil
 	}
 	return nil, nil
+}
+
+// ctxReader ends a read loop once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -57,6 +57,18 @@ func verifyStore(t *testing.T) (*layer.Store, digest.Digest) {
 	return s, m.ChainID
 }
 
+// A cancelled verify stops with ctx's error, never a verdict on the layer.
+func TestVerifyCancelled(t *testing.T) {
+	requireRoot(t)
+	s, id := verifyStore(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := s.Verify(ctx, id)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, layer.ErrCorrupt) {
+		t.Errorf("verify with a cancelled ctx: %v", err)
+	}
+}
+
 func TestVerifyUntouchedLayer(t *testing.T) {
 	requireRoot(t)
 	s, id := verifyStore(t)
@@ -64,7 +76,7 @@ func TestVerifyUntouchedLayer(t *testing.T) {
 	if err := unix.Lstat(filepath.Join(s.DiffDir(id), "gone"), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != 0 {
 		t.Fatalf("the layer has no overlay whiteout for gone (%v)", err)
 	}
-	if err := s.Verify(id); err != nil {
+	if err := s.Verify(t.Context(), id); err != nil {
 		t.Fatalf("verify of an untouched layer: %v", err)
 	}
 }
@@ -126,7 +138,7 @@ func TestVerifyFindsChanges(t *testing.T) {
 			if err := tc.damage(s.DiffDir(id)); err != nil {
 				t.Fatal(err)
 			}
-			err := s.Verify(id)
+			err := s.Verify(t.Context(), id)
 			if !errors.Is(err, layer.ErrCorrupt) {
 				t.Fatalf("verify: %v, want %v", err, layer.ErrCorrupt)
 			}
@@ -147,7 +159,7 @@ func TestVerifyNamesSeveralChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	err := s.Verify(id)
+	err := s.Verify(t.Context(), id)
 	if !errors.Is(err, layer.ErrCorrupt) {
 		t.Fatalf("verify: %v", err)
 	}
@@ -192,13 +204,13 @@ func TestVerifyLowerAttrs(t *testing.T) {
 				layertest.Dir("srv/", layertest.Mode(0o750)),
 				layertest.File("srv/data", "data\n", layertest.Mode(0o640), layertest.Owner(7, 7))))
 			top := create(base, layertest.Tar(t, layertest.File("opt/new", "new\n"), layertest.Hardlink("link", "srv/data")))
-			if err := s.Verify(top); err != nil {
+			if err := s.Verify(t.Context(), top); err != nil {
 				t.Fatalf("verify: %v", err)
 			}
 			if err := unix.Chmod(filepath.Join(s.DiffDir(top), tc.path), 0o777); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Verify(top); !errors.Is(err, layer.ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
+			if err := s.Verify(t.Context(), top); !errors.Is(err, layer.ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("verify: %v, want %s", err, tc.want)
 			}
 		})

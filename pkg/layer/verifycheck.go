@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -21,6 +22,7 @@ import (
 // looked at with fstatat, readlinkat and xattr calls that do not follow the
 // last component, so a FIFO or device planted there is never opened.
 type treeCheck struct {
+	ctx      context.Context
 	s        *Store
 	parent   digest.Digest // the layer below, for implied dirs and copied files
 	want     *expectedTree
@@ -65,6 +67,9 @@ func (c *treeCheck) run(dir string) error {
 func (c *treeCheck) walk(dir int, rel string) error {
 	f := os.NewFile(uintptr(dir), rel)
 	defer f.Close()
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
 	names, err := f.Readdirnames(-1)
 	if err != nil {
 		return fmt.Errorf("read directory /%s: %w", rel, err)

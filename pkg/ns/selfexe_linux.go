@@ -25,15 +25,20 @@ var self struct {
 	cost time.Duration
 }
 
-// selfPath returns a path that execs the sealed copy: its fd through
+// selfPath returns a path that execs the sealed copy (of the embedded
+// layerctl-init program where the build has one): its fd through
 // /proc/self/fd. execve opens the file before it closes close-on-exec fds,
 // so the fd stays close-on-exec and never reaches the child.
 func selfPath() (string, error) {
 	self.once.Do(func() {
 		start := time.Now()
-		self.fd, self.err = sealedOverlay("/proc/self/exe")
-		if self.err != nil {
-			self.fd, self.err = sealedCopy("/proc/self/exe")
+		if len(initProgram) > 0 {
+			self.fd, self.err = sealedProgram(initArg0, initProgram)
+		} else {
+			self.fd, self.err = sealedOverlay("/proc/self/exe")
+			if self.err != nil {
+				self.fd, self.err = sealedCopy("/proc/self/exe")
+			}
 		}
 		self.cost = time.Since(start)
 	})
@@ -59,11 +64,29 @@ func sealedCopy(name string) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("copy self: %w", err)
 	}
+	return sealedMemfd("layerctl", fi.Size(), func(fd int) error {
+		// sendfile copies page cache to page cache inside the kernel.
+		for off := int64(0); off < fi.Size(); {
+			n, err := unix.Sendfile(fd, int(src.Fd()), &off, int(fi.Size()-off))
+			if err != nil {
+				return fmt.Errorf("sendfile: %w", err)
+			}
+			if n == 0 {
+				return fmt.Errorf("%s shrank while copied", name)
+			}
+		}
+		return nil
+	})
+}
+
+// sealedMemfd makes an executable memfd of size bytes, has fill write them,
+// and seals it: nobody can write, grow or shrink it from then on.
+func sealedMemfd(name string, size int64, fill func(fd int) error) (int, error) {
 	// MFD_EXEC says on purpose that the memfd is executable (kernels with
 	// vm.memfd_noexec warn otherwise); older kernels lack the flag.
-	fd, err := unix.MemfdCreate("layerctl", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
 	if errors.Is(err, unix.EINVAL) {
-		fd, err = unix.MemfdCreate("layerctl", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+		fd, err = unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	}
 	if err != nil {
 		return -1, fmt.Errorf("copy self: memfd_create: %w", err)
@@ -74,18 +97,11 @@ func sealedCopy(name string) (int, error) {
 			unix.Close(fd)
 		}
 	}()
-	if err := unix.Ftruncate(fd, fi.Size()); err != nil {
+	if err := unix.Ftruncate(fd, size); err != nil {
 		return -1, fmt.Errorf("copy self: %w", err)
 	}
-	// sendfile copies page cache to page cache inside the kernel.
-	for off := int64(0); off < fi.Size(); {
-		n, err := unix.Sendfile(fd, int(src.Fd()), &off, int(fi.Size()-off))
-		if err != nil {
-			return -1, fmt.Errorf("copy self: sendfile: %w", err)
-		}
-		if n == 0 {
-			return -1, fmt.Errorf("copy self: %s shrank while copied", name)
-		}
+	if err := fill(fd); err != nil {
+		return -1, fmt.Errorf("copy self: %w", err)
 	}
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
 		return -1, fmt.Errorf("copy self: seal: %w", err)

@@ -49,10 +49,10 @@ func mountOverlay(t *testing.T, f union.Features, lower []string) string {
 	return merged
 }
 
-func materialise(t *testing.T, p pulled, opt union.MaterialiseOptions) string {
+func materialise(t *testing.T, p pulled, opt layer.MaterialiseOptions) string {
 	t.Helper()
 	dst := t.TempDir()
-	if err := union.Materialise(dst, uniontest.DiffDirs(p.ls, p.rec), p.ls.Converter(), opt); err != nil {
+	if err := layer.Materialise(t.Context(), dst, uniontest.DiffDirs(p.ls, p.rec), p.ls.Converter(), opt); err != nil {
 		t.Fatal(err)
 	}
 	return dst
@@ -73,9 +73,9 @@ func TestMergedViewsAgree(t *testing.T) {
 				dir  string
 			}{
 				{"overlay mount", mountOverlay(t, uniontest.Features(), uniontest.DiffDirs(ovl.ls, ovl.rec))},
-				{"materialised overlay store", materialise(t, ovl, union.MaterialiseOptions{})},
-				{"materialised vfs store", materialise(t, vfs, union.MaterialiseOptions{})},
-				{"linked copy of the vfs store", materialise(t, vfs, union.MaterialiseOptions{Link: true})},
+				{"materialised overlay store", materialise(t, ovl, layer.MaterialiseOptions{})},
+				{"materialised vfs store", materialise(t, vfs, layer.MaterialiseOptions{})},
+				{"linked copy of the vfs store", materialise(t, vfs, layer.MaterialiseOptions{Link: true})},
 			}
 			var want uniontest.Tree
 			wantName := "mutate.Extract"
@@ -103,8 +103,8 @@ func TestMergedViewsKeepHardlinks(t *testing.T) {
 	ovl, vfs := pullInto(t, union.Overlay, tars), pullInto(t, union.VFS, tars)
 	for name, dir := range map[string]string{
 		"overlay mount":        mountOverlay(t, uniontest.Features(), uniontest.DiffDirs(ovl.ls, ovl.rec)),
-		"materialised overlay": materialise(t, ovl, union.MaterialiseOptions{}),
-		"materialised vfs":     materialise(t, vfs, union.MaterialiseOptions{}),
+		"materialised overlay": materialise(t, ovl, layer.MaterialiseOptions{}),
+		"materialised vfs":     materialise(t, vfs, layer.MaterialiseOptions{}),
 	} {
 		for _, pair := range [][2]string{{"hard/a", "hard/b"}, {"etc/passwd", "hard/c"}} {
 			a := uniontest.Inode(t, filepath.Join(dir, pair[0]))
@@ -125,7 +125,7 @@ func TestMaterialiseLeavesLayersAlone(t *testing.T) {
 			p := pullInto(t, driver, uniontest.Shapes()[0].Tars(t))
 			before := exactLayers(t, p)
 			for _, link := range []bool{false, true} {
-				dst := materialise(t, p, union.MaterialiseOptions{Link: link})
+				dst := materialise(t, p, layer.MaterialiseOptions{Link: link})
 				top := p.ls.DiffDir(p.rec.Top())
 				shared := uniontest.Inode(t, filepath.Join(dst, "data/keep")) == uniontest.Inode(t, filepath.Join(top, "data/keep"))
 				if shared != link {

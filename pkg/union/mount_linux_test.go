@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/union"
 	"github.com/layerctl/layerctl/pkg/union/uniontest"
 )
@@ -75,7 +76,7 @@ func TestPerformOverlayForms(t *testing.T) {
 			if !union.Mounted(merged) || len(uniontest.MountsUnder(t, merged)) != 1 {
 				t.Errorf("after Perform: Mounted %v, /proc/mounts %v", union.Mounted(merged), uniontest.MountsUnder(t, merged))
 			}
-			want := uniontest.MustWalk(t, materialise(t, tc.p, union.MaterialiseOptions{})).Without("/")
+			want := uniontest.MustWalk(t, materialise(t, tc.p, layer.MaterialiseOptions{})).Without("/")
 			uniontest.CheckSame(t, "materialised layers", want, "overlay mount", uniontest.MustWalk(t, merged).Without("/"))
 			if err := union.Unmount(merged); err != nil {
 				t.Fatal(err)

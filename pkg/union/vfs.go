@@ -1,7 +1,7 @@
 package union
 
 // vfs is the copy-based fallback: a container's rw dir holds a full copy of
-// its image and -init layer (see Materialise), and "mounting" it is a bind
+// its image and -init layer (see layer.Materialise), and "mounting" it is a bind
 // mount of that copy, so a container's rootfs has the same path whatever the
 // driver.
 type vfs struct{}

@@ -27,7 +27,9 @@ type Converter interface {
 	Format() Format
 	// Passthrough reports whether whiteout entries are stored as the plain
 	// files the tar carries (aufs, vfs): the applier then extracts them as
-	// regular entries and calls neither Whiteout nor Opaque.
+	// regular entries and calls neither Whiteout nor Opaque. It is for the
+	// write side only (the applier, and verify's model of what the applier
+	// stored): a reader of a diff dir asks ReadEntry and IsOpaque instead.
 	Passthrough() bool
 	// Whiteout records in the directory dirfd that name is deleted.
 	Whiteout(dirfd int, name string) error
@@ -42,6 +44,14 @@ type Converter interface {
 	// IsNativeXattr reports whether an xattr name belongs to the driver and
 	// must never reach a tar.
 	IsNativeXattr(name string) bool
+	// ReadEntry tells what a directory entry of a diff dir in this form
+	// means: a whiteout of the returned name, an opaque marker (its
+	// directory hides every lower child), driver bookkeeping (never a
+	// change: skip it and what it holds) or a plain entry (Regular). Of st
+	// it reads only the type bits and, for a device, Rdev: a caller that
+	// knows the type from readdir needs to lstat only devices. A directory
+	// in this form may also be opaque by its own mark: see IsOpaque.
+	ReadEntry(name string, st *unix.Stat_t) (kind Kind, target string)
 }
 
 // ForFormat returns the converter for a recorded format.
@@ -93,6 +103,15 @@ func (overlay) IsWhiteout(st *unix.Stat_t) bool {
 	return st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0
 }
 
+// ReadEntry: only the 0/0 char device means something; a ".wh." name in an
+// overlay dir is a file some process made, plain.
+func (o overlay) ReadEntry(name string, st *unix.Stat_t) (Kind, string) {
+	if o.IsWhiteout(st) {
+		return Whiteout, name
+	}
+	return Regular, ""
+}
+
 func (o overlay) IsOpaque(path string) (bool, error) {
 	var buf [4]byte
 	n, err := unix.Lgetxattr(path, o.xattr, buf[:])
@@ -119,6 +138,9 @@ func (files) Passthrough() bool             { return true }
 func (files) IsWhiteout(*unix.Stat_t) bool  { return false }
 func (files) IsOpaque(string) (bool, error) { return false, nil }
 func (files) IsNativeXattr(string) bool     { return false }
+
+// ReadEntry: the names are the tar's; a 0/0 char device is a device.
+func (files) ReadEntry(name string, _ *unix.Stat_t) (Kind, string) { return Classify(name) }
 func (files) Whiteout(dirfd int, name string) error {
 	fd, err := unix.Openat(dirfd, TarName(name), unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o444)
 	if err != nil {

@@ -235,3 +235,52 @@ func TestFilesConverter(t *testing.T) {
 		t.Errorf("IsOpaque = %v %v, the files form has no native opaque mark", ok, err)
 	}
 }
+
+func TestReadEntry(t *testing.T) {
+	chr00 := &unix.Stat_t{Mode: unix.S_IFCHR}
+	null := &unix.Stat_t{Mode: unix.S_IFCHR | 0o666, Rdev: unix.Mkdev(1, 3)}
+	blk00 := &unix.Stat_t{Mode: unix.S_IFBLK}
+	reg := &unix.Stat_t{Mode: unix.S_IFREG | 0o644}
+	dir := &unix.Stat_t{Mode: unix.S_IFDIR | 0o755}
+	overlayCases := []struct {
+		name   string
+		st     *unix.Stat_t
+		kind   Kind
+		target string
+	}{
+		{"gone", chr00, Whiteout, "gone"},
+		{"null", null, Regular, ""},
+		{"blk", blk00, Regular, ""},
+		{".wh.x", reg, Regular, ""}, // a file a process made, not a whiteout
+		{".wh..wh..opq", reg, Regular, ""},
+		{".wh..wh.plnk", dir, Regular, ""},
+		{"d", dir, Regular, ""},
+	}
+	filesCases := []struct {
+		name   string
+		st     *unix.Stat_t
+		kind   Kind
+		target string
+	}{
+		{".wh.gone", reg, Whiteout, "gone"},
+		{".wh..wh..opq", reg, Opaque, ""},
+		{".wh..wh.plnk", dir, Meta, ""},
+		{".wh..wh.aufs", reg, Meta, ""},
+		{"gone", chr00, Regular, ""}, // a device in the files form
+		{"f", reg, Regular, ""},
+	}
+	for _, f := range []Format{FormatOverlay, FormatOverlayUser} {
+		c := mustConverter(t, f)
+		for _, tc := range overlayCases {
+			if kind, target := c.ReadEntry(tc.name, tc.st); kind != tc.kind || target != tc.target {
+				t.Errorf("%s: ReadEntry(%q, mode %o) = %v %q, want %v %q", f, tc.name, tc.st.Mode, kind, target, tc.kind, tc.target)
+			}
+		}
+	}
+	c := mustConverter(t, FormatFiles)
+	for _, tc := range filesCases {
+		if kind, target := c.ReadEntry(tc.name, tc.st); kind != tc.kind || target != tc.target {
+			t.Errorf("files: ReadEntry(%q, mode %o) = %v %q, want %v %q", tc.name, tc.st.Mode, kind, target, tc.kind, tc.target)
+		}
+	}
+}

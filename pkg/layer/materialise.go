@@ -1,6 +1,7 @@
-package union
+package layer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -24,95 +25,40 @@ type MaterialiseOptions struct {
 
 // Materialise writes the merged view of layers (top first, each a diff dir
 // whose whiteouts are in conv's form) into dst, an existing directory. It is
-// what a union mount would show, made by applying the layers bottom up with
-// the OCI whiteout rules. The attributes of dst itself are left to the
-// caller. dst is private to the caller while this runs: it is never
-// traversed through a symlink, since every entry that changes type is
-// removed before it is made again.
-func Materialise(dst string, layers []string, conv whiteout.Converter, opt MaterialiseOptions) error {
-	m := &materialiser{conv: conv, link: opt.Link, dirTimes: map[string]unix.Timespec{}}
+// what a union mount would show (the vfs driver's copy of an image), made by
+// applying each layer's changes (WalkChanges) bottom up. The attributes of
+// dst itself are left to the caller. dst is private to the caller while
+// this runs: it is never traversed through a symlink, since every entry
+// that changes type is removed before it is made again.
+func Materialise(ctx context.Context, dst string, layers []string, conv whiteout.Converter, opt MaterialiseOptions) error {
+	m := &materialiser{dst: filepath.Clean(dst), conv: conv, link: opt.Link, dirTimes: map[string]unix.Timespec{}}
 	for i := len(layers) - 1; i >= 0; i-- {
-		m.links = map[inode]string{}
-		if err := m.dir(layers[i], dst, ""); err != nil {
+		m.links = map[inodeKey]string{}
+		if err := WalkChanges(ctx, layers[i], WalkOptions{Converter: conv}, m.change); err != nil {
 			return fmt.Errorf("materialise %s: %w", layers[i], err)
 		}
 	}
-	return m.restoreDirTimes(dst)
+	return m.restoreDirTimes(m.dst)
 }
 
-type inode struct{ dev, ino uint64 }
-
 type materialiser struct {
+	dst  string
 	conv whiteout.Converter
 	link bool
 	// links maps a source inode of the current layer to its first copy, so
 	// hardlinks inside a layer stay hardlinks.
-	links map[inode]string
+	links map[inodeKey]string
 	// dirTimes are set last: creating children changes a directory's mtime.
 	dirTimes map[string]unix.Timespec
 }
 
-// dir applies the children of the layer directory src/rel onto dst/rel.
-func (m *materialiser) dir(src, dst, rel string) error {
-	srcDir := filepath.Join(src, rel)
-	names, err := readNames(srcDir)
-	if err != nil {
-		return err
+// change applies one change of a layer onto dst.
+func (m *materialiser) change(c Change) error {
+	to := filepath.Join(m.dst, c.Path)
+	if c.Kind == Deleted {
+		return os.RemoveAll(to)
 	}
-	present := make(map[string]bool, len(names))
-	for _, n := range names {
-		present[n] = true
-	}
-	opaque := false
-	if m.conv.Passthrough() {
-		opaque = present[whiteout.OpaqueMarker]
-	} else if rel != "" {
-		if opaque, err = m.conv.IsOpaque(srcDir); err != nil {
-			return err
-		}
-	}
-	if opaque {
-		if err := clearDir(filepath.Join(dst, rel)); err != nil {
-			return err
-		}
-	}
-	for _, name := range names {
-		p := filepath.Join(rel, name)
-		if m.conv.Passthrough() {
-			switch kind, target := whiteout.Classify(name); kind {
-			case whiteout.Opaque, whiteout.Meta:
-				continue
-			case whiteout.Whiteout:
-				// A name and its whiteout in one layer: the name stays.
-				if !present[target] && whiteout.ValidTarget(target) {
-					if err := os.RemoveAll(filepath.Join(dst, rel, target)); err != nil {
-						return err
-					}
-				}
-				continue
-			}
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(filepath.Join(src, p), &st); err != nil {
-			return err
-		}
-		if !m.conv.Passthrough() && m.conv.IsWhiteout(&st) {
-			if err := os.RemoveAll(filepath.Join(dst, p)); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := m.entry(src, dst, p, &st); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// entry makes dst/p like src/p, replacing whatever dst/p was unless both are
-// directories (then the upper one's attributes win and the children merge).
-func (m *materialiser) entry(src, dst, p string, st *unix.Stat_t) error {
-	from, to := filepath.Join(src, p), filepath.Join(dst, p)
+	st := &c.Stat
 	var old unix.Stat_t
 	exists := unix.Lstat(to, &old) == nil
 	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
@@ -124,20 +70,11 @@ func (m *materialiser) entry(src, dst, p string, st *unix.Stat_t) error {
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
-		if !exists {
-			if err := unix.Mkdir(to, 0o700); err != nil {
-				return err
-			}
-		}
-		if err := m.attrs(from, to, st); err != nil {
-			return err
-		}
-		m.dirTimes[p] = st.Mtim
-		return m.dir(src, dst, p)
+		return m.dir(c, to, exists)
 	case unix.S_IFREG:
-		return m.file(from, to, st)
+		return m.file(c.Source, to, st)
 	case unix.S_IFLNK:
-		target, err := os.Readlink(from)
+		target, err := os.Readlink(c.Source)
 		if err != nil {
 			return err
 		}
@@ -152,13 +89,32 @@ func (m *materialiser) entry(src, dst, p string, st *unix.Stat_t) error {
 		if err := unix.Mknod(to, st.Mode, int(st.Rdev)); err != nil {
 			return err
 		}
-		return m.attrs(from, to, st)
+		return m.attrs(c.Source, to, st)
 	}
+}
+
+// dir makes or updates a directory: the upper one's attributes win and the
+// children merge, unless it is opaque (then the lower children go).
+func (m *materialiser) dir(c Change, to string, exists bool) error {
+	if !exists {
+		if err := unix.Mkdir(to, 0o700); err != nil {
+			return err
+		}
+	} else if c.Opaque {
+		if err := clearDir(to); err != nil {
+			return err
+		}
+	}
+	if err := m.attrs(c.Source, to, &c.Stat); err != nil {
+		return err
+	}
+	m.dirTimes[c.Path] = c.Stat.Mtim
+	return nil
 }
 
 // file copies (or, with link, hardlinks) a regular file.
 func (m *materialiser) file(from, to string, st *unix.Stat_t) error {
-	key := inode{st.Dev, st.Ino}
+	key := inodeKey{st.Dev, st.Ino}
 	if first, ok := m.links[key]; ok && st.Nlink > 1 {
 		return unix.Link(first, to)
 	}
