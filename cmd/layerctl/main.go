@@ -51,7 +51,7 @@ func main() {
 			gcCommand, verifyCommand, infoCommand, systemCommand, imageCommand, containerCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
 			startCommand, restartCommand, waitCommand,
-			commitCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand,
+			commitCommand, buildCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand,
 			completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
 			historyCommand, exploreCommand,
 		},
