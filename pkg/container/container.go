@@ -139,6 +139,13 @@ func (c *Store) List() ([]State, error) {
 
 // Resolve finds a container by full ID, unique ID prefix or name.
 func (c *Store) Resolve(ref string) (State, error) {
+	// A full ID, as every step of run passes, is read alone: listing the
+	// store reads every container's record.
+	if isFullID(ref) {
+		if s, err := c.Get(ref); err == nil {
+			return s, nil
+		}
+	}
 	all, err := c.List()
 	if err != nil {
 		return State{}, err
@@ -182,4 +189,18 @@ func newID() string {
 	var b [32]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// isFullID tells a whole container ID (newID's 64 hex digits), which names
+// a record path without a directory walk.
+func isFullID(ref string) bool {
+	if len(ref) != 64 {
+		return false
+	}
+	for _, r := range ref {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }
