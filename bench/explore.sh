@@ -6,7 +6,7 @@
 #   sudo bench/explore.sh                 full run
 #   sudo RUNS=3 bench/explore.sh          quick run
 #
-# Table (median of RUNS after WARMUP warm-up runs, hyperfine -N, whole processes):
+# Table (median of RUNS after WARMUP warm-up runs, hyperfine -N: no shell, output discarded):
 #   explore   explore --format json debian | explore --format json debian-10layer | history debian-10layer
 #             targets: json debian < 150 ms, json debian-10layer < 250 ms, history < 250 ms
 #
@@ -30,8 +30,8 @@ need "layerctl pull debian-10layer" $LCX pull -q "oci:$CT/img/debian10:latest" d
 entries=$($LCX explore --format json debian:bookworm | python3 -c 'import json,sys; print(sum(len(l["added"]) for l in json.load(sys.stdin)["layers"]))')
 note "debian:bookworm: $entries entries added by its layer"
 
-hf_add "explore --format json debian" "" "$LCX explore --format json debian:bookworm > /dev/null"
-hf_add "explore --format json debian-10layer" "" "$LCX explore --format json debian-10layer:bookworm > /dev/null"
-hf_add "history debian-10layer" "" "$LCX history debian-10layer:bookworm > /dev/null"
+hf_add "explore --format json debian" "" "$LCX explore --format json debian:bookworm"
+hf_add "explore --format json debian-10layer" "" "$LCX explore --format json debian-10layer:bookworm"
+hf_add "history debian-10layer" "" "$LCX history debian-10layer:bookworm"
 hf_run explore "$RUNS" "$WARMUP"
 report_and_exit

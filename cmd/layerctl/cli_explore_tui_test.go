@@ -43,7 +43,9 @@ func (s *tuiSession) tmux(args ...string) string {
 	return string(out)
 }
 
-func (s *tuiSession) keys(keys ...string) { s.tmux(append([]string{"send-keys", "-t", "0"}, keys...)...) }
+func (s *tuiSession) keys(keys ...string) {
+	s.tmux(append([]string{"send-keys", "-t", "0"}, keys...)...)
+}
 
 func (s *tuiSession) screen() string { return s.tmux("capture-pane", "-p", "-t", "0") }
 
