@@ -9,6 +9,8 @@
 # Table (median of RUNS after WARMUP warm-up runs, hyperfine -N: no shell, output discarded):
 #   explore   explore --format json debian | explore --format json debian-10layer | history debian-10layer
 #             targets: json debian < 150 ms, json debian-10layer < 250 ms, history < 250 ms
+#   tui       explore debian-10layer in tmux until its first screen is drawn (bench/explore_tui.py)
+#             target: < 300 ms
 #
 # Env: RUNS (10), WARMUP (1), INTERLEAVE (1), BENCH_DIR (image cache, /tmp/layerctl-bench),
 #      CTR_SCRATCH (the store, /tmp/layerctl-bench-explore; removed at the end), LAYERCTL (bin/layerctl),
@@ -34,4 +36,7 @@ hf_add "explore --format json debian" "" "$LCX explore --format json debian:book
 hf_add "explore --format json debian-10layer" "" "$LCX explore --format json debian-10layer:bookworm"
 hf_add "history debian-10layer" "" "$LCX history debian-10layer:bookworm"
 hf_run explore "$RUNS" "$WARMUP"
+# the TUI's first screen, in tmux: hyperfine cannot tell when a screen is drawn
+ensure_tools tmux
+chk "explore TUI first screen" python3 "$BENCH_SRC/explore_tui.py" "$R/tui.json" "$RUNS" $LCX explore debian-10layer:bookworm || true
 report_and_exit
