@@ -11,7 +11,8 @@ import sys
 import time
 
 
-def once(sock, cmd, want):
+def once(cmd, want):
+    sock = f"layerctl-bench-tui-{os.getpid()}-{time.monotonic_ns()}"  # a fresh tmux server each run
     t0 = time.monotonic()
     subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-x", "180", "-y", "45"] + cmd, check=True)
     try:
@@ -27,10 +28,9 @@ def once(sock, cmd, want):
 
 def main():
     out, runs, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-    sock = f"layerctl-bench-tui-{os.getpid()}"
     want = ["Layers", "everything up to this layer", "q quit"]
-    once(sock, cmd, want)  # warm-up
-    times = [once(sock, cmd, want) for _ in range(runs)]
+    once(cmd, want)  # warm-up
+    times = [once(cmd, want) for _ in range(runs)]
     with open(out, "w") as f:
         json.dump({"times": times}, f)
     print(f"   explore TUI first screen: median {sorted(times)[len(times) // 2] * 1000:.1f} ms (n={runs})", file=sys.stderr)
