@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -101,7 +100,7 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 // differ's tar goes straight into the applier: the new layer is stored
 // once, hashed on the way, with no temporary tarball.
 func (c *Store) diffWriter(ctx context.Context, s State, clamp time.Time) (func(io.Writer) error, error) {
-	rw := filepath.Join(c.Dir(s.ID), "rw")
+	rw := c.part(s.ID, layer.ContainerRW)
 	diffOpts := layer.DiffOptions{Converter: c.layers.Converter(), Exclude: ExcludeInit, Clamp: clamp}
 	if !union.Copies(c.driver) {
 		return func(w io.Writer) error { return layer.WriteDiff(ctx, w, rw, diffOpts) }, nil
