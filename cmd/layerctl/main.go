@@ -47,7 +47,7 @@ func main() {
 			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand, tagCommand,
 			gcCommand, verifyCommand, infoCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
-			startCommand, restartCommand, waitCommand,
+			startCommand, restartCommand, waitCommand, cpCommand,
 			commitCommand, pushCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
 		},
 		// Errors are printed once, by main, in one line.
