@@ -7,7 +7,7 @@ export PATH := $(PATH):/usr/local/go/bin
 TEST_TOOLS := skopeo umoci docker-registry
 TEST_PKGS := docker-registry skopeo umoci busybox-static
 
-.PHONY: build deps test demo bench clean
+.PHONY: build deps test demo bench clean man install
 
 # -s -w: no symbol table or DWARF (stack traces stay); urfave_cli_no_docs:
 # no man-page generator linked in. A smaller binary that starts faster.
@@ -26,6 +26,21 @@ INIT_BIN := pkg/ns/layerctl-init.bin
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(INIT_BIN).$$$$ ./cmd/layerctl-init && mv -f $(INIT_BIN).$$$$ $(INIT_BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -tags urfave_cli_no_docs,initembed -ldflags="$(LDFLAGS)" -o $(BIN) ./cmd/layerctl
+
+# The man page, from a build with urfave/cli's docs generator (which the
+# release binary leaves out): $(MANDIR)/man8/layerctl.8.
+MANDIR ?= out/man
+man:
+	$(GO) run ./cmd/layerctl man $(MANDIR)
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging dir]: the binary, the
+# man page and the bash completion.
+PREFIX ?= /usr/local
+install: build man
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/layerctl
+	install -D -m 0644 $(MANDIR)/man8/layerctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/layerctl.8
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/layerctl
 
 # Installs the tools only when one is missing, so it is a no-op on a prepared machine.
 # /bin/busybox must be the static one: it is copied into test images.

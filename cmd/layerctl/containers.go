@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 
@@ -91,70 +90,5 @@ var rmCommand = &cli.Command{
 		return eachContainer(c, "rm", func(s *container.Store, ref string) (container.State, error) {
 			return s.Remove(ref, c.Bool("force"))
 		})
-	},
-}
-
-var psCommand = &cli.Command{
-	Name:  "ps",
-	Usage: "list containers",
-	Flags: []cli.Flag{formatFlag, &cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "also containers that are not running"}},
-	Action: func(c *cli.Context) error {
-		jsonOut, err := checkFormat(c)
-		if err != nil {
-			return fmt.Errorf("ps: %w", err)
-		}
-		s, err := openStores(c)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		all, err := s.List()
-		if err != nil {
-			return fmt.Errorf("ps: %w", err)
-		}
-		refs, err := s.ImageRefs()
-		if err != nil {
-			return fmt.Errorf("ps: %w", err)
-		}
-		type row struct {
-			ID     string `json:"Id"`
-			Name   string `json:"Name"`
-			Image  string `json:"Image"`
-			Status string `json:"Status"`
-			Pid    int    `json:"Pid"`
-		}
-		rows := []row{}
-		for _, st := range all {
-			if st, err = s.Refresh(st); errors.Is(err, container.ErrNotFound) {
-				continue // removed meanwhile (run --rm ending)
-			} else if err != nil {
-				return fmt.Errorf("ps: %w", err)
-			}
-			// Without -a, as Docker: only running containers (and, here,
-			// mounted ones, which are in use too).
-			if !c.Bool("all") && st.Pid == 0 && st.MountCount == 0 {
-				continue
-			}
-			// The name the image had, while it still names that image (as
-			// Docker shows the ID once a name has moved on or gone).
-			img := st.ImageName
-			if img == "" || refs[img] != st.Image {
-				img = short(st.Image)
-			}
-			rows = append(rows, row{st.ID, st.Name, displayName(img), st.Status(), st.Pid})
-		}
-		if jsonOut {
-			return printJSON(rows)
-		}
-		tw := newTable(os.Stdout)
-		fmt.Fprintln(tw, "CONTAINER-ID\tNAME\tIMAGE\tSTATUS\tPID")
-		for _, r := range rows {
-			pid := "-"
-			if r.Pid > 0 {
-				pid = fmt.Sprint(r.Pid)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID[:12], r.Name, r.Image, r.Status, pid)
-		}
-		return tw.Flush()
 	},
 }

@@ -4,18 +4,49 @@ import (
 	"fmt"
 	"os"
 
-	digest "github.com/opencontainers/go-digest"
 	"github.com/urfave/cli/v2"
 
+	"github.com/layerctl/layerctl/pkg/container"
 	"github.com/layerctl/layerctl/pkg/image"
 )
 
+// imageRow is what an images --format template sees: Docker's field names,
+// as text, as Docker's are.
+type imageRow struct {
+	ID           string
+	Repository   string
+	Tag          string
+	Digest       string
+	CreatedAt    string
+	CreatedSince string
+	Size         string
+	Containers   string
+	Layers       string
+}
+
+// imageJSON is a line of images --format json.
+type imageJSON struct {
+	Repository string `json:"Repository"`
+	Tag        string `json:"Tag"`
+	ID         string `json:"Id"`
+	Layers     int    `json:"Layers"`
+	Size       int64  `json:"Size"`
+}
+
 var imagesCommand = &cli.Command{
-	Name:  "images",
-	Usage: "list the images in the store",
-	Flags: []cli.Flag{formatFlag},
+	Name:      "images",
+	Usage:     "list the images in the store",
+	ArgsUsage: "[REPOSITORY[:TAG]]",
+	Flags:     []cli.Flag{templateFormatFlag, filterFlag, quietFlag},
 	Action: func(c *cli.Context) error {
-		jsonOut, err := checkFormat(c)
+		if c.NArg() > 1 {
+			return fmt.Errorf("images: want at most one REPOSITORY[:TAG]")
+		}
+		lf, err := parseListFormat(c.String("format"))
+		if err != nil {
+			return fmt.Errorf("images: %w", err)
+		}
+		filters, err := container.ParseFilters(c.StringSlice("filter"), container.ImageFilterKeys...)
 		if err != nil {
 			return fmt.Errorf("images: %w", err)
 		}
@@ -24,48 +55,70 @@ var imagesCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		recs, err := s.Images()
+		list, err := s.ListImages(c.Args().First(), filters)
 		if err != nil {
 			return fmt.Errorf("images: %w", err)
 		}
-		refs, err := s.ImageRefs()
-		if err != nil {
-			return fmt.Errorf("images: %w", err)
-		}
-		names := map[digest.Digest][]string{}
-		for n, id := range refs {
-			names[id] = append(names[id], n)
-		}
-		type row struct {
-			Repository string `json:"Repository"`
-			Tag        string `json:"Tag"`
-			ID         string `json:"Id"`
-			Layers     int    `json:"Layers"`
-			Size       int64  `json:"Size"`
-		}
-		rows := []row{}
-		for _, r := range recs {
-			ns := names[r.ID]
-			if len(ns) == 0 {
-				ns = []string{""}
-			}
-			sortStrings(ns)
-			for _, n := range ns {
-				repo, tag := "<none>", "<none>"
-				if n != "" {
-					repo, tag = image.SplitName(n)
-				}
-				rows = append(rows, row{repo, tag, r.ID.String(), len(r.DiffIDs), r.Size})
-			}
-		}
-		if jsonOut {
-			return printJSON(rows)
-		}
-		tw := newTable(os.Stdout)
-		fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE-ID\tLAYERS\tSIZE")
-		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", r.Repository, r.Tag, short(digest.Digest(r.ID)), r.Layers, humanSize(r.Size))
-		}
-		return tw.Flush()
+		return printImages(c, lf, list)
 	},
+}
+
+func printImages(c *cli.Context, lf listFormat, list []container.ImageSummary) error {
+	if c.Bool("quiet") {
+		seen := map[string]bool{}
+		for _, im := range list {
+			if id := short(im.ID); !seen[id] {
+				seen[id] = true
+				fmt.Println(id)
+			}
+		}
+		return nil
+	}
+	if lf.json {
+		rows := []imageJSON{}
+		for _, im := range list {
+			repo, tag := splitOrNone(im.Name)
+			rows = append(rows, imageJSON{repo, tag, im.ID.String(), len(im.DiffIDs), im.Size})
+		}
+		return printJSON(rows)
+	}
+	if lf.tmpl != nil {
+		rows := make([]any, 0, len(list))
+		for _, im := range list {
+			rows = append(rows, newImageRow(im))
+		}
+		return lf.printRows(rows, headerOf(imageRow{}))
+	}
+	tw := newTable(os.Stdout)
+	fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE-ID\tLAYERS\tSIZE")
+	for _, im := range list {
+		repo, tag := splitOrNone(im.Name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", repo, tag, short(im.ID), len(im.DiffIDs), humanSize(im.Size))
+	}
+	return tw.Flush()
+}
+
+func newImageRow(im container.ImageSummary) imageRow {
+	repo, tag := splitOrNone(im.Name)
+	r := imageRow{
+		ID: short(im.ID), Repository: repo, Tag: tag, Digest: "<none>",
+		Size: humanSize(im.Size), Containers: fmt.Sprint(im.Containers), Layers: fmt.Sprint(len(im.DiffIDs)),
+	}
+	if im.Manifest != "" {
+		r.Digest = im.Manifest.String()
+	}
+	r.CreatedAt, r.CreatedSince = "N/A", "N/A" // an image may not say (Docker's words then)
+	if created := im.Config.Created; !created.IsZero() {
+		r.CreatedAt = created.Format("2006-01-02 15:04:05 -0700 MST")
+		r.CreatedSince = since(created) + " ago"
+	}
+	return r
+}
+
+// splitOrNone is a stored name's repository and tag, <none> for no name.
+func splitOrNone(stored string) (repo, tag string) {
+	if stored == "" {
+		return "<none>", "<none>"
+	}
+	return image.SplitName(stored)
 }

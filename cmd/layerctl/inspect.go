@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"text/template"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
@@ -38,36 +42,89 @@ type rootFS struct {
 
 var inspectCommand = &cli.Command{
 	Name:      "inspect",
-	Usage:     "show a container or an image as JSON",
-	ArgsUsage: "IMAGE|CONTAINER",
-	Flags:     []cli.Flag{&cli.StringFlag{Name: "format", Value: "json", Usage: "output format: json"}},
+	Usage:     "show containers or images as JSON (several: a JSON array)",
+	ArgsUsage: "IMAGE|CONTAINER...",
+	Flags: []cli.Flag{&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "json",
+		Usage: "`FORMAT`: json, or a Go template run on each object's JSON ('{{.State.Status}}', '{{json .Config}}')"}},
 	Action: func(c *cli.Context) error {
-		if c.NArg() != 1 {
-			return fmt.Errorf("inspect: want one IMAGE or CONTAINER")
+		if c.NArg() < 1 {
+			return fmt.Errorf("inspect: want IMAGE or CONTAINER...")
 		}
+		var tmpl *template.Template
 		if f := c.String("format"); f != "json" {
-			return fmt.Errorf("inspect: --format %q: want json", f)
+			t, err := parseTemplate(f)
+			if err != nil {
+				return fmt.Errorf("inspect: %w", err)
+			}
+			tmpl = t
 		}
 		s, err := openStores(c)
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		arg := c.Args().First()
-		// A container name or ID wins over an image of the same name, as in Docker.
-		if info, err := s.Inspect(arg); err == nil {
-			return printJSON(containerJSON(info))
+		// As docker inspect: what is found is printed, and an error for
+		// each name that is not, after.
+		var found []any
+		var errs []error
+		for _, arg := range c.Args().Slice() {
+			v, err := inspectOne(s, arg)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("inspect %s: %w", arg, err))
+				continue
+			}
+			found = append(found, v)
 		}
-		r, err := s.ResolveImage(arg)
-		if err != nil {
-			return fmt.Errorf("inspect %s: %w", arg, err)
+		if err := printInspected(found, c.NArg() > 1, tmpl); err != nil {
+			return err
 		}
-		out, err := inspectImage(s, r)
-		if err != nil {
-			return fmt.Errorf("inspect %s: %w", arg, err)
-		}
-		return printJSON(out)
+		return errors.Join(errs...)
 	},
+}
+
+// inspectOne describes a container or, when none has that name or ID, an
+// image.
+func inspectOne(s *container.Store, arg string) (any, error) {
+	// A container name or ID wins over an image of the same name, as in Docker.
+	if info, err := s.Inspect(arg); err == nil {
+		return containerJSON(info), nil
+	}
+	r, err := s.ResolveImage(arg)
+	if err != nil {
+		return nil, err
+	}
+	return inspectImage(s, r)
+}
+
+// printInspected prints one object as JSON, several as a JSON array, or
+// runs the template on each object's JSON (field names as JSON has them,
+// .Id, .State.Running, as in Docker).
+func printInspected(found []any, several bool, tmpl *template.Template) error {
+	if tmpl == nil {
+		switch {
+		case several:
+			return printJSON(found)
+		case len(found) == 1:
+			return printJSON(found[0])
+		}
+		return nil
+	}
+	out := bufio.NewWriter(os.Stdout)
+	for _, v := range found {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		var generic any
+		if err := json.Unmarshal(b, &generic); err != nil {
+			return err
+		}
+		if err := tmpl.Execute(out, generic); err != nil {
+			return fmt.Errorf("inspect: --format: %w", err)
+		}
+		fmt.Fprintln(out)
+	}
+	return out.Flush()
 }
 
 func inspectImage(s *container.Store, r image.Record) (imageInspect, error) {

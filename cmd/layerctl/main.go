@@ -23,6 +23,9 @@ type exitError struct {
 func (e exitError) Error() string { return e.err.Error() }
 func (e exitError) Unwrap() error { return e.err }
 
+// extraCommands are commands only some builds have (man, see man.go).
+var extraCommands []*cli.Command
+
 func main() {
 	// In a container's init step this execs the container's process and
 	// never returns; it must run before anything starts threads or opens files.
@@ -45,17 +48,21 @@ func main() {
 		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
 			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand, tagCommand,
-			gcCommand, verifyCommand, infoCommand,
+			gcCommand, verifyCommand, infoCommand, systemCommand, imageCommand, containerCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
 			startCommand, restartCommand, waitCommand, cpCommand,
-			commitCommand, pushCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
+			commitCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand,
+			completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
+			historyCommand, exploreCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError:    usageError,
 		CommandNotFound: func(_ *cli.Context, name string) { unknown = name },
 	}
+	app.Commands = append(app.Commands, extraCommands...)
 	setUsageError(app.Commands)
+	setCompletion(app.Commands)
 	err := app.Run(os.Args)
 	if err == nil && unknown != "" {
 		err = fmt.Errorf("unknown command %q", unknown)
@@ -110,7 +117,10 @@ func setUsageError(cmds []*cli.Command) {
 		if cmd.OnUsageError == nil {
 			cmd.OnUsageError = usageError
 		}
-		if cmd.Before == nil && !takesCommand[cmd.Name] {
+		// "ps -aq", "run -it": short flags combine, as in Docker.
+		cmd.UseShortOptionHandling = true
+		// A group's arguments are its subcommand's: that one checks them.
+		if cmd.Before == nil && !takesCommand[cmd.Name] && len(cmd.Subcommands) == 0 {
 			cmd.Before = flagsFirst
 		}
 		setUsageError(cmd.Subcommands)

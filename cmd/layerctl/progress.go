@@ -10,14 +10,15 @@ import (
 
 // progressBars shows one bar per layer (bytes read of its blob) on a terminal.
 type progressBars struct {
+	verb string // "pulling", "pushing"
 	p    *mpb.Progress
 	mu   sync.Mutex
 	bars map[string]*mpb.Bar
 	once sync.Once
 }
 
-func newProgressBars(w io.Writer) *progressBars {
-	return &progressBars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40)), bars: map[string]*mpb.Bar{}}
+func newProgressBars(w io.Writer, verb string) *progressBars {
+	return &progressBars{verb: verb, p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40)), bars: map[string]*mpb.Bar{}}
 }
 
 func (b *progressBars) Begin(id string, size int64) {
@@ -27,7 +28,7 @@ func (b *progressBars) Begin(id string, size int64) {
 		size = 0
 	}
 	b.bars[id] = b.p.AddBar(size,
-		mpb.PrependDecorators(decor.Name(id+" "), decor.OnComplete(decor.Name("pulling"), "done   ")),
+		mpb.PrependDecorators(decor.Name(id+" "), decor.OnComplete(decor.Name(b.verb), "done   ")),
 		mpb.AppendDecorators(decor.CountersKibiByte("% .1f / % .1f")),
 	)
 }

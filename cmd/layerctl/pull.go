@@ -48,7 +48,7 @@ var pullCommand = &cli.Command{
 		}
 		defer s.Close()
 		if !c.Bool("quiet") && term.IsTerminal(int(os.Stderr.Fd())) {
-			bars := newProgressBars(os.Stderr)
+			bars := newProgressBars(os.Stderr, "pulling")
 			defer bars.Wait()
 			opts.Progress = bars
 		}

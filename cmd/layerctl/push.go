@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/layerctl/layerctl/pkg/image"
 )
@@ -15,6 +17,7 @@ var pushCommand = &cli.Command{
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP and unverified TLS"},
 		&cli.StringFlag{Name: "compression", Usage: "layer compression: gzip or zstd (default: a pulled layer's own blob, else gzip)"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress display"},
 	},
 	Action: func(c *cli.Context) error {
 		if c.NArg() != 2 {
@@ -26,9 +29,17 @@ var pushCommand = &cli.Command{
 		}
 		defer s.Close()
 		img, dest := c.Args().Get(0), c.Args().Get(1)
-		d, err := s.Push(c.Context, img, dest, image.PushOptions{
-			Insecure: c.Bool("insecure"), Compression: c.String("compression"),
-		})
+		opts := image.PushOptions{Insecure: c.Bool("insecure"), Compression: c.String("compression")}
+		var bars *progressBars
+		if !c.Bool("quiet") && term.IsTerminal(int(os.Stderr.Fd())) {
+			bars = newProgressBars(os.Stderr, "pushing")
+			defer bars.Wait()
+			opts.Progress = bars
+		}
+		d, err := s.Push(c.Context, img, dest, opts)
+		if bars != nil {
+			bars.Wait() // the bars are drawn before the digest is printed
+		}
 		if err != nil {
 			return fmt.Errorf("push %s: %w", img, err)
 		}

@@ -138,7 +138,7 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 	}
 	err = c.locked(func() error {
 		if existing, err := c.Resolve(s.Name); err == nil && existing.Name == s.Name {
-			return fmt.Errorf("name %q is taken by container %s: %w", s.Name, existing.ID[:12], layer.ErrExists)
+			return fmt.Errorf("name %q is taken by container %s: %w", s.Name, existing.ID[:12], ErrContainerExists)
 		}
 		data := mustJSON(s)
 		if err := os.WriteFile(filepath.Join(tmp, "state.json"), data, 0o600); err != nil {

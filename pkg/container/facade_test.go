@@ -72,7 +72,7 @@ func TestFacadePullResolveVerify(t *testing.T) {
 			t.Errorf("resolve layer %s: %s, %v", ref, got, err)
 		}
 	}
-	if _, err := s.ResolveLayer("zzzz"); !errors.Is(err, container.ErrNotFound) {
+	if _, err := s.ResolveLayer("zzzz"); !errors.Is(err, container.ErrLayerNotFound) {
 		t.Errorf("resolve layer zzzz: %v, want ErrNotFound", err)
 	}
 	for _, ref := range []string{"busybox", rec.ID.String(), top.Encoded()[:12]} {
@@ -127,7 +127,7 @@ func TestFacadeRunCommitRemoveGC(t *testing.T) {
 	}
 
 	// Containers hold busybox: it keeps its record, -f takes its names.
-	if _, err := s.RemoveImage("busybox", false); !errors.Is(err, container.ErrInUse) {
+	if _, err := s.RemoveImage("busybox", false); !errors.Is(err, container.ErrImageInUse) {
 		t.Errorf("rmi of a used image: %v, want ErrInUse", err)
 	}
 	r, err := s.RemoveImage("busybox", true)

@@ -90,7 +90,7 @@ func (c *Store) RemoveImage(ref string, force bool) (ImageRemoval, error) {
 	}
 	if used[rec.ID] {
 		if !force {
-			return ImageRemoval{}, fmt.Errorf("image %s is used by a container: %w (remove the container or use -f)", shortID(rec.ID), ErrInUse)
+			return ImageRemoval{}, fmt.Errorf("image %s is used by a container: %w (remove the container or use -f)", shortID(rec.ID), ErrImageInUse)
 		}
 		untagged, err := c.images.UntagAll(rec.ID)
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -239,7 +238,7 @@ func (c *Store) finish(id string, pid, code int) error {
 		_, err = c.Remove(id, true)
 	}
 	// A container removed meanwhile (rm -f) has nothing left to record.
-	if errors.Is(err, layer.ErrNotFound) {
+	if errors.Is(err, ErrContainerNotFound) {
 		return nil
 	}
 	return err
@@ -281,4 +280,4 @@ func mergeEnv(base, add []string) []string {
 }
 
 // LogPath is where a detached container's output goes.
-func (c *Store) LogPath(id string) string { return filepath.Join(c.Dir(id), "container.log") }
+func (c *Store) LogPath(id string) string { return c.part(id, layer.ContainerLog) }

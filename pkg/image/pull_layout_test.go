@@ -219,7 +219,7 @@ func TestPullDockerArchivePaths(t *testing.T) {
 		{name: "no .tar, name and tag", src: noExt + ":example.com/team/app:v2", img: img, wantName: "example.com/team/app:v2"},
 		{name: "no .tar, name without tag", src: noExt + ":example.com/team/other", img: other, wantName: "example.com/team/other:latest"},
 		{name: ".tar: in the file name", src: colons + ":example.com/team/other:latest", img: other, wantName: "example.com/team/other:latest"},
-		{name: ".tar: in the file name, none named", src: colons, wantErr: "single image"},
+		{name: ".tar: in the file name, none named", src: colons, wantErr: "holds 2 images"},
 		{name: "name not in archive", src: noExt + ":example.com/team/none:v1", wantErr: "not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -35,6 +35,9 @@ type PushOptions struct {
 	// layer's kept blob as it is and compresses the others with gzip.
 	Compression string
 	Jobs        int // layers compressed at once
+	// Progress sees each layer's blob as it is sent (by its first 12 hex
+	// digits); a nil Progress reports nothing.
+	Progress Progress
 }
 
 // Push sends an image of the store to a registry, an OCI layout or a
@@ -53,29 +56,12 @@ func Push(ctx context.Context, s *layer.Store, im *Images, ref, dest string, opt
 	if err != nil {
 		return "", err
 	}
-	mediaType, err := layerMediaType(opts.Compression)
-	if err != nil {
-		return "", err
-	}
-	config, err := s.Blob(rec.ID)
-	if err != nil {
-		return "", fmt.Errorf("image config: %w", err)
-	}
 	tmp, err := s.TempDir("push-")
 	if err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	layers, err := compressLayers(ctx, s, rec, tmp, mediaType, opts)
-	if err != nil {
-		return "", err
-	}
-	var img v1.Image
-	if manifest, mt, ok := pulledManifest(s, rec, layers); ok {
-		img, err = newPulledImage(config, manifest, mt, layers)
-	} else {
-		img, err = newPushImage(config, layers)
-	}
+	img, err := exportImage(ctx, s, rec, tmp, opts)
 	if err != nil {
 		return "", err
 	}
@@ -90,6 +76,30 @@ func Push(ctx context.Context, s *layer.Store, im *Images, ref, dest string, opt
 	}
 	d, err := img.Digest()
 	return digest.Digest(d.String()), err
+}
+
+// exportImage is rec as a v1.Image whose layer blobs are files: kept
+// blobs, or layers compressed into tmp (which the caller removes).
+func exportImage(ctx context.Context, s *layer.Store, rec Record, tmp string, opts PushOptions) (v1.Image, error) {
+	mediaType, err := layerMediaType(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
+	config, err := s.Blob(rec.ID)
+	if err != nil {
+		return nil, fmt.Errorf("image config: %w", err)
+	}
+	layers, err := compressLayers(ctx, s, rec, tmp, mediaType, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range layers {
+		l.progress = opts.Progress
+	}
+	if manifest, mt, ok := pulledManifest(s, rec, layers); ok {
+		return newPulledImage(config, manifest, mt, layers)
+	}
+	return newPushImage(config, layers)
 }
 
 func layerMediaType(compression string) (types.MediaType, error) {
@@ -194,6 +204,7 @@ type fileLayer struct {
 	size      int64
 	mediaType types.MediaType
 	kept      bool // the store's kept blob, not a file of this push
+	progress  Progress
 }
 
 // keptLayer is the layer's kept blob when it is sound and compressed as
@@ -270,7 +281,44 @@ func pulledManifest(s *layer.Store, rec Record, layers []*fileLayer) ([]byte, ty
 func (l *fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
 func (l *fileLayer) Size() (int64, error)                { return l.size, nil }
 func (l *fileLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
-func (l *fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.path) }
+
+// Compressed opens the blob to send, reporting its bytes as they are read.
+func (l *fileLayer) Compressed() (io.ReadCloser, error) {
+	f, err := os.Open(l.path)
+	if err != nil || l.progress == nil {
+		return f, err
+	}
+	id := l.digest.Hex[:12]
+	l.progress.Begin(id, l.size)
+	return &progressReader{ReadCloser: f, progress: l.progress, id: id}, nil
+}
+
+// progressReader reports a blob's bytes as they are read: "done" at its
+// end, "failed" when it is closed before.
+type progressReader struct {
+	io.ReadCloser
+	progress Progress
+	id       string
+	ended    bool
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.ReadCloser.Read(b)
+	p.progress.Advance(p.id, n)
+	if err == io.EOF && !p.ended {
+		p.ended = true
+		p.progress.End(p.id, "done")
+	}
+	return n, err
+}
+
+func (p *progressReader) Close() error {
+	if !p.ended {
+		p.ended = true
+		p.progress.End(p.id, "failed")
+	}
+	return p.ReadCloser.Close()
+}
 
 // pushImage is an OCI image made of a stored config and compressed layers.
 type pushImage struct {

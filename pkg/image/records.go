@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -38,6 +37,13 @@ func (r Record) Top() digest.Digest {
 	return r.ChainIDs[len(r.ChainIDs)-1]
 }
 
+// The image records' own sentinels; each matches its layer.ErrAny*
+// category through errors.Is.
+var (
+	ErrNotFound = layer.KindError(layer.ErrAnyNotFound)
+	ErrInUse    = layer.KindError(layer.ErrAnyInUse)
+)
+
 // Images is the image record store beside a layer store.
 type Images struct {
 	s *layer.Store
@@ -45,17 +51,15 @@ type Images struct {
 
 // NewImages opens the image records of a store.
 func NewImages(s *layer.Store) (*Images, error) {
-	if err := os.MkdirAll(filepath.Join(s.Root(), "images"), 0o700); err != nil {
+	if err := os.MkdirAll(s.Paths().Images(), 0o700); err != nil {
 		return nil, fmt.Errorf("open image records: %w", err)
 	}
 	return &Images{s: s}, nil
 }
 
-func (im *Images) recordPath(id digest.Digest) string {
-	return filepath.Join(im.s.Root(), "images", id.Encoded()+".json")
-}
+func (im *Images) recordPath(id digest.Digest) string { return im.s.Paths().ImageRecord(id) }
 
-func (im *Images) refsPath() string { return filepath.Join(im.s.Root(), "images", "refs.json") }
+func (im *Images) refsPath() string { return im.s.Paths().ImageRefs() }
 
 // locked runs fn under the records' lock.
 func (im *Images) locked(fn func() error) error { return im.s.Locked("images", fn) }
@@ -64,11 +68,11 @@ func (im *Images) locked(fn func() error) error { return im.s.Locked("images", f
 func (im *Images) Get(id digest.Digest) (Record, error) {
 	var r Record
 	if err := id.Validate(); err != nil {
-		return r, fmt.Errorf("image %q: %w", id, layer.ErrNotFound)
+		return r, fmt.Errorf("image %q: %w", id, ErrNotFound)
 	}
 	data, err := os.ReadFile(im.recordPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return r, fmt.Errorf("image %s: %w", id, layer.ErrNotFound)
+		return r, fmt.Errorf("image %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return r, err
@@ -78,7 +82,7 @@ func (im *Images) Get(id digest.Digest) (Record, error) {
 
 // List returns every record, newest pull first.
 func (im *Images) List() ([]Record, error) {
-	entries, err := os.ReadDir(filepath.Join(im.s.Root(), "images"))
+	entries, err := os.ReadDir(im.s.Paths().Images())
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +167,7 @@ func (im *Images) Resolve(s string) (Record, error) {
 	}
 	prefix := strings.TrimPrefix(s, "sha256:")
 	if len(prefix) == 0 || strings.Trim(prefix, "0123456789abcdef") != "" {
-		return Record{}, fmt.Errorf("image %s: %w", lookedFor(s), layer.ErrNotFound)
+		return Record{}, fmt.Errorf("image %s: %w", lookedFor(s), ErrNotFound)
 	}
 	all, err := im.List()
 	if err != nil {
@@ -177,7 +181,7 @@ func (im *Images) Resolve(s string) (Record, error) {
 	}
 	switch len(found) {
 	case 0:
-		return Record{}, fmt.Errorf("image %s: %w", s, layer.ErrNotFound)
+		return Record{}, fmt.Errorf("image %s: %w", s, ErrNotFound)
 	case 1:
 		return found[0], nil
 	}

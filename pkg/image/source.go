@@ -163,6 +163,11 @@ func openArchive(loc Location) (*source, error) {
 		return nil, fmt.Errorf("open docker archive %s: not a regular file", loc.Path)
 	}
 	var tag *name.Tag
+	if loc.Tag == "" {
+		if names, err := ArchiveNames(loc.Path); err == nil && len(names) > 1 {
+			return nil, errSeveralImages(loc.Path, names)
+		}
+	}
 	if loc.Tag != "" {
 		t, err := name.NewTag(loc.Tag, name.WeakValidation)
 		if err != nil {

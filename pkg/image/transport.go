@@ -294,7 +294,15 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r < 0
 // a Go map ("MANIFEST_UNKNOWN: manifest unknown; map[Tag:nosuchtag]").
 func registryError(err error) error {
 	var te *transport.Error
-	if !errors.As(err, &te) || len(te.Errors) == 0 {
+	if !errors.As(err, &te) {
+		return err
+	}
+	if te.StatusCode == http.StatusUnauthorized && len(te.Errors) == 0 {
+		// A HEAD's 401 has no body to tell why.
+		msg := strings.Replace(err.Error(), te.Error(), "401 Unauthorized: authentication required (see layerctl login)", 1)
+		return wordedError{msg: msg, err: err}
+	}
+	if len(te.Errors) == 0 {
 		return err
 	}
 	var parts []string

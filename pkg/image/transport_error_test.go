@@ -12,17 +12,19 @@ import (
 // errors.As still finds the registry's error.
 func TestRegistryErrorWording(t *testing.T) {
 	for _, tc := range []struct {
-		diag []transport.Diagnostic
-		want string
+		diag   []transport.Diagnostic
+		status int
+		want   string
 	}{
+		{nil, 401, "fetch: 401 Unauthorized: authentication required (see layerctl login)"},
 		{[]transport.Diagnostic{{Code: transport.ManifestUnknownErrorCode, Message: "manifest unknown", Detail: map[string]any{"Tag": "nosuchtag"}}},
-			"fetch: manifest unknown: tag nosuchtag"},
+			404, "fetch: manifest unknown: tag nosuchtag"},
 		{[]transport.Diagnostic{{Code: transport.UnauthorizedErrorCode, Message: "authentication required", Detail: []any{map[string]any{"Type": "repository"}}}},
-			`fetch: authentication required: [{"Type":"repository"}]`},
+			401, `fetch: authentication required: [{"Type":"repository"}]`},
 		{[]transport.Diagnostic{{Code: transport.NameUnknownErrorCode}, {Code: transport.DeniedErrorCode, Message: "no", Detail: "read only"}},
-			"fetch: name unknown; no: read only"},
+			404, "fetch: name unknown; no: read only"},
 	} {
-		te := &transport.Error{Errors: tc.diag, StatusCode: 404}
+		te := &transport.Error{Errors: tc.diag, StatusCode: tc.status}
 		err := oneLine(fmt.Errorf("fetch: %w", te))
 		if err.Error() != tc.want {
 			t.Errorf("got %q, want %q", err, tc.want)

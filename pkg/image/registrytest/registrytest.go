@@ -23,6 +23,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // startTimeout bounds how long Start waits for the registry to answer.
@@ -41,7 +43,7 @@ func Start(t testing.TB) string {
 	// bind; a registry that exits at once is started again on another port.
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		host, err := start(t, bin)
+		host, err := start(t, bin, "")
 		if err == nil {
 			return host
 		}
@@ -51,7 +53,37 @@ func Start(t testing.TB) string {
 	return ""
 }
 
-func start(t testing.TB, bin string) (string, error) {
+// StartAuth is Start with htpasswd authentication: the registry takes user
+// and password (basic auth) and answers 401 to anyone else.
+func StartAuth(t testing.TB, user, password string) string {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		t.Skip("registrytest: docker-registry not found (Debian package docker-registry; run `make deps`)")
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte(user+":"+string(hash)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	auth := fmt.Sprintf("auth:\n  htpasswd:\n    realm: registrytest\n    path: %s\n", htpasswd)
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		host, err := start(t, bin, auth)
+		if err == nil {
+			return host
+		}
+		lastErr = err
+	}
+	t.Fatalf("registrytest: %v", lastErr)
+	return ""
+}
+
+// start runs one registry; auth is a config section ("" for none).
+func start(t testing.TB, bin, auth string) (string, error) {
 	port, err := freePort()
 	if err != nil {
 		return "", err
@@ -69,7 +101,7 @@ storage:
     enabled: true
 http:
   addr: %s
-`, filepath.Join(dir, "data"), host)), 0o644)
+%s`, filepath.Join(dir, "data"), host, auth)), 0o644)
 	if err != nil {
 		return "", err
 	}
@@ -144,7 +176,8 @@ func ping(ctx context.Context, host string) bool {
 		return false
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	// 401: up, and asking for credentials (StartAuth).
+	return resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized
 }
 
 func readLog(path string) string {
