@@ -388,6 +388,8 @@ if [ "$DIAG" = 1 ] && [ "$LC_OK" = 1 ]; then
     T3+=("go hello world (same build flags)" "$CT/bin/hello" "layerctl ps" "$LCR ps" "layerctl images" "$LCR images")
   fi
   hf_table diag ns "${T3[@]}"
+  # package initialisation before main, as the Go runtime reports it (GODEBUG=inittrace=1), per package
+  for i in 1 2 3 4 5; do GODEBUG=inittrace=1 "$L" --help 2>&1 >/dev/null | grep '^init ' || true; done > "$R/inittrace.txt"
   log "diag: $DIAG_RUNS runs of layerctl run under strace -f --seccomp-bpf, load $(load)"
   traces=() ctraces=()
   STRACE="strace -f -y --seccomp-bpf -ttt -T -e trace=execve,clone,clone3,vfork,mount,umount2,fsync,fdatasync,renameat,renameat2,mkdirat,unlinkat,pivot_root,exit_group,waitid,wait4,flock,sethostname,ioctl,write"

@@ -100,6 +100,7 @@ def diagnostics(rep, diag, find):
             r = diag.get(cmd)
             rep.le(f"{cmd} <= 2x a Go hello world (diagnostics table)",
                    r["median"] / hello["median"] if r and hello else None, 2.0, lambda v: f"{v:.2f}x")
+    inittrace(rep)
     if ph and ph.get("runs"):
         print(f"  phases of `layerctl run --rm busybox /bin/true` under strace -f --seccomp-bpf (median of {ph['runs']} "
               f"traced runs; total {ph['total_ms']:.1f} ms traced):")
@@ -129,6 +130,23 @@ def diagnostics(rep, diag, find):
             print("    % time     seconds  usecs/call     calls    errors syscall")
             for l in top:
                 print("   " + l)
+
+
+def inittrace(rep):
+    """Package initialisation of one layerctl process (GODEBUG=inittrace=1 of `layerctl --help`, 5 runs)."""
+    per, runs = {}, 0
+    for l in rep.lines("inittrace.txt"):
+        f = l.split()  # init PKG @T ms, CLOCK ms clock, ...
+        if len(f) > 4 and f[0] == "init":
+            per.setdefault(f[1], []).append(float(f[4]))
+            runs = max(runs, len(per[f[1]]))
+    if not per:
+        return
+    mean = {k: sum(v) / runs for k, v in per.items()}
+    top = sorted(mean.items(), key=lambda kv: -kv[1])[:8]
+    print(f"  package initialisation before main (GODEBUG=inittrace=1, mean of {runs} runs of --help): "
+          f"{sum(mean.values()):.1f} ms in {len(mean)} packages; the most:")
+    print("    " + ", ".join(f"{k.split('/')[-1] if k.count('/') > 2 else k} {v:.2f}" for k, v in top) + " (ms)")
 
 
 def commands(rep):

@@ -112,7 +112,7 @@ func TestCLIHappyPath(t *testing.T) {
 	}
 
 	// rmi removes the image and its layers.
-	if out := mustRun(t, root, "rmi", "happy:1.0"); lastLine(out) != id {
+	if out := mustRun(t, root, "rmi", "happy:1.0"); out != "Untagged: happy:1.0\nDeleted: "+id+"\n" {
 		t.Errorf("rmi printed %q, want %s", out, id)
 	}
 	if rows := tableRows(mustRun(t, root, "images")); len(rows) != 1 {
@@ -241,7 +241,7 @@ func TestCLISharedLayers(t *testing.T) {
 		t.Errorf("layers table row of the base: %q, want REFS 2", baseRow)
 	}
 
-	if out := mustRun(t, root, "rmi", "alpha"); lastLine(out) != idA {
+	if out := mustRun(t, root, "rmi", "alpha"); lastLine(out) != "Deleted: "+idA {
 		t.Errorf("rmi alpha printed %q, want %s", out, idA)
 	}
 	ls = listLayers(t, root)

@@ -508,8 +508,8 @@ func TestCLIRunEnds(t *testing.T) {
 		b.detach(t, "--name", "t0", busyboxImage, "sh", "-c", "echo out; echo err >&2")
 		b.waitStatus(t, "t0", "exited (0)")
 		// A detached container's output is kept for logs.
-		if out := b.mustRun(t, "logs", "t0"); out != "out\nerr\n" {
-			t.Errorf("logs t0 = %q, want the process's stdout and stderr", out)
+		if out, errOut, code := b.run(t, "logs", "t0"); out != "out\n" || errOut != "err\n" || code != 0 {
+			t.Errorf("logs t0: stdout %q stderr %q exit %d, want the process's stdout and stderr apart", out, errOut, code)
 		}
 		b.detach(t, "--name", "t3", busyboxImage, "sh", "-c", "exit 3")
 		b.waitStatus(t, "t3", "exited (3)")

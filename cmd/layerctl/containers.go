@@ -10,37 +10,6 @@ import (
 	"github.com/layerctl/layerctl/pkg/container"
 )
 
-var createCommand = &cli.Command{
-	Name:      "create",
-	Usage:     "make a container of an image (its -init and read-write layers)",
-	ArgsUsage: "IMAGE",
-	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "name", Usage: "container `NAME`"},
-		&cli.StringFlag{Name: "hostname", Usage: "the container's host name"},
-		&cli.StringSliceFlag{Name: "add-host", Usage: "add `HOST:IP` to /etc/hosts"},
-		&cli.StringSliceFlag{Name: "dns", Usage: "nameserver `IP` for /etc/resolv.conf"},
-	},
-	Action: func(c *cli.Context) error {
-		if c.NArg() != 1 {
-			return fmt.Errorf("create: want one IMAGE")
-		}
-		s, err := openStores(c)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		st, err := s.Create(container.CreateOptions{
-			Image: c.Args().First(), Name: c.String("name"), Hostname: c.String("hostname"),
-			AddHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"),
-		})
-		if err != nil {
-			return fmt.Errorf("create: %w", err)
-		}
-		fmt.Println(st.ID)
-		return nil
-	},
-}
-
 var mountCommand = &cli.Command{
 	Name:      "mount",
 	Usage:     "mount a container's rootfs and print its path",

@@ -47,10 +47,13 @@ func main() {
 		// A --change value such as CMD ["a", "b"] holds commas: one flag, one value.
 		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
-			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand,
+			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand, tagCommand,
 			gcCommand, verifyCommand, infoCommand, systemCommand, imageCommand, containerCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
-			commitCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand, completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
+			startCommand, restartCommand, waitCommand,
+			commitCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand,
+			completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
+			historyCommand, exploreCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},
@@ -126,7 +129,7 @@ func setUsageError(cmds []*cli.Command) {
 
 // takesCommand names the commands whose arguments end with a command line
 // of the container's own, flags included.
-var takesCommand = map[string]bool{"run": true, "exec": true}
+var takesCommand = map[string]bool{"run": true, "create": true, "exec": true}
 
 // flagsFirst refuses a flag after the arguments ("rm c1 -f"): the parser
 // stops at the first argument, so the flag would be taken for a name and

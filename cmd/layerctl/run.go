@@ -32,6 +32,7 @@ var runFlags = []cli.Flag{
 	&cli.Float64Flag{Name: "cpus", Usage: "CPU limit in cores (0.5: half a core)"},
 	&cli.Int64Flag{Name: "pids-limit", Usage: "most processes at once"},
 	&cli.StringFlag{Name: "net", Value: container.NetNone, Usage: "network: none (own namespace, lo only) or host"},
+	&cli.BoolFlag{Name: "init", Usage: "run a small init as PID 1 that forwards signals and reaps orphans (so ^C and stop reach sh or sleep)"},
 	&cli.BoolFlag{Name: "privileged", Usage: "keep every capability, unmask /proc and /sys, no seccomp filter"},
 	securityOptFlag,
 }
@@ -94,7 +95,7 @@ func runAction(c *cli.Context) error {
 	if c.Bool("interactive") {
 		stdin = os.Stdin
 	}
-	return runForeground(s, st.ID, stdin)
+	return runForeground(s, st.ID, stdin, "run")
 }
 
 // checkInputTTY refuses -it when stdin is not a terminal, as Docker does:
@@ -109,15 +110,15 @@ func checkInputTTY(c *cli.Context) error {
 }
 
 // runForeground starts a container's process with this process's stdio and
-// exits as it does.
-func runForeground(s *container.Store, id string, stdin *os.File) error {
+// exits as it does; what names the command for its errors.
+func runForeground(s *container.Store, id string, stdin *os.File, what string) error {
 	stdio := container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr}
 	if stdin != nil {
 		stdio.Stdin = stdin
 	}
 	r, err := s.Start(id, stdio)
 	if err != nil {
-		return startFailed("run", err)
+		return startFailed(what, err)
 	}
 	// A long-running container must not hold the store's shared lock: gc
 	// would wait for it.
@@ -158,7 +159,7 @@ func startFailed(what string, err error) error {
 func runConfig(c *cli.Context) (*container.RunConfig, error) {
 	rc := &container.RunConfig{
 		WorkingDir: c.String("workdir"), User: c.String("user"), Net: c.String("net"),
-		TTY: c.Bool("tty"), Privileged: c.Bool("privileged"), Remove: c.Bool("rm"),
+		TTY: c.Bool("tty"), Privileged: c.Bool("privileged"), Remove: c.Bool("rm"), Init: c.Bool("init"),
 	}
 	if c.NArg() > 1 {
 		rc.Cmd = c.Args().Slice()[1:]
@@ -279,6 +280,9 @@ func monitorArgs(c *cli.Context, id string) []string {
 // detachFailed gives a failed run -d its exit code: the monitor's for a
 // failure it reports, as startFailed's otherwise.
 func detachFailed(err error) error {
+	if err == nil {
+		return nil
+	}
 	var me *container.MonitorError
 	if errors.As(err, &me) {
 		return exitError{code: me.Code, err: me.Err}

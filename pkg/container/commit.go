@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -70,22 +69,9 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 			afterFreeze()
 		}
 	}
-	rw := filepath.Join(c.Dir(s.ID), "rw")
-	diffOpts := layer.DiffOptions{Converter: c.layers.Converter(), Exclude: ExcludeInit, Clamp: opts.Clamp}
-	// The differ's tar goes straight into the applier: the new layer is
-	// stored once, hashed on the way, with no temporary tarball.
-	write := func(w io.Writer) error { return layer.WriteDiff(ctx, w, rw, diffOpts) }
-	if union.Copies(c.driver) {
-		// A vfs rw dir is the whole rootfs: only what differs is written.
-		changes, err := c.Diff(ctx, s.ID)
-		if err != nil {
-			return image.Record{}, layer.Meta{}, err
-		}
-		list, err := changeList(rw, changes)
-		if err != nil {
-			return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: %w", s.Name, err)
-		}
-		write = func(w io.Writer) error { return layer.WriteChanges(ctx, w, list, diffOpts) }
+	write, err := c.diffWriter(ctx, s, opts.Clamp)
+	if err != nil {
+		return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: %w", s.Name, err)
 	}
 	m, _, err := c.layers.Put(ctx, s.Top(), func(context.Context) (io.ReadCloser, []layer.Blob, error) {
 		pr, pw := io.Pipe()
@@ -108,6 +94,27 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 		return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: %w", s.Name, err)
 	}
 	return rec, m, nil
+}
+
+// diffWriter returns what writes a container's change as a layer tar. The
+// differ's tar goes straight into the applier: the new layer is stored
+// once, hashed on the way, with no temporary tarball.
+func (c *Store) diffWriter(ctx context.Context, s State, clamp time.Time) (func(io.Writer) error, error) {
+	rw := c.part(s.ID, layer.ContainerRW)
+	diffOpts := layer.DiffOptions{Converter: c.layers.Converter(), Exclude: ExcludeInit, Clamp: clamp}
+	if !union.Copies(c.driver) {
+		return func(w io.Writer) error { return layer.WriteDiff(ctx, w, rw, diffOpts) }, nil
+	}
+	// A vfs rw dir is the whole rootfs: only what differs is written.
+	changes, err := c.Diff(ctx, s.ID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := changeList(rw, changes)
+	if err != nil {
+		return nil, err
+	}
+	return func(w io.Writer) error { return layer.WriteChanges(ctx, w, list, diffOpts) }, nil
 }
 
 // changeList turns diff's lines into the differ's changes, each read from

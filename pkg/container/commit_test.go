@@ -22,7 +22,6 @@ import (
 	"github.com/layerctl/layerctl/pkg/container"
 	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/image/registrytest"
-	"github.com/layerctl/layerctl/pkg/layer"
 )
 
 // commitScript changes a container of the "derived" image through its
@@ -336,7 +335,7 @@ func TestCommitFailures(t *testing.T) {
 		is              error
 		why             string
 	}{
-		{name: "unknown container", container: "no-such-container", is: layer.ErrNotFound},
+		{name: "unknown container", container: "no-such-container", is: container.ErrContainerNotFound},
 		{name: "unknown instruction", container: c.ID, changes: []string{"RUN make"}, why: "unknown instruction"},
 		{name: "bad JSON array", container: c.ID, changes: []string{`CMD ["sh",`}, why: "bad JSON array"},
 		{name: "bad port", container: c.ID, changes: []string{"ENV A=1", "EXPOSE 80/tcp 70000"}, why: "bad port"},

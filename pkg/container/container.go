@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -87,19 +86,22 @@ func NewStore(ls *layer.Store, im *image.Images, features union.Features) (*Stor
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(ls.Root(), "containers"), 0o700); err != nil {
+	if err := os.MkdirAll(ls.Paths().Containers(), 0o700); err != nil {
 		return nil, fmt.Errorf("open containers: %w", err)
 	}
 	return &Store{layers: ls, images: im, driver: d, features: features}, nil
 }
 
 // Dir is a container's directory; the only place that makes one.
-func (c *Store) Dir(id string) string { return filepath.Join(c.layers.Root(), "containers", id) }
+func (c *Store) Dir(id string) string { return c.layers.Paths().Container(id) }
 
-func (c *Store) statePath(id string) string { return filepath.Join(c.Dir(id), "state.json") }
+// part is one part of a container's directory (layer.ContainerRW, ...).
+func (c *Store) part(id, name string) string { return c.layers.Paths().ContainerPart(id, name) }
+
+func (c *Store) statePath(id string) string { return c.part(id, layer.ContainerState) }
 
 // MergedDir is where a container's rootfs is mounted (or, with vfs, copied).
-func (c *Store) MergedDir(id string) string { return filepath.Join(c.Dir(id), "merged") }
+func (c *Store) MergedDir(id string) string { return c.part(id, layer.ContainerMerged) }
 
 func (c *Store) locked(fn func() error) error { return c.layers.Locked("containers", fn) }
 
@@ -108,7 +110,7 @@ func (c *Store) Get(id string) (State, error) {
 	var s State
 	data, err := os.ReadFile(c.statePath(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return s, fmt.Errorf("container %s: %w", id, layer.ErrNotFound)
+		return s, fmt.Errorf("container %s: %w", id, ErrContainerNotFound)
 	}
 	if err != nil {
 		return s, err
@@ -123,7 +125,7 @@ func (c *Store) put(s State) error {
 
 // List returns every container, newest first.
 func (c *Store) List() ([]State, error) {
-	entries, err := os.ReadDir(filepath.Join(c.layers.Root(), "containers"))
+	entries, err := os.ReadDir(c.layers.Paths().Containers())
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +141,13 @@ func (c *Store) List() ([]State, error) {
 
 // Resolve finds a container by full ID, unique ID prefix or name.
 func (c *Store) Resolve(ref string) (State, error) {
+	// A full ID, as every step of run passes, is read alone: listing the
+	// store reads every container's record.
+	if isFullID(ref) {
+		if s, err := c.Get(ref); err == nil {
+			return s, nil
+		}
+	}
 	all, err := c.List()
 	if err != nil {
 		return State{}, err
@@ -154,7 +163,7 @@ func (c *Store) Resolve(ref string) (State, error) {
 	}
 	switch len(found) {
 	case 0:
-		return State{}, fmt.Errorf("container %s: %w", ref, layer.ErrNotFound)
+		return State{}, fmt.Errorf("container %s: %w", ref, ErrContainerNotFound)
 	case 1:
 		return found[0], nil
 	}
@@ -182,4 +191,18 @@ func newID() string {
 	var b [32]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// isFullID tells a whole container ID (newID's 64 hex digits), which names
+// a record path without a directory walk.
+func isFullID(ref string) bool {
+	if len(ref) != 64 {
+		return false
+	}
+	for _, r := range ref {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }

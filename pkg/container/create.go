@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
 	"github.com/layerctl/layerctl/pkg/union"
@@ -101,8 +102,10 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 			s.Hostname = h // the host's network, the host's name (as Docker)
 		}
 	}
-	if names, _ := c.images.Names(img.ID); len(names) > 0 {
-		s.ImageName = names[0]
+	// The name the user typed, as Docker records it: another name of the
+	// same image is not what they asked for. An ID records no name.
+	if refs, err := c.images.Refs(); err == nil && refs[image.NormalizeName(o.Image)] == img.ID {
+		s.ImageName = image.NormalizeName(o.Image)
 	}
 	tmp, err := c.layers.TempDir("container-")
 	if err != nil {
@@ -135,7 +138,7 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 	}
 	err = c.locked(func() error {
 		if existing, err := c.Resolve(s.Name); err == nil && existing.Name == s.Name {
-			return fmt.Errorf("name %q is taken by container %s: %w", s.Name, existing.ID[:12], layer.ErrExists)
+			return fmt.Errorf("name %q is taken by container %s: %w", s.Name, existing.ID[:12], ErrContainerExists)
 		}
 		data := mustJSON(s)
 		if err := os.WriteFile(filepath.Join(tmp, "state.json"), data, 0o600); err != nil {

@@ -105,7 +105,8 @@ func ServeMonitor(root, id string, opts ...Option) error {
 		fmt.Fprintf(report, "fail %d %s\n", CodeSetup, err)
 		return err
 	}
-	r, err := s.Start(id, Stdio{Stdout: os.Stdout, Stderr: os.Stderr})
+	// stdout is the log: the process's streams go into it as entries.
+	r, err := s.Start(id, logStdio(os.Stdout))
 	if err != nil {
 		code := CodeSetup
 		var se *StartError

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -73,7 +72,7 @@ func TestFacadePullResolveVerify(t *testing.T) {
 			t.Errorf("resolve layer %s: %s, %v", ref, got, err)
 		}
 	}
-	if _, err := s.ResolveLayer("zzzz"); !errors.Is(err, container.ErrNotFound) {
+	if _, err := s.ResolveLayer("zzzz"); !errors.Is(err, container.ErrLayerNotFound) {
 		t.Errorf("resolve layer zzzz: %v, want ErrNotFound", err)
 	}
 	for _, ref := range []string{"busybox", rec.ID.String(), top.Encoded()[:12]} {
@@ -128,7 +127,7 @@ func TestFacadeRunCommitRemoveGC(t *testing.T) {
 	}
 
 	// Containers hold busybox: it keeps its record, -f takes its names.
-	if _, err := s.RemoveImage("busybox", false); !errors.Is(err, container.ErrInUse) {
+	if _, err := s.RemoveImage("busybox", false); !errors.Is(err, container.ErrImageInUse) {
 		t.Errorf("rmi of a used image: %v, want ErrInUse", err)
 	}
 	r, err := s.RemoveImage("busybox", true)
@@ -242,8 +241,9 @@ func TestFacadeStartDetached(t *testing.T) {
 	if end := waitEnded(t, s, st.ID); *end.ExitCode != 7 {
 		t.Errorf("exit code %d, want 7", *end.ExitCode)
 	}
-	if log, err := os.ReadFile(s.LogPath(st.ID)); err != nil || string(log) != "detached\n" {
-		t.Errorf("log: %q, %v", log, err)
+	var log strings.Builder
+	if err := s.Logs(t.Context(), st.ID, container.LogOptions{Tail: -1}, &log, &log); err != nil || log.String() != "detached\n" {
+		t.Errorf("log: %q, %v", log.String(), err)
 	}
 
 	// A process that cannot start is the monitor's report, and --rm

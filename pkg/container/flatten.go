@@ -29,9 +29,7 @@ func (c *Store) splitForDriver(n int) int {
 	return n - (max - 2)
 }
 
-func (c *Store) flatDir(top digest.Digest) string {
-	return filepath.Join(c.layers.Root(), "flat", top.Encoded())
-}
+func (c *Store) flatDir(top digest.Digest) string { return c.layers.Paths().Flat(top) }
 
 // lowerDirs lists the read-only branches below a container's init layer, top
 // first, making the flattened base when the image needs one.
@@ -101,7 +99,7 @@ func (c *Store) flatten(chain []digest.Digest) (string, error) {
 func (c *Store) GCFlat() (int, error) {
 	var removed int
 	err := c.locked(func() error {
-		entries, err := os.ReadDir(filepath.Join(c.layers.Root(), "flat"))
+		entries, err := os.ReadDir(c.layers.Paths().FlatRoot())
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -126,7 +124,7 @@ func (c *Store) GCFlat() (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := os.Rename(filepath.Join(c.layers.Root(), "flat", e.Name()), filepath.Join(tmp, "f")); err != nil {
+			if err := os.Rename(filepath.Join(c.layers.Paths().FlatRoot(), e.Name()), filepath.Join(tmp, "f")); err != nil {
 				return err
 			}
 			if err := os.RemoveAll(tmp); err != nil {

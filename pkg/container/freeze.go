@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/layerctl/layerctl/pkg/cgroup"
-	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
 )
 
@@ -84,7 +83,7 @@ func (c *Store) freeze(s State) (thaw func() error, err error) {
 func (c *Store) unfreeze(s State, me Freezer, cg *cgroup.Cgroup) error {
 	err := c.locked(func() error {
 		cur, err := c.Get(s.ID)
-		gone := errors.Is(err, layer.ErrNotFound)
+		gone := errors.Is(err, ErrContainerNotFound)
 		if err != nil && !gone {
 			return err
 		}

@@ -71,12 +71,18 @@ type ImageRemoval struct {
 
 // RemoveImage removes an image by ID, ID prefix or name, and the layers no
 // other image or container uses. An image with several names loses only
-// the one given, unless force; an image a container uses is refused, or
-// with force loses all its names and stays.
+// the one given (force or not); one named by ID is refused unless force.
+// An image a container uses is refused, or with force loses all its names
+// and stays.
 func (c *Store) RemoveImage(ref string, force bool) (ImageRemoval, error) {
 	rec, err := c.images.Resolve(ref)
 	if err != nil {
 		return ImageRemoval{}, err
+	}
+	// One of several names goes alone, even while a container uses the
+	// image: the image itself stays under its other names.
+	if n, err := c.images.UntagShared(ref); err != nil || n != "" {
+		return ImageRemoval{Untagged: []string{n}}, err
 	}
 	used, _, err := c.UsedImages()
 	if err != nil {
@@ -84,7 +90,7 @@ func (c *Store) RemoveImage(ref string, force bool) (ImageRemoval, error) {
 	}
 	if used[rec.ID] {
 		if !force {
-			return ImageRemoval{}, fmt.Errorf("image %s is used by a container: %w (remove the container or use -f)", shortID(rec.ID), ErrInUse)
+			return ImageRemoval{}, fmt.Errorf("image %s is used by a container: %w (remove the container or use -f)", shortID(rec.ID), ErrImageInUse)
 		}
 		untagged, err := c.images.UntagAll(rec.ID)
 		if err != nil {

@@ -24,6 +24,11 @@ func (c *Store) Push(ctx context.Context, ref, dest string, opts image.PushOptio
 // Images lists the image records.
 func (c *Store) Images() ([]image.Record, error) { return c.images.List() }
 
+// TagImage gives the image src names (a name, ID or ID prefix) the name
+// newName (NAME[:TAG]); a name that named another image moves. It returns
+// the name's stored form.
+func (c *Store) TagImage(src, newName string) (string, error) { return c.images.Tag(src, newName) }
+
 // ImageRefs maps every image name (in its stored form) to its image ID.
 func (c *Store) ImageRefs() (map[string]digest.Digest, error) { return c.images.Refs() }
 

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/layerctl/layerctl/pkg/container"
-	"github.com/layerctl/layerctl/pkg/layer"
 	lt "github.com/layerctl/layerctl/pkg/layer/layertest"
 	"github.com/layerctl/layerctl/pkg/union"
 	"github.com/layerctl/layerctl/pkg/union/uniontest"
@@ -266,12 +265,12 @@ func TestCreateBadInput(t *testing.T) {
 		{"add-host without a host", container.CreateOptions{Image: img, AddHosts: []string{":10.0.0.1"}}, "invalid --add-host", nil},
 		{"dns that is a name", container.CreateOptions{Image: img, DNS: []string{"dns.example"}}, `invalid --dns "dns.example": want an IP address`, nil},
 		{"dns with a port", container.CreateOptions{Image: img, DNS: []string{"192.0.2.1:53"}}, "invalid --dns", nil},
-		{"unknown image", container.CreateOptions{Image: "nosuch:latest"}, "nosuch", layer.ErrNotFound},
+		{"unknown image", container.CreateOptions{Image: "nosuch:latest"}, "nosuch", container.ErrImageNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) { check(t, tc.o, tc.says, tc.is, nil) })
 	}
 	t.Run("taken name", func(t *testing.T) {
 		taken := e.create(t, rec, "taken")
-		check(t, container.CreateOptions{Image: img, Name: "taken"}, `name "taken" is taken`, layer.ErrExists, []string{taken.ID})
+		check(t, container.CreateOptions{Image: img, Name: "taken"}, `name "taken" is taken`, container.ErrContainerExists, []string{taken.ID})
 	})
 }

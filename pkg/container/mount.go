@@ -73,9 +73,9 @@ func (c *Store) Branches(s State) (union.Branches, error) {
 	}
 	return union.Branches{
 		Lower:     lower,
-		Init:      filepath.Join(c.Dir(s.ID), "init"),
-		Upper:     filepath.Join(c.Dir(s.ID), "rw"),
-		Work:      filepath.Join(c.Dir(s.ID), "work"),
+		Init:      c.part(s.ID, layer.ContainerInit),
+		Upper:     c.part(s.ID, layer.ContainerRW),
+		Work:      c.part(s.ID, layer.ContainerWork),
 		Throwaway: s.Run != nil && s.Run.Remove,
 	}, nil
 }
@@ -177,13 +177,13 @@ func (c *Store) Remove(ref string, force bool) (State, error) {
 	}
 	if c.alive(s) {
 		if !force {
-			return s, fmt.Errorf("container %s is running: %w (stop it or use -f)", s.Name, layer.ErrInUse)
+			return s, fmt.Errorf("container %s is running: %w (stop it or use -f)", s.Name, ErrContainerInUse)
 		}
 		if _, err := c.Stop(s.ID, 0); err != nil {
 			return s, err
 		}
 		// A --rm container is gone once stopped: nothing more to remove.
-		if _, err := c.Get(s.ID); errors.Is(err, layer.ErrNotFound) {
+		if _, err := c.Get(s.ID); errors.Is(err, ErrContainerNotFound) {
 			return s, nil
 		}
 	}
@@ -196,7 +196,7 @@ func (c *Store) Remove(ref string, force bool) (State, error) {
 			return err
 		}
 		if (s.MountCount > 0 || union.Mounted(c.MergedDir(s.ID))) && !force {
-			return fmt.Errorf("container %s is mounted: %w (umount it or use -f)", s.Name, layer.ErrInUse)
+			return fmt.Errorf("container %s is mounted: %w (umount it or use -f)", s.Name, ErrContainerInUse)
 		}
 		// No record update: the record goes with the container.
 		if err := union.Unmount(c.MergedDir(s.ID)); err != nil {
@@ -237,11 +237,11 @@ func (c *Store) Inspect(ref string) (Info, error) {
 		return Info{}, err
 	}
 	info := Info{State: s, Status: s.Status(), Rootfs: c.MergedDir(s.ID)}
-	info.Branches = append(info.Branches, filepath.Join(c.Dir(s.ID), "rw")+"=rw")
+	info.Branches = append(info.Branches, c.part(s.ID, layer.ContainerRW)+"=rw")
 	if union.Copies(c.driver) {
 		return info, nil // the rw dir is the whole rootfs
 	}
-	info.Branches = append(info.Branches, filepath.Join(c.Dir(s.ID), "init")+"=ro+wh")
+	info.Branches = append(info.Branches, c.part(s.ID, layer.ContainerInit)+"=ro+wh")
 	n := c.splitForDriver(len(s.ChainIDs))
 	for i := len(s.ChainIDs) - 1; i >= n; i-- {
 		info.Branches = append(info.Branches, c.layers.DiffDir(s.ChainIDs[i])+"=ro+wh")

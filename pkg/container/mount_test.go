@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/layerctl/layerctl/pkg/layer"
+	"github.com/layerctl/layerctl/pkg/container"
 	"github.com/layerctl/layerctl/pkg/union"
 	"github.com/layerctl/layerctl/pkg/union/uniontest"
 )
@@ -58,14 +58,14 @@ func TestMountCountAndRemove(t *testing.T) {
 
 			e.mount(t, s.ID)
 			_, err := e.cs.Remove(s.ID, false)
-			if !errors.Is(err, layer.ErrInUse) {
+			if !errors.Is(err, container.ErrContainerInUse) {
 				t.Errorf("rm of a mounted container: err = %v, want ErrInUse", err)
 			}
 			e.checkMounted(t, s.ID, 1)
 			if _, err := e.cs.Remove(s.ID, true); err != nil {
 				t.Fatalf("rm -f: %v", err)
 			}
-			if _, err := e.cs.Get(s.ID); !errors.Is(err, layer.ErrNotFound) {
+			if _, err := e.cs.Get(s.ID); !errors.Is(err, container.ErrContainerNotFound) {
 				t.Errorf("after rm -f: Get = %v, want ErrNotFound", err)
 			}
 			uniontest.CheckNoMounts(t, e.ls.Root())

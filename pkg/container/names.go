@@ -1,6 +1,7 @@
 package container
 
 import (
+	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
 )
@@ -8,11 +9,20 @@ import (
 // The names a program needs beside the facade's methods, so that it need
 // not import the packages under it.
 
-// Error categories, checked with errors.Is.
+// Errors, checked with errors.Is. ErrNotFound, ErrExists and ErrInUse are
+// categories: each kind's own sentinel below matches its category.
 var (
-	ErrNotFound = layer.ErrNotFound // no such image, layer or container
-	ErrInUse    = layer.ErrInUse    // an image a container uses
-	ErrCorrupt  = layer.ErrCorrupt  // a layer that does not match its diffID or headers
+	ErrNotFound = layer.ErrAnyNotFound // no such image, layer or container
+	ErrExists   = layer.ErrAnyExists   // a name already taken
+	ErrInUse    = layer.ErrAnyInUse    // an image or container still in use
+	ErrCorrupt  = layer.ErrCorrupt     // a layer that does not match its diffID or headers
+
+	ErrLayerNotFound     = layer.ErrNotFound
+	ErrImageNotFound     = image.ErrNotFound
+	ErrImageInUse        = image.ErrInUse // an image a container uses
+	ErrContainerNotFound = layer.KindError(layer.ErrAnyNotFound)
+	ErrContainerExists   = layer.KindError(layer.ErrAnyExists)
+	ErrContainerInUse    = layer.KindError(layer.ErrAnyInUse) // running, mounted or with processes
 )
 
 // LayerMeta is a layer's record: chain ID, diffID, parent, size.

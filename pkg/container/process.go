@@ -9,7 +9,6 @@ import (
 
 	"github.com/layerctl/layerctl/pkg/cgroup"
 	"github.com/layerctl/layerctl/pkg/image"
-	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
 )
 
@@ -171,7 +170,7 @@ func removeCgroup(id string, force bool) error {
 		return nil // none, or no cgroups on this machine
 	}
 	if procs, _ := cg.Procs(); len(procs) > 0 && !force {
-		return fmt.Errorf("container %s has processes in its cgroup: %w (use -f)", id, layer.ErrInUse)
+		return fmt.Errorf("container %s has processes in its cgroup: %w (use -f)", id, ErrContainerInUse)
 	}
 	cg.Kill()
 	if err := cg.Remove(); err != nil {

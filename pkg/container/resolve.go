@@ -28,7 +28,7 @@ func (c *Store) ResolveLayer(ref string) (digest.Digest, error) {
 		return "", err
 	}
 	if len(found) == 0 {
-		return "", fmt.Errorf("layer %s: %w", ref, ErrNotFound)
+		return "", fmt.Errorf("layer %s: %w", ref, ErrLayerNotFound)
 	}
 	return found[0], nil
 }

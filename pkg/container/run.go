@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -33,6 +32,7 @@ type RunConfig struct {
 	TTY        bool          `json:"tty,omitempty"`
 	Privileged bool          `json:"privileged,omitempty"`
 	Remove     bool          `json:"remove,omitempty"` // --rm
+	Init       bool          `json:"init,omitempty"`   // --init: a reaper and signal forwarder as PID 1
 	// Seccomp and NoNewPrivileges hold for the container's process and
 	// every exec into it.
 	Seccomp         ns.Seccomp `json:"seccomp,omitzero"`
@@ -75,6 +75,7 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	if c.alive(s) {
 		return nil, fmt.Errorf("container %s is running already (pid %d)", s.Name, s.Pid)
 	}
+	s = c.awaitRecorded(s) // a restart: the last run's watcher is done first
 	defer func() {
 		if err != nil && s.Run != nil && s.Run.Remove {
 			c.Remove(s.ID, true)
@@ -109,7 +110,7 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 		Rootfs: rootfs, Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net, Args: args,
 		Env:        mergeEnv(cfg.Env, rc.Env),
 		WorkingDir: cmp.Or(rc.WorkingDir, cfg.WorkingDir), User: cmp.Or(rc.User, cfg.User),
-		Privileged: rc.Privileged, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges,
+		Privileged: rc.Privileged, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges, Init: rc.Init,
 		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
 		BeforeStart: cg.Add,
 	})
@@ -237,7 +238,7 @@ func (c *Store) finish(id string, pid, code int) error {
 		_, err = c.Remove(id, true)
 	}
 	// A container removed meanwhile (rm -f) has nothing left to record.
-	if errors.Is(err, layer.ErrNotFound) {
+	if errors.Is(err, ErrContainerNotFound) {
 		return nil
 	}
 	return err
@@ -279,4 +280,4 @@ func mergeEnv(base, add []string) []string {
 }
 
 // LogPath is where a detached container's output goes.
-func (c *Store) LogPath(id string) string { return filepath.Join(c.Dir(id), "container.log") }
+func (c *Store) LogPath(id string) string { return c.part(id, layer.ContainerLog) }

@@ -22,7 +22,6 @@ import (
 	"github.com/layerctl/layerctl/pkg/cgroup"
 	"github.com/layerctl/layerctl/pkg/container"
 	"github.com/layerctl/layerctl/pkg/image"
-	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
 	"github.com/layerctl/layerctl/pkg/union"
 	"github.com/layerctl/layerctl/pkg/union/uniontest"
@@ -236,7 +235,7 @@ func TestRunRemoveAfterExit(t *testing.T) {
 	if code, err := r.Wait(); code != 0 || err != nil {
 		t.Fatalf("Wait = %d, %v", code, err)
 	}
-	if _, err := e.cs.Get(s.ID); !errors.Is(err, layer.ErrNotFound) {
+	if _, err := e.cs.Get(s.ID); !errors.Is(err, container.ErrContainerNotFound) {
 		t.Errorf("Get after Wait: %v, want ErrNotFound", err)
 	}
 	checkNoCgroup(t, s.ID)

@@ -382,7 +382,7 @@ func TestCommitFailures(t *testing.T) {
 			if after := imageFiles(t, s); !slices.Equal(after, before) {
 				t.Errorf("a failed commit changed images/: %v, was %v", after, before)
 			}
-			if _, err := im.Resolve("bad:1"); !errors.Is(err, layer.ErrNotFound) {
+			if _, err := im.Resolve("bad:1"); !errors.Is(err, image.ErrNotFound) {
 				t.Errorf("bad:1 resolves after a failed commit (%v)", err)
 			}
 		})

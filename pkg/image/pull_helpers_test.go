@@ -490,7 +490,7 @@ func checkNothingOf(t testing.TB, s *layer.Store, im *image.Images, bad []digest
 		}
 	}
 	checkTmpEmpty(t, s)
-	if _, err := im.Get(badID); !errors.Is(err, layer.ErrNotFound) {
+	if _, err := im.Get(badID); !errors.Is(err, image.ErrNotFound) {
 		t.Errorf("image record %s: err = %v, want not found", badID, err)
 	}
 	if _, err := os.Stat(filepath.Join(s.Root(), "images", badID.Encoded()+".json")); !errors.Is(err, fs.ErrNotExist) {

@@ -283,12 +283,12 @@ func TestPushFailures(t *testing.T) {
 		// absent must not exist afterwards.
 		absent []string
 	}{
-		{name: "unknown image to a layout", ref: "nosuch:1", dest: "oci:" + out + "/new-layout:x", is: layer.ErrNotFound,
+		{name: "unknown image to a layout", ref: "nosuch:1", dest: "oci:" + out + "/new-layout:x", is: image.ErrNotFound,
 			absent: []string{out + "/new-layout"}},
-		{name: "unknown image to an archive", ref: "nosuch:1", dest: "docker-archive:" + out + "/a.tar", is: layer.ErrNotFound,
+		{name: "unknown image to an archive", ref: "nosuch:1", dest: "docker-archive:" + out + "/a.tar", is: image.ErrNotFound,
 			absent: []string{out + "/a.tar", out + "/a.tar.part"}},
-		{name: "unknown image ID prefix", ref: "sha256:0000", dest: "oci:" + layout + ":bad", is: layer.ErrNotFound},
-		{name: "unknown image to a registry", ref: "nosuch:1", dest: "127.0.0.1:1/x:y", is: layer.ErrNotFound},
+		{name: "unknown image ID prefix", ref: "sha256:0000", dest: "oci:" + layout + ":bad", is: image.ErrNotFound},
+		{name: "unknown image to a registry", ref: "nosuch:1", dest: "127.0.0.1:1/x:y", is: image.ErrNotFound},
 		{name: "unreachable registry", ref: "app:1", dest: "127.0.0.1:1/x:y", why: "127.0.0.1:1"},
 		{name: "unknown compression", ref: "app:1", dest: "oci:" + layout + ":bad", compression: "lz4", why: "lz4"},
 		{name: "archive in a missing directory", ref: "app:1", dest: "docker-archive:" + out + "/missing/a.tar", why: "missing",

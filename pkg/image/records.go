@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -38,6 +37,13 @@ func (r Record) Top() digest.Digest {
 	return r.ChainIDs[len(r.ChainIDs)-1]
 }
 
+// The image records' own sentinels; each matches its layer.ErrAny*
+// category through errors.Is.
+var (
+	ErrNotFound = layer.KindError(layer.ErrAnyNotFound)
+	ErrInUse    = layer.KindError(layer.ErrAnyInUse)
+)
+
 // Images is the image record store beside a layer store.
 type Images struct {
 	s *layer.Store
@@ -45,17 +51,15 @@ type Images struct {
 
 // NewImages opens the image records of a store.
 func NewImages(s *layer.Store) (*Images, error) {
-	if err := os.MkdirAll(filepath.Join(s.Root(), "images"), 0o700); err != nil {
+	if err := os.MkdirAll(s.Paths().Images(), 0o700); err != nil {
 		return nil, fmt.Errorf("open image records: %w", err)
 	}
 	return &Images{s: s}, nil
 }
 
-func (im *Images) recordPath(id digest.Digest) string {
-	return filepath.Join(im.s.Root(), "images", id.Encoded()+".json")
-}
+func (im *Images) recordPath(id digest.Digest) string { return im.s.Paths().ImageRecord(id) }
 
-func (im *Images) refsPath() string { return filepath.Join(im.s.Root(), "images", "refs.json") }
+func (im *Images) refsPath() string { return im.s.Paths().ImageRefs() }
 
 // locked runs fn under the records' lock.
 func (im *Images) locked(fn func() error) error { return im.s.Locked("images", fn) }
@@ -64,11 +68,11 @@ func (im *Images) locked(fn func() error) error { return im.s.Locked("images", f
 func (im *Images) Get(id digest.Digest) (Record, error) {
 	var r Record
 	if err := id.Validate(); err != nil {
-		return r, fmt.Errorf("image %q: %w", id, layer.ErrNotFound)
+		return r, fmt.Errorf("image %q: %w", id, ErrNotFound)
 	}
 	data, err := os.ReadFile(im.recordPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return r, fmt.Errorf("image %s: %w", id, layer.ErrNotFound)
+		return r, fmt.Errorf("image %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return r, err
@@ -78,7 +82,7 @@ func (im *Images) Get(id digest.Digest) (Record, error) {
 
 // List returns every record, newest pull first.
 func (im *Images) List() ([]Record, error) {
-	entries, err := os.ReadDir(filepath.Join(im.s.Root(), "images"))
+	entries, err := os.ReadDir(im.s.Paths().Images())
 	if err != nil {
 		return nil, err
 	}
@@ -120,14 +124,7 @@ func (im *Images) Names(id digest.Digest) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for n, to := range refs {
-		if to == id {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	return names, nil
+	return namesOf(refs, id), nil
 }
 
 func (im *Images) writeRefs(refs map[string]digest.Digest) error {
@@ -170,7 +167,7 @@ func (im *Images) Resolve(s string) (Record, error) {
 	}
 	prefix := strings.TrimPrefix(s, "sha256:")
 	if len(prefix) == 0 || strings.Trim(prefix, "0123456789abcdef") != "" {
-		return Record{}, fmt.Errorf("image %s: %w", lookedFor(s), layer.ErrNotFound)
+		return Record{}, fmt.Errorf("image %s: %w", lookedFor(s), ErrNotFound)
 	}
 	all, err := im.List()
 	if err != nil {
@@ -184,7 +181,7 @@ func (im *Images) Resolve(s string) (Record, error) {
 	}
 	switch len(found) {
 	case 0:
-		return Record{}, fmt.Errorf("image %s: %w", s, layer.ErrNotFound)
+		return Record{}, fmt.Errorf("image %s: %w", s, ErrNotFound)
 	case 1:
 		return found[0], nil
 	}
@@ -201,30 +198,23 @@ func lookedFor(s string) string {
 }
 
 // Remove deletes the image that s names. When s is a name of an image that
-// has other names, only that name goes (as docker rmi does); force removes
-// the image whatever names it has. removedID is "" when only a name went.
+// has other names, only that name goes (as docker rmi does, with or without
+// force); force removes an image named by ID whatever names it has.
+// removedID is "" when only a name went.
 func (im *Images) Remove(s string, force bool) (removedID digest.Digest, untagged []string, err error) {
 	r, err := im.Resolve(s)
 	if err != nil {
 		return "", nil, err
+	}
+	if n, err := im.UntagShared(s); err != nil || n != "" {
+		return "", []string{n}, err
 	}
 	err = im.locked(func() error {
 		refs, err := im.Refs()
 		if err != nil {
 			return err
 		}
-		var names []string
-		for n, id := range refs {
-			if id == r.ID {
-				names = append(names, n)
-			}
-		}
-		byName := NormalizeName(s)
-		if _, isName := refs[byName]; isName && len(names) > 1 && !force {
-			delete(refs, byName)
-			untagged = []string{byName}
-			return im.writeRefs(refs)
-		}
+		names := namesOf(refs, r.ID)
 		if len(names) > 1 && !force {
 			return fmt.Errorf("image %s has several names (%s): remove them by name or use -f", r.ID, strings.Join(names, ", "))
 		}
@@ -238,8 +228,66 @@ func (im *Images) Remove(s string, force bool) (removedID digest.Digest, untagge
 		removedID = r.ID
 		return os.Remove(im.recordPath(r.ID))
 	})
-	sort.Strings(untagged)
 	return removedID, untagged, err
+}
+
+// UntagShared takes the name s off its image when that image has other
+// names too, and returns the name in its stored form ("" when s is no
+// name or the image's last one). As docker rmi: one of several names goes
+// alone, whatever uses the image.
+func (im *Images) UntagShared(s string) (string, error) {
+	var untagged string
+	err := im.locked(func() error {
+		refs, err := im.Refs()
+		if err != nil {
+			return err
+		}
+		name := NormalizeName(s)
+		id, ok := refs[name]
+		if !ok || len(namesOf(refs, id)) < 2 {
+			return nil
+		}
+		delete(refs, name)
+		untagged = name
+		return im.writeRefs(refs)
+	})
+	return untagged, err
+}
+
+// Tag points the name newName (NAME[:TAG], moved if it named another
+// image) at the image src resolves to, and returns the name's stored form.
+func (im *Images) Tag(src, newName string) (string, error) {
+	r, err := im.Resolve(src)
+	if err != nil {
+		return "", err
+	}
+	name, err := ParseName(newName)
+	if err != nil {
+		return "", err
+	}
+	return name, im.locked(func() error {
+		if _, err := im.Get(r.ID); err != nil { // removed meanwhile
+			return err
+		}
+		refs, err := im.Refs()
+		if err != nil {
+			return err
+		}
+		refs[name] = r.ID
+		return im.writeRefs(refs)
+	})
+}
+
+// namesOf lists the names refs gives the image id, sorted.
+func namesOf(refs map[string]digest.Digest, id digest.Digest) []string {
+	var names []string
+	for n, to := range refs {
+		if to == id {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // UntagAll removes every name of the image id and keeps its record: an

@@ -293,74 +293,7 @@ func (a *applier) entry(hdr *tar.Header, payload io.Reader) error {
 	if err := a.clear(parent, name, base, hdr.Typeflag == tar.TypeDir); err != nil {
 		return err
 	}
-	switch hdr.Typeflag {
-	case tar.TypeDir:
-		if err := unix.Mkdirat(parent, base, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
-			return err
-		}
-		fd, err := unix.Openat(parent, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		a.entries[name] = kindDir
-		a.madeBy[name] = append(a.madeBy[name], a.index)
-		return a.attrs(fd, name, hdr, true)
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
-		fd, err := unix.Openat(parent, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		n, err := writeContent(fd, payload, a.buf)
-		if err != nil {
-			return err
-		}
-		a.size += n
-		a.entries[name] = kindOther
-		a.made(name, n > 0)
-		if err := a.attrs(fd, name, hdr, false); err != nil {
-			return err
-		}
-		return unix.UtimesNanoAt(parent, base, times(hdr), unix.AT_SYMLINK_NOFOLLOW)
-	case tar.TypeSymlink:
-		if err := unix.Symlinkat(hdr.Linkname, parent, base); err != nil {
-			return err
-		}
-		a.entries[name] = kindOther
-		a.made(name, false)
-		if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return err
-		}
-		return unix.UtimesNanoAt(parent, base, times(hdr), unix.AT_SYMLINK_NOFOLLOW)
-	case tar.TypeLink:
-		return a.hardlink(parent, name, base, hdr.Linkname)
-	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		mode := uint32(hdr.Mode & 0o7777)
-		switch hdr.Typeflag {
-		case tar.TypeChar:
-			mode |= unix.S_IFCHR
-		case tar.TypeBlock:
-			mode |= unix.S_IFBLK
-		default:
-			mode |= unix.S_IFIFO
-		}
-		dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
-		if err := unix.Mknodat(parent, base, mode, int(dev)); err != nil {
-			return err
-		}
-		a.entries[name] = kindOther
-		a.made(name, false)
-		if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return err
-		}
-		// The node was just made here, so chmod cannot reach through a symlink.
-		if err := unix.Fchmodat(parent, base, uint32(hdr.Mode&0o7777), 0); err != nil {
-			return err
-		}
-		return unix.UtimesNanoAt(parent, base, times(hdr), unix.AT_SYMLINK_NOFOLLOW)
-	}
-	return fmt.Errorf("unsupported tar entry type %q", hdr.Typeflag)
+	return a.create(parent, name, base, hdr, payload)
 }
 
 func parentOf(name string) string {

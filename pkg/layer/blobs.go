@@ -20,7 +20,7 @@ import (
 // blob already present is left alone: its name is its content.
 func (s *Store) PutBlob(data []byte) (digest.Digest, error) {
 	d := digest.FromBytes(data)
-	path := s.blobPath(d)
+	path := s.paths.Blob(d)
 	if _, err := os.Stat(path); err == nil {
 		return d, nil
 	}
@@ -35,7 +35,7 @@ func (s *Store) Blob(d digest.Digest) ([]byte, error) {
 	if err := d.Validate(); err != nil {
 		return nil, fmt.Errorf("blob %q: %w", d, err)
 	}
-	data, err := os.ReadFile(s.blobPath(d))
+	data, err := os.ReadFile(s.paths.Blob(d))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("blob %s: %w", d, ErrNotFound)
 	}
@@ -51,8 +51,7 @@ func (s *Store) Blob(d digest.Digest) ([]byte, error) {
 // RemoveBlobs deletes every stored blob not in keep; callers hold the store
 // exclusively (inside Exclusive).
 func (s *Store) RemoveBlobs(keep map[digest.Digest]bool) ([]digest.Digest, error) {
-	dir := s.blobPath(digest.FromString(""))
-	dir = dir[:len(dir)-64]
+	dir := s.paths.Blobs()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -75,7 +74,7 @@ func (s *Store) RemoveBlobs(keep map[digest.Digest]bool) ([]digest.Digest, error
 		if d.Validate() != nil || keep[d] {
 			continue
 		}
-		if err := os.Remove(s.blobPath(d)); err != nil {
+		if err := os.Remove(s.paths.Blob(d)); err != nil {
 			return removed, err
 		}
 		removed = append(removed, d)
@@ -165,7 +164,7 @@ func markKept(blobs []Blob, kept digest.Digest) []Blob {
 // publishKeptBlob moves a layer's kept blob from its staging dir into blobs/;
 // the caller holds the store lock, so no gc sees the blob before its layer.
 func (s *Store) publishKeptBlob(layerDir string, d digest.Digest) error {
-	if err := os.Rename(filepath.Join(layerDir, keptBlobFile), s.blobPath(d)); err != nil {
+	if err := os.Rename(filepath.Join(layerDir, keptBlobFile), s.paths.Blob(d)); err != nil {
 		return fmt.Errorf("keep blob %s: %w", d, err)
 	}
 	return nil
@@ -195,7 +194,7 @@ func (s *Store) openBlobFile(d digest.Digest) (*os.File, error) {
 	if err := d.Validate(); err != nil {
 		return nil, fmt.Errorf("blob %q: %w", d, err)
 	}
-	fd, err := unix.Open(s.blobPath(d), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(s.paths.Blob(d), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOENT) {
 		return nil, fmt.Errorf("kept blob %s: %w", d, ErrNotFound)
 	}
@@ -207,7 +206,7 @@ func (s *Store) openBlobFile(d digest.Digest) (*os.File, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%w: kept blob %s is not a regular file", ErrCorrupt, d)
 	}
-	return os.NewFile(uintptr(fd), s.blobPath(d)), nil
+	return os.NewFile(uintptr(fd), s.paths.Blob(d)), nil
 }
 
 func checkBlob(f *os.File, b Blob) error {

@@ -107,7 +107,9 @@ type WalkOptions struct {
 // bytewise, a directory before what it holds. Each entry of upper is a change
 // (Added or Modified), each whiteout a Deleted change, and each lower child
 // that an opaque directory hides and upper does not replace a Deleted
-// change; driver bookkeeping is skipped. The root itself is no change.
+// change; driver bookkeeping is skipped. The root itself is no change. A
+// Deleted directory stands for everything under it: what it held is not
+// listed, and neither is what an Added or Modified non-directory hides.
 //
 // It reads only: no root needed, nothing opened but directories. An error
 // from fn stops the walk and is returned as is; ctx is checked once per

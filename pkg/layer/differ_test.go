@@ -107,7 +107,7 @@ func (tr tree) mtimes() tree {
 	return tr
 }
 
-func requireRoot(t *testing.T) {
+func requireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: whiteout char devices and trusted.* xattrs")

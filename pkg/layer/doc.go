@@ -11,7 +11,10 @@
 //     chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)).
 //
 // All tar reading goes through Apply and all tar writing through the
-// reassembler (and, later, the differ), with the whiteout converter passed in.
+// reassembler and the differ, with the whiteout converter passed in. All
+// reading of diff dirs as a stack (what a layer adds, modifies and deletes;
+// the merged view; a path as the layers show it) goes through one change
+// walker, WalkChanges.
 // Everything is built under tmp/ and renamed into place, so a layer directory is
 // visible under its final name only when complete.
 //

@@ -71,7 +71,7 @@ func (s *Store) Get(chainID digest.Digest) (Meta, error) {
 	if err := chainID.Validate(); err != nil {
 		return m, fmt.Errorf("layer %q: %w", chainID, err)
 	}
-	data, err := os.ReadFile(filepath.Join(s.layerDir(chainID), "meta.json"))
+	data, err := os.ReadFile(s.paths.Meta(chainID))
 	if errors.Is(err, fs.ErrNotExist) {
 		return m, fmt.Errorf("layer %s: %w", chainID, ErrNotFound)
 	}
@@ -86,13 +86,13 @@ func (s *Store) Get(chainID digest.Digest) (Meta, error) {
 
 // Has reports whether the store holds the layer.
 func (s *Store) Has(chainID digest.Digest) bool {
-	_, err := os.Stat(filepath.Join(s.layerDir(chainID), "meta.json"))
+	_, err := os.Stat(s.paths.Meta(chainID))
 	return err == nil
 }
 
 // List returns every layer, sorted by chainID.
 func (s *Store) List() ([]Meta, error) {
-	entries, err := os.ReadDir(filepath.Join(s.root, "layers"))
+	entries, err := os.ReadDir(s.paths.Layers())
 	if err != nil {
 		return nil, fmt.Errorf("list layers: %w", err)
 	}
@@ -193,7 +193,7 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 			s.unstage(made)
 		}
 	}()
-	diff := filepath.Join(tmp, "diff")
+	diff := filepath.Join(tmp, diffDirName)
 	if err := os.Mkdir(diff, 0o755); err != nil {
 		return "", Meta{}, err
 	}
@@ -202,13 +202,13 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 		return "", Meta{}, err
 	}
 	defer rc.Close()
-	splitFile, err := os.Create(filepath.Join(tmp, "tar-split.json.gz"))
+	splitFile, err := os.Create(filepath.Join(tmp, tarSplitFile))
 	if err != nil {
 		return "", Meta{}, err
 	}
 	defer splitFile.Close()
 	zw := gzip.NewWriter(splitFile)
-	res, err := Apply(ctx, diff, rc, ApplyOptions{Converter: s.conv, Lower: opts.Lower, TarSplit: zw, Shadow: filepath.Join(tmp, "shadow")})
+	res, err := Apply(ctx, diff, rc, ApplyOptions{Converter: s.conv, Lower: opts.Lower, TarSplit: zw, Shadow: filepath.Join(tmp, shadowDirName)})
 	if err != nil {
 		return "", Meta{}, err
 	}
@@ -235,7 +235,7 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 		Created: time.Now().UTC(), entries: res.Entries, keptBlob: kept,
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
-	if err := os.WriteFile(filepath.Join(tmp, "meta.json"), data, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, metaFile), data, 0o600); err != nil {
 		return "", Meta{}, err
 	}
 	return tmp, m, nil
@@ -267,7 +267,7 @@ func (s *Store) publish(ctx context.Context, tmp string, m Meta, opts CreateOpti
 				return err
 			}
 		}
-		if err := os.Rename(tmp, s.layerDir(m.ChainID)); err != nil {
+		if err := os.Rename(tmp, s.paths.Layer(m.ChainID)); err != nil {
 			return fmt.Errorf("publish layer %s: %w", m.ChainID, err)
 		}
 		return nil
@@ -380,7 +380,7 @@ func (s *Store) removeKeptBlobs(removed, all []Meta) error {
 		if used[d] {
 			continue
 		}
-		if err := os.Remove(s.blobPath(d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(s.paths.Blob(d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove blob %s: %w", d, err)
 		}
 	}
@@ -394,16 +394,16 @@ func (s *Store) removeLayer(chainID digest.Digest) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(s.layerDir(chainID), filepath.Join(tmp, "layer")); err != nil {
+	if err := os.Rename(s.paths.Layer(chainID), filepath.Join(tmp, "layer")); err != nil {
 		return fmt.Errorf("remove layer %s: %w", chainID, err)
 	}
-	os.Remove(filepath.Join(s.root, "locks", chainID.Encoded()))
+	os.Remove(s.paths.Lock(chainID.Encoded()))
 	return os.RemoveAll(tmp)
 }
 
 // OpenTarSplit opens a layer's recorded tar headers.
 func (s *Store) OpenTarSplit(chainID digest.Digest) (io.ReadCloser, error) {
-	f, err := os.Open(filepath.Join(s.layerDir(chainID), "tar-split.json.gz"))
+	f, err := os.Open(s.paths.TarSplit(chainID))
 	if err != nil {
 		return nil, fmt.Errorf("open tar headers of %s: %w", chainID, err)
 	}
@@ -432,7 +432,7 @@ func (s *Store) Tar(chainID digest.Digest) (io.ReadCloser, error) {
 	pr, pw := io.Pipe()
 	go func() {
 		defer split.Close()
-		pw.CloseWithError(Reassemble(s.DiffDir(chainID), s.shadowDir(chainID), split, pw))
+		pw.CloseWithError(Reassemble(s.DiffDir(chainID), s.paths.Shadow(chainID), split, pw))
 	}()
 	return pr, nil
 }

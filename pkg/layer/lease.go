@@ -30,7 +30,7 @@ func (s *Store) Lease(chainIDs []digest.Digest) (*Lease, error) {
 	}
 	var l *Lease
 	err = s.Shared(func() error {
-		dir := filepath.Join(s.root, "leases")
+		dir := s.paths.Leases()
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
@@ -67,7 +67,7 @@ func (l *Lease) Release() {
 // leased lists the chainIDs of every live lease and removes the leases of
 // processes that are gone. Callers hold the store exclusively.
 func (s *Store) leased() ([]digest.Digest, error) {
-	dir := filepath.Join(s.root, "leases")
+	dir := s.paths.Leases()
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

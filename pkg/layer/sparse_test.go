@@ -135,7 +135,7 @@ func TestSparseFileReplaced(t *testing.T) {
 	if err := sameStream(rc, data); err != nil {
 		t.Error(err)
 	}
-	if used := du(t, s.root+"/layers/"+m.ChainID.Encoded()); used > 1<<20 {
+	if used := du(t, s.paths.Layer(m.ChainID)); used > 1<<20 {
 		t.Errorf("the layer takes %d bytes on disk", used)
 	}
 }

@@ -18,14 +18,6 @@ import (
 	"github.com/layerctl/layerctl/pkg/whiteout"
 )
 
-// Error categories, checked with errors.Is.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrExists   = errors.New("already exists")
-	ErrInUse    = errors.New("in use")
-	ErrCorrupt  = errors.New("corrupt")
-)
-
 // Settings are fixed when a store is created and recorded in store.json.
 type Settings struct {
 	Driver   string          `json:"driver"`
@@ -52,6 +44,7 @@ type OpenOptions struct {
 // exclusively, never runs beside another command.
 type Store struct {
 	root     string
+	paths    Paths
 	settings Settings
 	conv     whiteout.Converter
 	lock     *os.File
@@ -67,16 +60,17 @@ func Open(root string, opts OpenOptions) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range []string{"", "blobs/sha256", "layers", "tmp", "locks"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+	paths := NewPaths(root)
+	for _, d := range []string{root, paths.Blobs(), paths.Layers(), paths.Tmp(), paths.Locks()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("create store %s: %w", root, err)
 		}
 	}
-	lock, err := os.OpenFile(filepath.Join(root, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := os.OpenFile(paths.StoreLock(), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open store lock: %w", err)
 	}
-	s := &Store{root: root, lock: lock, held: !opts.NoHold, syncs: newGroupSync()}
+	s := &Store{root: root, paths: paths, lock: lock, held: !opts.NoHold, syncs: newGroupSync()}
 	if unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
 		s.cleanTmp()
 	}
@@ -98,7 +92,7 @@ func Open(root string, opts OpenOptions) (*Store, error) {
 }
 
 func (s *Store) loadSettings(opts OpenOptions) error {
-	path := filepath.Join(s.root, "store.json")
+	path := s.paths.Settings()
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
@@ -173,7 +167,7 @@ func (s *Store) Shared(fn func() error) error {
 	if s.held {
 		return fn()
 	}
-	f, err := os.OpenFile(filepath.Join(s.root, "lock"), os.O_RDWR, 0)
+	f, err := os.OpenFile(s.paths.StoreLock(), os.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("open store lock: %w", err)
 	}
@@ -187,7 +181,7 @@ func (s *Store) Shared(fn func() error) error {
 // Locked runs fn holding the named exclusive file lock under locks/. Names
 // are the store's own (a chainID hex, "images").
 func (s *Store) Locked(name string, fn func() error) error {
-	f, err := os.OpenFile(filepath.Join(s.root, "locks", name), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(s.paths.Lock(name), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("open lock %s: %w", name, err)
 	}
@@ -201,9 +195,9 @@ func (s *Store) Locked(name string, fn func() error) error {
 // cleanTmp removes what interrupted runs left in tmp/: everything but the
 // staging dirs a live process holds locked.
 func (s *Store) cleanTmp() {
-	entries, _ := os.ReadDir(filepath.Join(s.root, "tmp"))
+	entries, _ := os.ReadDir(s.paths.Tmp())
 	for _, e := range entries {
-		path := filepath.Join(s.root, "tmp", e.Name())
+		path := filepath.Join(s.paths.Tmp(), e.Name())
 		if !lockedElsewhere(path) {
 			os.RemoveAll(path)
 		}
@@ -255,7 +249,7 @@ func (s *Store) unstage(dir string) {
 // lockedContext is Locked, giving up the wait when ctx is done (another
 // pull may be extracting the layer from a slow registry).
 func (s *Store) lockedContext(ctx context.Context, name string, fn func() error) error {
-	f, err := os.OpenFile(filepath.Join(s.root, "locks", name), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(s.paths.Lock(name), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("open lock %s: %w", name, err)
 	}
@@ -281,7 +275,7 @@ func (s *Store) lockedContext(ctx context.Context, name string, fn func() error)
 func (s *Store) TempDir(prefix string) (string, error) {
 	var b [8]byte
 	rand.Read(b[:])
-	dir := filepath.Join(s.root, "tmp", prefix+hex.EncodeToString(b[:]))
+	dir := filepath.Join(s.paths.Tmp(), prefix+hex.EncodeToString(b[:]))
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return "", err
 	}
@@ -316,23 +310,8 @@ func WriteFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// Path helpers: the only places that turn an identifier into a path.
-
-func (s *Store) layerDir(chainID digest.Digest) string {
-	return filepath.Join(s.root, "layers", chainID.Encoded())
-}
+// Paths lays the store out; only its methods turn an ID into a path.
+func (s *Store) Paths() Paths { return s.paths }
 
 // DiffDir is the directory holding a layer's files.
-func (s *Store) DiffDir(chainID digest.Digest) string {
-	return filepath.Join(s.layerDir(chainID), "diff")
-}
-
-// shadowDir holds the content of a layer's stream that its diff dir cannot
-// (see shadow.go).
-func (s *Store) shadowDir(chainID digest.Digest) string {
-	return filepath.Join(s.layerDir(chainID), "shadow")
-}
-
-func (s *Store) blobPath(d digest.Digest) string {
-	return filepath.Join(s.root, "blobs", d.Algorithm().String(), d.Encoded())
-}
+func (s *Store) DiffDir(chainID digest.Digest) string { return s.paths.Diff(chainID) }

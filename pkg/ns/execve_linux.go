@@ -74,6 +74,9 @@ func execProcess(cfg *config) error {
 			return err
 		}
 	}
+	if cfg.Init {
+		return execReaper(exe, cfg.Args, env)
+	}
 	err = unix.Exec(exe, cfg.Args, env)
 	return startErrorFor(cfg.Args[0], err)
 }

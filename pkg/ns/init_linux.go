@@ -32,6 +32,9 @@ func Init() {
 	if mode == "" {
 		return
 	}
+	if mode == reaperMode {
+		runReaper()
+	}
 	// Capabilities, credentials, the fs_struct and the mount namespace
 	// joined by exec belong to this thread, and execve happens from it.
 	runtime.LockOSThread()
@@ -63,6 +66,11 @@ func initStep(mode string) error {
 	cfg, err := readConfig()
 	if err != nil {
 		return err
+	}
+	if cfg.Init {
+		if err := openSelf(); err != nil {
+			return err
+		}
 	}
 	if cfg.Mode != mode {
 		return fmt.Errorf("init step: mode %q, config for %q", mode, cfg.Mode)

@@ -102,7 +102,7 @@ func compileSeccomp(p *specs.LinuxSeccomp) ([]bpf.RawInstruction, error) {
 		if err != nil {
 			return nil, err
 		}
-		l, err := a.tree(calls, a.ret(def))
+		l, err := a.dispatch(calls, def)
 		if err != nil {
 			return nil, err
 		}
@@ -294,35 +294,65 @@ func (a *bpfAsm) jump(cond bpf.JumpTest, k uint32, t, f int) int {
 	return a.emit(bpf.JumpIf{Cond: cond, Val: k, SkipTrue: uint8(a.skip(t)), SkipFalse: uint8(a.skip(f))})
 }
 
-// tree dispatches on the syscall number (in A) by binary search, then a
-// few equality tests; a number it does not hold goes to def.
-func (a *bpfAsm) tree(calls []seccompCall, def int) (int, error) {
-	if len(calls) > 4 {
-		mid := len(calls) / 2
-		hi, err := a.tree(calls[mid:], def)
-		if err != nil {
-			return 0, err
+// segment is a run of system call numbers, from lo up to the next
+// segment's lo, that the filter treats alike: one return, or (for a single
+// call) its argument rules.
+type segment struct {
+	lo    uint32
+	label int
+}
+
+// dispatch decides a system call by its number (in A). Calls and the gaps
+// between them become runs of numbers, and consecutive numbers with the
+// same plain action (allowed calls, mostly) one run: a binary search over
+// the runs' starts leads straight to each run's return, with one compare
+// per run rather than per call. A smaller program is faster for the kernel
+// to check and compile when a container starts, and shallower to run on
+// every system call.
+func (a *bpfAsm) dispatch(calls []seccompCall, def uint32) (int, error) {
+	var segs []segment
+	var runAction uint32
+	inRun := false // the last segment is a run of plain returns of runAction
+	plain := func(lo, act uint32) {
+		if !inRun || act != runAction {
+			segs = append(segs, segment{lo: lo, label: a.ret(act)})
 		}
-		lo, err := a.tree(calls[:mid], def)
-		if err != nil {
-			return 0, err
-		}
-		return a.jump(bpf.JumpGreaterOrEqual, calls[mid].nr, hi, lo), nil
+		inRun, runAction = true, act
 	}
-	next := def
-	for i := len(calls) - 1; i >= 0; i-- {
-		c := calls[i]
+	var next uint32
+	for _, c := range calls {
+		if c.nr > next {
+			plain(next, def) // the gap below c
+		}
 		otherwise := def
 		if c.hasPlain {
-			otherwise = a.ret(c.plain)
+			otherwise = c.plain
 		}
-		h, err := a.rules(c.rules, otherwise)
-		if err != nil {
-			return 0, err
+		if len(c.rules) == 0 {
+			plain(c.nr, otherwise)
+		} else {
+			l, err := a.rules(c.rules, a.ret(otherwise))
+			if err != nil {
+				return 0, err
+			}
+			segs = append(segs, segment{lo: c.nr, label: l})
+			inRun = false
 		}
-		next = a.jump(bpf.JumpEqual, c.nr, h, next)
+		next = c.nr + 1
 	}
-	return next, nil
+	plain(next, def) // above every call
+	return a.search(segs), nil
+}
+
+// search places the binary search over segs, whose first one starts at 0.
+func (a *bpfAsm) search(segs []segment) int {
+	if len(segs) == 1 {
+		return segs[0].label
+	}
+	mid := len(segs) / 2
+	hi := a.search(segs[mid:])
+	lo := a.search(segs[:mid])
+	return a.jump(bpf.JumpGreaterOrEqual, segs[mid].lo, hi, lo)
 }
 
 // rules tries a call's rules in order, each the AND of its comparisons.

@@ -47,6 +47,9 @@ type Spec struct {
 	// NoNewPrivileges sets no_new_privs: setuid and file capabilities no
 	// longer raise privileges at execve.
 	NoNewPrivileges bool
+	// Init makes PID 1 a small init that starts the process as its child,
+	// forwards signals to it and reaps orphans (docker run --init).
+	Init bool
 
 	// TTY gives the process a new pty of the container's /dev/pts as its
 	// stdin, stdout and stderr and its controlling terminal, sized as the
@@ -104,6 +107,7 @@ type config struct {
 	User       string
 	Privileged bool
 	TTY        bool
+	Init       bool
 
 	Seccomp         *seccompProgram `json:",omitempty"` // nil: no filter
 	NoNewPrivileges bool
@@ -126,6 +130,7 @@ func (s *Spec) config() (*config, error) {
 		Mode: modeRun, Rootfs: s.Rootfs, Hostname: s.Hostname, Volumes: s.Volumes,
 		NoPivot: s.NoPivot, Args: s.Args, Env: s.Env, WorkingDir: s.WorkingDir,
 		User: s.User, Privileged: s.Privileged, TTY: s.TTY, NoNewPrivileges: s.NoNewPrivileges,
+		Init: s.Init,
 	}
 	switch s.Net {
 	case "", NetNone:

@@ -27,7 +27,9 @@ type Converter interface {
 	Format() Format
 	// Passthrough reports whether whiteout entries are stored as the plain
 	// files the tar carries (aufs, vfs): the applier then extracts them as
-	// regular entries and calls neither Whiteout nor Opaque.
+	// regular entries and calls neither Whiteout nor Opaque. It is for the
+	// write side only (the applier, and verify's model of what the applier
+	// stored): a reader of a diff dir asks ReadEntry and IsOpaque instead.
 	Passthrough() bool
 	// Whiteout records in the directory dirfd that name is deleted.
 	Whiteout(dirfd int, name string) error
