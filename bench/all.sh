@@ -7,15 +7,16 @@
 #   commit      bench/commit.sh      layerctl commit vs buildah, podman, umoci repack; 10x image
 #   start       bench/start.sh       run --rm /bin/true vs crun, runc, podman, floor; --cpus share
 #   build       bench/build.sh       layerctl build vs buildah bud --layers: cold, cached, 5,000-file COPY
+#   explore     bench/explore.sh     explore --format json and history of debian and its 10-layer variant
 # BENCHES selects some ("pull start"); each script's own knobs (RUNS, ...) pass through.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-declare -A script=([pull]=run.sh [containers]=containers.sh [commit]=commit.sh [start]=start.sh [build]=build.sh)
+declare -A script=([pull]=run.sh [containers]=containers.sh [commit]=commit.sh [start]=start.sh [build]=build.sh [explore]=explore.sh)
 # The one install step: every benchmark's tools, once (each script also checks its own when run alone).
 bench/install.sh || exit 1
 rc=0
-for b in ${BENCHES:-pull containers commit start build}; do
-  [ -n "${script[$b]:-}" ] || { echo "bench: unknown benchmark $b (pull containers commit start build)" >&2; exit 2; }
+for b in ${BENCHES:-pull containers commit start build explore}; do
+  [ -n "${script[$b]:-}" ] || { echo "bench: unknown benchmark $b (pull containers commit start build explore)" >&2; exit 2; }
   echo "=== $b: bench/${script[$b]} ==="
   if ! "bench/${script[$b]}"; then
     r=$?
@@ -23,5 +24,5 @@ for b in ${BENCHES:-pull containers commit start build}; do
     [ "$rc" -ne 0 ] || rc=$r
   fi
 done
-echo "=== summaries: bench/out/{pull,containers,commit,start,build}-latest.txt ==="
+echo "=== summaries: bench/out/{pull,containers,commit,start,build,explore}-latest.txt ==="
 exit "$rc"

@@ -50,7 +50,7 @@ func main() {
 			pullCommand, imagesCommand, inspectCommand, layersCommand, rmiCommand, tagCommand,
 			gcCommand, verifyCommand, infoCommand, systemCommand, imageCommand, containerCommand,
 			createCommand, mountCommand, umountCommand, diffCommand, psCommand, rmCommand,
-			startCommand, restartCommand, waitCommand,
+			startCommand, restartCommand, waitCommand, cpCommand,
 			commitCommand, buildCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand,
 			completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
 			historyCommand, exploreCommand,

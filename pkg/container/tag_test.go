@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/layerctl/layerctl/pkg/container"
-	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/union"
 )
 
@@ -32,8 +31,8 @@ func TestTagRemoveImageAndImageName(t *testing.T) {
 			t.Errorf("rmi %s of an image with three names: %+v, %v", n, r, err)
 		}
 	}
-	if _, err := e.cs.TagImage("nosuch", "x:1"); !errors.Is(err, layer.ErrNotFound) {
-		t.Errorf("tag of an unknown image: %v, want ErrNotFound", err)
+	if _, err := e.cs.TagImage("nosuch", "x:1"); !errors.Is(err, container.ErrImageNotFound) {
+		t.Errorf("tag of an unknown image: %v, want ErrImageNotFound", err)
 	}
 	if _, err := e.cs.TagImage("second:2", "UPPER"); err == nil {
 		t.Error("tag with an invalid name succeeded")
