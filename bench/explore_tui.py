@@ -6,24 +6,27 @@ usage: python3 bench/explore_tui.py OUT RUNS LAYERCTL_COMMAND... IMAGE
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 
 def once(cmd, want):
-    sock = f"layerctl-bench-tui-{os.getpid()}-{time.monotonic_ns()}"  # a fresh tmux server each run
+    sock = os.path.join(tempfile.mkdtemp(prefix="layerctl-bench-tui-"), "tmux")  # a fresh tmux server each run
     t0 = time.monotonic()
-    subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-x", "180", "-y", "45"] + cmd, check=True)
+    subprocess.run(["tmux", "-S", sock, "new-session", "-d", "-x", "180", "-y", "45"] + cmd, check=True)
     try:
         while time.monotonic() - t0 < 30:
-            scr = subprocess.run(["tmux", "-L", sock, "capture-pane", "-p"], capture_output=True, text=True).stdout
+            scr = subprocess.run(["tmux", "-S", sock, "capture-pane", "-p"], capture_output=True, text=True).stdout
             if all(w in scr for w in want):
                 return time.monotonic() - t0
             time.sleep(0.005)
         raise SystemExit(f"explore_tui: no first screen after 30 s:\n{scr}")
     finally:
-        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-S", sock, "kill-server"], capture_output=True)
+        shutil.rmtree(os.path.dirname(sock), ignore_errors=True)
 
 
 def main():

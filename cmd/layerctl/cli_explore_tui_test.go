@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +21,8 @@ func startTUI(t *testing.T, root, image string) *tuiSession {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("needs tmux (make deps installs it)")
 	}
-	s := &tuiSession{t: t, socket: fmt.Sprintf("layerctl-explore-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	// Its own socket in the test's temp dir: removed with it.
+	s := &tuiSession{t: t, socket: filepath.Join(t.TempDir(), "tmux")}
 	var env []string
 	for _, kv := range testEnv() {
 		env = append(env, shellQuote(kv))
@@ -30,13 +31,13 @@ func startTUI(t *testing.T, root, image string) *tuiSession {
 	script := fmt.Sprintf("env %s %s --root %s explore %s; echo EXITED $?; sleep 60",
 		strings.Join(env, " "), shellQuote(binPath), shellQuote(root), shellQuote(image))
 	s.tmux("new-session", "-d", "-x", "180", "-y", "45", "sh", "-c", script)
-	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	t.Cleanup(func() { exec.Command("tmux", "-S", s.socket, "kill-server").Run() })
 	return s
 }
 
 func (s *tuiSession) tmux(args ...string) string {
 	s.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...).CombinedOutput()
+	out, err := exec.Command("tmux", append([]string{"-S", s.socket}, args...)...).CombinedOutput()
 	if err != nil {
 		s.t.Fatalf("tmux %s: %v: %s", strings.Join(args, " "), err, out)
 	}
