@@ -61,7 +61,7 @@ func TestCLICreateStartWaitRestart(t *testing.T) {
 func TestCLILogs(t *testing.T) {
 	t.Parallel()
 	b := newBox(t)
-	b.detach(t, "--name", "talk", busyboxImage, "sh", "-c", "echo o1; echo e1 >&2; sleep 1; echo o2; sleep 0.2; echo e2 >&2")
+	b.detach(t, "--name", "talk", busyboxImage, "sh", "-c", "echo o1; echo e1 >&2; sleep 1; echo o2; sleep 0.5; echo e2 >&2")
 	out, errOut, code := b.run(t, "logs", "-f", "talk")
 	if out != "o1\no2\n" || errOut != "e1\ne2\n" || code != 0 {
 		t.Errorf("logs -f: stdout %q stderr %q exit %d", out, errOut, code)

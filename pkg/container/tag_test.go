@@ -32,7 +32,7 @@ func TestTagRemoveImageAndImageName(t *testing.T) {
 		}
 	}
 	if _, err := e.cs.TagImage("nosuch", "x:1"); !errors.Is(err, container.ErrImageNotFound) {
-		t.Errorf("tag of an unknown image: %v, want ErrNotFound", err)
+		t.Errorf("tag of an unknown image: %v, want ErrImageNotFound", err)
 	}
 	if _, err := e.cs.TagImage("second:2", "UPPER"); err == nil {
 		t.Error("tag with an invalid name succeeded")
