@@ -35,6 +35,16 @@ func TestCLIRunInit(t *testing.T) {
 
 	// stop: SIGTERM reaches sleep at once, not SIGKILL after the timeout.
 	b.detach(t, "--name", "sleeper", "--init", busyboxImage, "sleep", "100")
+	// The init is PID 1 once the init step has exec'd it (a signal to the
+	// init step itself, before, is a matter of run's start).
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if out, _, _ := b.run(t, "exec", "sleeper", "cat", "/proc/1/cmdline"); strings.HasPrefix(out, "layerctl-init\x00/bin/sleep\x00") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("PID 1 of an --init container is not the init")
+		}
+	}
 	begin := time.Now()
 	b.mustRun(t, "stop", "-t", "20", "sleeper")
 	if d := time.Since(begin); d > 10*time.Second {
