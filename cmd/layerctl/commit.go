@@ -30,7 +30,7 @@ var commitCommand = &cli.Command{
 		opts := container.CommitOptions{CommitOptions: image.CommitOptions{
 			Author: c.String("author"), Comment: c.String("message"), Changes: c.StringSlice("change"),
 		}}
-		if err := image.CheckChanges(opts.Changes); err != nil {
+		if err := container.CheckChanges(opts.Changes); err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
 		if ts := c.String("timestamp"); ts != "" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/layer"
+	"github.com/layerctl/layerctl/pkg/ns"
 	"github.com/layerctl/layerctl/pkg/union"
 )
 
@@ -26,6 +27,10 @@ type CommitOptions struct {
 // container frozen: a test kills the committer there.
 var afterFreeze func()
 
+// CheckChanges validates commit --change lines (see image.ApplyChange)
+// before any work is done.
+func CheckChanges(changes []string) error { return image.CheckChanges(changes, ns.ParseSignal) }
+
 // Commit turns a container's read-write layer into a new layer over its
 // image and records a new image. Only the rw layer is read: the -init
 // layer's files and the mountpoints never reach the commit, even when a
@@ -39,7 +44,8 @@ func (c *Store) Commit(ctx context.Context, ref string, opts CommitOptions) (ima
 		return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: %w", ref, err)
 	}
 	// A bad change found after the layer is stored would leave it behind.
-	if err := image.CheckChanges(opts.Changes); err != nil {
+	opts.ParseSignal = ns.ParseSignal
+	if err := image.CheckChanges(opts.Changes, opts.ParseSignal); err != nil {
 		return image.Record{}, layer.Meta{}, fmt.Errorf("commit %s: %w", s.Name, err)
 	}
 	parent, err := c.images.Get(s.Image)

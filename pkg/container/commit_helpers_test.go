@@ -6,7 +6,6 @@ package container_test
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moby/sys/mountinfo"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -85,18 +86,16 @@ func newCommitEnv(t *testing.T) commitEnv {
 // commitCheckNoMounts fails the test if anything is mounted under dir, and
 // detaches it so the temp dir can go.
 func commitCheckNoMounts(t *testing.T, dir string) {
-	f, err := os.Open("/proc/self/mountinfo")
+	left, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
 		return
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && strings.HasPrefix(fields[4], dir+"/") {
-			t.Errorf("mount left at %s", fields[4])
-			unix.Unmount(fields[4], unix.MNT_DETACH)
+	for _, m := range left {
+		if m.Mountpoint == dir {
+			continue
 		}
+		t.Errorf("mount left at %s", m.Mountpoint)
+		unix.Unmount(m.Mountpoint, unix.MNT_DETACH)
 	}
 }
 

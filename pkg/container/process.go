@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/layerctl/layerctl/pkg/cgroup"
-	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/ns"
 )
 
@@ -181,7 +180,7 @@ func removeCgroup(id string, force bool) error {
 
 // signalByName reads a signal as an image's STOPSIGNAL or kill -s names it.
 func signalByName(name string) (syscall.Signal, bool) {
-	sig, err := image.ParseSignal(name)
+	sig, err := ns.ParseSignal(name)
 	return sig, err == nil
 }
 

@@ -59,6 +59,7 @@ func Open(root string, opts ...Option) (*Store, error) {
 		},
 		FormatFor: union.WhiteoutFormat,
 		NoHold:    o.noHold,
+		Check:     func(root string, s layer.Settings) error { return union.CheckBacking(s.Driver, root) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)

@@ -4,20 +4,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"strconv"
 	"strings"
 	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"golang.org/x/sys/unix"
 )
 
 // Changeable lists the Dockerfile instructions a commit's --change takes.
 const Changeable = "CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME, STOPSIGNAL"
 
+// SignalParser reads a signal name ("SIGTERM", "15") for STOPSIGNAL. The
+// launcher owns signal names (ns.ParseSignal); its caller passes it in, as
+// pkg/image must not import the launcher.
+type SignalParser func(name string) (syscall.Signal, error)
+
 // ApplyChange applies one Dockerfile-style instruction ("CMD ["/bin/sh"]",
-// "ENV A=1") to an image config, as docker commit --change does.
-func ApplyChange(cfg *v1.Config, line string) error {
+// "ENV A=1") to an image config, as docker commit --change does. A
+// STOPSIGNAL is checked with parseSignal.
+func ApplyChange(cfg *v1.Config, line string, parseSignal SignalParser) error {
 	// A Dockerfile separates an instruction from its arguments by any blank.
 	instr, args := strings.TrimSpace(line), ""
 	if i := strings.IndexAny(instr, " \t"); i >= 0 {
@@ -66,7 +70,9 @@ func ApplyChange(cfg *v1.Config, line string) error {
 		}
 	case "STOPSIGNAL":
 		sig := unquote(args)
-		if _, err = ParseSignal(sig); err == nil {
+		if parseSignal == nil {
+			err = fmt.Errorf("STOPSIGNAL cannot be checked: no signal parser given")
+		} else if _, err = parseSignal(sig); err == nil {
 			cfg.StopSignal = sig
 		}
 	default:
@@ -257,42 +263,4 @@ func unquote(s string) string {
 		return w[0]
 	}
 	return s
-}
-
-// ParseSignal reads a signal as Docker names it: "SIGTERM", "term", "15",
-// "SIGRTMIN+3" (real-time signals numbered as glibc does: SIGRTMIN is 34).
-func ParseSignal(name string) (syscall.Signal, error) {
-	if n, err := strconv.Atoi(name); err == nil {
-		if n < 1 || n > 64 {
-			return 0, fmt.Errorf("bad signal %q: want 1-64", name)
-		}
-		return syscall.Signal(n), nil
-	}
-	up := strings.ToUpper(name)
-	if !strings.HasPrefix(up, "SIG") {
-		up = "SIG" + up
-	}
-	if sig := unix.SignalNum(up); sig != 0 {
-		return sig, nil
-	}
-	if rest, ok := strings.CutPrefix(up, "SIGRTMIN"); ok {
-		if n, ok := rtOffset(rest, "+"); ok {
-			return syscall.Signal(34 + n), nil
-		}
-	}
-	if rest, ok := strings.CutPrefix(up, "SIGRTMAX"); ok {
-		if n, ok := rtOffset(rest, "-"); ok {
-			return syscall.Signal(64 - n), nil
-		}
-	}
-	return 0, fmt.Errorf("bad signal %q: want a name such as SIGTERM or a number 1-64", name)
-}
-
-// rtOffset reads the "+3" of SIGRTMIN+3 ("" is 0).
-func rtOffset(rest, sign string) (int, bool) {
-	if rest == "" {
-		return 0, true
-	}
-	n, err := strconv.Atoi(strings.TrimPrefix(rest, sign))
-	return n, err == nil && strings.HasPrefix(rest, sign) && n >= 0 && n <= 30
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/layer"
+	"github.com/layerctl/layerctl/pkg/ns"
 )
 
 func TestApplyChange(t *testing.T) {
@@ -92,7 +93,7 @@ func TestApplyChange(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.start
 			for _, l := range tc.lines {
-				if err := image.ApplyChange(&cfg, l); err != nil {
+				if err := image.ApplyChange(&cfg, l, ns.ParseSignal); err != nil {
 					t.Fatalf("ApplyChange(%q): %v", l, err)
 				}
 			}
@@ -133,7 +134,7 @@ func TestApplyChangeErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var cfg v1.Config
-			err := image.ApplyChange(&cfg, tc.line)
+			err := image.ApplyChange(&cfg, tc.line, ns.ParseSignal)
 			if tc.why == "" {
 				return // only: no panic
 			}
@@ -149,13 +150,13 @@ func TestApplyChangeErrors(t *testing.T) {
 }
 
 func TestCheckChanges(t *testing.T) {
-	if err := image.CheckChanges([]string{`CMD ["a"]`, "ENV A=1", "EXPOSE 80"}); err != nil {
+	if err := image.CheckChanges([]string{`CMD ["a"]`, "ENV A=1", "EXPOSE 80"}, ns.ParseSignal); err != nil {
 		t.Errorf("good changes: %v", err)
 	}
-	if err := image.CheckChanges(nil); err != nil {
+	if err := image.CheckChanges(nil, ns.ParseSignal); err != nil {
 		t.Errorf("no changes: %v", err)
 	}
-	err := image.CheckChanges([]string{"ENV A=1", "EXPOSE nope", "BOGUS x"})
+	err := image.CheckChanges([]string{"ENV A=1", "EXPOSE nope", "BOGUS x"}, ns.ParseSignal)
 	if err == nil || !strings.Contains(err.Error(), "EXPOSE nope") {
 		t.Errorf("bad second line: err = %v, want it named", err)
 	}
@@ -179,7 +180,7 @@ func FuzzApplyChange(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		cfg := v1.Config{Env: []string{"PATH=/bin"}, WorkingDir: "/w"}
-		err := image.ApplyChange(&cfg, line)
+		err := image.ApplyChange(&cfg, line, ns.ParseSignal)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "--change ") {
 				t.Fatalf("error %q does not name --change", err)
@@ -405,24 +406,15 @@ func imageFiles(t testing.TB, s *layer.Store) []string {
 	return append(out, string(refs))
 }
 
-func TestParseSignal(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want int // 0: an error
-	}{
-		{"SIGTERM", 15}, {"term", 15}, {"15", 15}, {"sigquit", 3}, {"SIGALRM", 14},
-		{"SIGRTMIN", 34}, {"SIGRTMIN+3", 37}, {"RTMAX-1", 63}, {"SIGRTMAX", 64},
-		{"NOPE", 0}, {"0", 0}, {"65", 0}, {"SIGRTMIN-1", 0}, {"SIGRTMIN+31", 0},
-	} {
-		sig, err := image.ParseSignal(tc.in)
-		if tc.want == 0 {
-			if err == nil {
-				t.Errorf("ParseSignal(%q) = %d, want an error", tc.in, sig)
-			}
-			continue
-		}
-		if err != nil || int(sig) != tc.want {
-			t.Errorf("ParseSignal(%q) = %d, %v; want %d", tc.in, sig, err, tc.want)
-		}
+// Without a parser a STOPSIGNAL cannot be checked: it is refused, never
+// recorded unchecked.
+func TestApplyChangeStopSignalNeedsParser(t *testing.T) {
+	var cfg v1.Config
+	err := image.ApplyChange(&cfg, "STOPSIGNAL SIGTERM", nil)
+	if err == nil || !strings.Contains(err.Error(), "no signal parser") || cfg.StopSignal != "" {
+		t.Errorf("ApplyChange without a parser = %v, StopSignal %q; want a refusal", err, cfg.StopSignal)
+	}
+	if err := image.ApplyChange(&cfg, "STOPSIGNAL SIGTERM", ns.ParseSignal); err != nil || cfg.StopSignal != "SIGTERM" {
+		t.Errorf("ApplyChange with ns.ParseSignal = %v, StopSignal %q", err, cfg.StopSignal)
 	}
 }

@@ -22,13 +22,17 @@ type CommitOptions struct {
 	CreatedBy string    // history created_by
 	Created   time.Time // config and history time
 	Changes   []string  // Dockerfile-style instructions (see ApplyChange)
+
+	// ParseSignal checks a STOPSIGNAL change (pkg/container passes
+	// ns.ParseSignal).
+	ParseSignal SignalParser
 }
 
 // CheckChanges validates --change lines before any work is done.
-func CheckChanges(changes []string) error {
+func CheckChanges(changes []string, parseSignal SignalParser) error {
 	var cfg v1.Config
 	for _, c := range changes {
-		if err := ApplyChange(&cfg, c); err != nil {
+		if err := ApplyChange(&cfg, c, parseSignal); err != nil {
 			return err
 		}
 	}
@@ -59,7 +63,7 @@ func Commit(s *layer.Store, im *Images, parent *Record, m layer.Meta, opts Commi
 	}
 	setsCmd, setsEntrypoint := false, false
 	for _, c := range opts.Changes {
-		if err := ApplyChange(&cfg.Config, c); err != nil {
+		if err := ApplyChange(&cfg.Config, c, opts.ParseSignal); err != nil {
 			return Record{}, err
 		}
 		instr, _, _ := strings.Cut(strings.TrimSpace(c), " ")

@@ -37,6 +37,10 @@ type OpenOptions struct {
 	// need not wait for this Store. A pull, which may wait long on a
 	// registry, opens the store so.
 	NoHold bool
+	// Check refuses settings the store's filesystem cannot hold (overlay
+	// without d_type). It runs before a new store records its settings, so
+	// a refused store is never recorded, and on every later open.
+	Check func(root string, s Settings) error
 }
 
 // Store is an open layer store. It holds a shared lock on the store for its
@@ -102,6 +106,9 @@ func (s *Store) loadSettings(opts OpenOptions) error {
 		if opts.Driver != "" && opts.Driver != s.settings.Driver {
 			return fmt.Errorf("store %s was created with driver %s, not %s", s.root, s.settings.Driver, opts.Driver)
 		}
+		if err := s.checkSettings(opts); err != nil {
+			return err
+		}
 	case errors.Is(err, fs.ErrNotExist):
 		if opts.Driver != "" {
 			if opts.FormatFor == nil {
@@ -120,6 +127,9 @@ func (s *Store) loadSettings(opts OpenOptions) error {
 				return err
 			}
 		}
+		if err := s.checkSettings(opts); err != nil {
+			return err
+		}
 		data, _ := json.MarshalIndent(s.settings, "", "  ")
 		if err := s.writeFileAtomic(path, data); err != nil {
 			return err
@@ -129,6 +139,13 @@ func (s *Store) loadSettings(opts OpenOptions) error {
 	}
 	s.conv, err = whiteout.ForFormat(s.settings.Whiteout)
 	return err
+}
+
+func (s *Store) checkSettings(opts OpenOptions) error {
+	if opts.Check == nil {
+		return nil
+	}
+	return opts.Check(s.root, s.settings)
 }
 
 // Close releases the store.

@@ -1,7 +1,6 @@
 package ns
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/moby/sys/mountinfo"
 
 	"golang.org/x/sys/unix"
 )
@@ -122,15 +123,10 @@ func cleanupProcess(t testing.TB, p *Process, rootfs string) {
 // checkNoMounts fails t if the host has a mount at or under dir.
 func checkNoMounts(t testing.TB, dir string) {
 	t.Helper()
-	f, err := os.Open("/proc/self/mountinfo")
+	left, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	must(t, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && (fields[4] == dir || strings.HasPrefix(fields[4], dir+"/")) {
-			t.Errorf("mount left on the host: %s", sc.Text())
-		}
+	for _, m := range left {
+		t.Errorf("mount left on the host: %s (%s)", m.Mountpoint, m.FSType)
 	}
 }
 

@@ -118,7 +118,9 @@ func attachIn(root int, p string, mfd int, dir bool, what string) error {
 // were "/", so ".." and absolute symlinks of the image stay inside it.
 // Missing components are created: directories, and a final empty file when
 // dir is false. A dangling symlink on the way is followed, in root, and its
-// target created, as Docker does for a volume target.
+// target created, as Docker does for a volume target. filepath-securejoin's
+// MkdirAllHandle would refuse such a path (its mkdir meets the link), which
+// is why this stays ours.
 func openInRoot(root int, p string, dir bool) (int, error) {
 	const maxSteps = 255 // each step creates a component or follows a link
 	for step := 0; step < maxSteps; step++ {

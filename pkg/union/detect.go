@@ -101,6 +101,27 @@ func (f Features) Supported(driver string) error {
 	return nil
 }
 
+// ErrNoDType marks a store refused because its filesystem does not report
+// file types in directory entries, without which overlayfs misbehaves
+// (whiteouts and opaque dirs go unseen).
+var ErrNoDType = errors.New("no d_type")
+
+// CheckBacking refuses a driver that the filesystem under dir cannot carry:
+// overlay needs d_type.
+func CheckBacking(driver, dir string) error {
+	if driver != Overlay {
+		return nil
+	}
+	fsType, dType, err := Backing(dir)
+	if err != nil {
+		return fmt.Errorf("check the filesystem of %s: %w", dir, err)
+	}
+	if !dType {
+		return fmt.Errorf("%s is on %s without d_type (%w), which overlay needs: use a filesystem with d_type (ext4 with filetype, xfs with ftype=1) or --driver vfs", dir, fsType, ErrNoDType)
+	}
+	return nil
+}
+
 // Backing describes the filesystem under a directory: its type and whether
 // it reports file types in directory entries (d_type), which overlay needs.
 func Backing(dir string) (fsType string, dType bool, err error) {

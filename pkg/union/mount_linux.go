@@ -6,9 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -134,38 +134,23 @@ func Mounted(target string) bool {
 	return inMountinfo(target)
 }
 
-// inMountinfo looks for target among the mount points (field 5) of
-// /proc/thread-self/mountinfo (the mount namespace is the thread's), which
-// escapes spaces and the like as octal.
+// inMountinfo looks for target among the mount points the calling thread
+// sees.
 func inMountinfo(target string) bool {
-	data, err := os.ReadFile("/proc/thread-self/mountinfo")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) > 4 && UnescapeMountPath(fields[4]) == target {
-			return true
-		}
-	}
-	return false
+	found, err := ThreadMounts(mountinfo.SingleEntryFilter(target))
+	return err == nil && len(found) > 0
 }
 
-// UnescapeMountPath undoes the octal escapes (\040 for a space) of the
-// paths in /proc/*/mounts and mountinfo.
-func UnescapeMountPath(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
+// ThreadMounts lists the mounts of the calling thread's mount namespace
+// (/proc/thread-self/mountinfo: a mount namespace is per thread, and
+// /proc/self would show the main thread's) that filter keeps.
+func ThreadMounts(filter mountinfo.FilterFunc) ([]*mountinfo.Info, error) {
+	f, err := os.Open("/proc/thread-self/mountinfo")
+	if err != nil {
+		return nil, err
 	}
-	return b.String()
+	defer f.Close()
+	return mountinfo.GetMountsFromReader(f, filter)
 }
 
 // missingBranch names the first branch directory of m that does not exist,

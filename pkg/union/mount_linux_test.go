@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/sys/mountinfo"
+
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/union"
 	"github.com/layerctl/layerctl/pkg/union/uniontest"
@@ -149,17 +151,16 @@ func TestPerformError(t *testing.T) {
 	}
 }
 
-// mountOptions reads the options /proc shows for the mount at dir.
+// mountOptions reads the options /proc shows for the mount at dir: the
+// mount's own and its superblock's.
 func mountOptions(t *testing.T, dir string) string {
 	t.Helper()
-	data, err := os.ReadFile("/proc/self/mounts")
+	found, err := union.ThreadMounts(mountinfo.SingleEntryFilter(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) > 3 && union.UnescapeMountPath(f[1]) == dir {
-			return f[3]
-		}
+	if len(found) == 0 {
+		return ""
 	}
-	return ""
+	return found[0].Options + "," + found[0].VFSOptions
 }

@@ -1,12 +1,12 @@
 package uniontest
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
+
+	"github.com/moby/sys/mountinfo"
 
 	"golang.org/x/sys/unix"
 
@@ -36,29 +36,16 @@ func RequireOverlay(t testing.TB) {
 }
 
 // MountsUnder lists the mount points at or below dir that the calling
-// thread sees (/proc/thread-self/mounts: a mount namespace is per thread).
+// thread sees.
 func MountsUnder(t testing.TB, dir string) []string {
 	t.Helper()
-	f, err := os.Open("/proc/thread-self/mounts")
+	mounts, err := union.ThreadMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20) // overlay lines carry every lowerdir
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 2 {
-			continue
-		}
-		mp := union.UnescapeMountPath(fields[1])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+	for _, m := range mounts {
+		out = append(out, m.Mountpoint)
 	}
 	return out
 }
