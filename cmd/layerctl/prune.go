@@ -13,13 +13,13 @@ var forceFlag = &cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do 
 
 var imageCommand = &cli.Command{
 	Name:        "image",
-	Usage:       "manage images",
+	Usage:       "image prune: remove unused images",
 	Subcommands: []*cli.Command{imagePruneCommand},
 }
 
 var containerCommand = &cli.Command{
 	Name:        "container",
-	Usage:       "manage containers",
+	Usage:       "container prune: remove stopped containers",
 	Subcommands: []*cli.Command{containerPruneCommand},
 }
 

@@ -12,7 +12,7 @@ import (
 
 var systemCommand = &cli.Command{
 	Name:        "system",
-	Usage:       "the store as a whole",
+	Usage:       "the store as a whole: df (its disk space)",
 	Subcommands: []*cli.Command{systemDfCommand},
 }
 
