@@ -77,7 +77,7 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	defer s.Close()
-	st, err := s.Create(container.CreateOptions{
+	st, err := s.Create(c.Context, container.CreateOptions{
 		Image: c.Args().First(), Name: c.String("name"), Hostname: c.String("hostname"),
 		AddHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"), Run: rc,
 	})

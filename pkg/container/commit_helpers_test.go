@@ -148,7 +148,7 @@ func (e commitEnv) pull(t *testing.T, src, name string) image.Record {
 
 func (e commitEnv) create(t *testing.T, img string) container.State {
 	t.Helper()
-	s, err := e.cs.Create(container.CreateOptions{Image: img})
+	s, err := e.cs.Create(t.Context(), container.CreateOptions{Image: img})
 	if err != nil {
 		t.Fatalf("create a container of %s: %v", img, err)
 	}

@@ -117,7 +117,7 @@ func newRunEnv(t *testing.T) runEnv {
 // create makes a container that runs rc.
 func (e runEnv) create(t *testing.T, rc container.RunConfig) container.State {
 	t.Helper()
-	s, err := e.cs.Create(container.CreateOptions{Image: e.image, Hostname: "box", Run: &rc})
+	s, err := e.cs.Create(t.Context(), container.CreateOptions{Image: e.image, Hostname: "box", Run: &rc})
 	if err != nil {
 		t.Fatal(err)
 	}
