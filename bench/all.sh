@@ -6,15 +6,16 @@
 #   containers  bench/containers.sh  create+mount cycle vs podman, mount of 1-600 layers, diff
 #   commit      bench/commit.sh      layerctl commit vs buildah, podman, umoci repack; 10x image
 #   start       bench/start.sh       run --rm /bin/true vs crun, runc, podman, floor; --cpus share
+#   explore     bench/explore.sh     explore --format json and history of debian and its 10-layer variant
 # BENCHES selects some ("pull start"); each script's own knobs (RUNS, ...) pass through.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-declare -A script=([pull]=run.sh [containers]=containers.sh [commit]=commit.sh [start]=start.sh)
+declare -A script=([pull]=run.sh [containers]=containers.sh [commit]=commit.sh [start]=start.sh [explore]=explore.sh)
 # The one install step: every benchmark's tools, once (each script also checks its own when run alone).
 bench/install.sh || exit 1
 rc=0
-for b in ${BENCHES:-pull containers commit start}; do
-  [ -n "${script[$b]:-}" ] || { echo "bench: unknown benchmark $b (pull containers commit start)" >&2; exit 2; }
+for b in ${BENCHES:-pull containers commit start explore}; do
+  [ -n "${script[$b]:-}" ] || { echo "bench: unknown benchmark $b (pull containers commit start explore)" >&2; exit 2; }
   echo "=== $b: bench/${script[$b]} ==="
   if ! "bench/${script[$b]}"; then
     r=$?
@@ -22,5 +23,5 @@ for b in ${BENCHES:-pull containers commit start}; do
     [ "$rc" -ne 0 ] || rc=$r
   fi
 done
-echo "=== summaries: bench/out/{pull,containers,commit,start}-latest.txt ==="
+echo "=== summaries: bench/out/{pull,containers,commit,start,explore}-latest.txt ==="
 exit "$rc"

@@ -62,3 +62,8 @@ trap - EXIT
 # Run the committed image: its own PID 1, hostname, mounts and network, in a cgroup.
 run bin/layerctl --root "$STORE" run --rm --hostname demo2 -m 64m --pids-limit 50 hello:1
 run bin/layerctl --root "$STORE" run --rm hello:1 sh -c 'echo "pid $$ on $(hostname)"; ls /; cat /hello.txt'
+
+# Build an image from a Dockerfile, one cached layer per step, then rebuild it: every step cached.
+run bin/layerctl --root "$STORE" build -t greet:1 --build-arg WHO=layerctl testdata/build
+run bin/layerctl --root "$STORE" build -t greet:1 --build-arg WHO=layerctl testdata/build
+run bin/layerctl --root "$STORE" run --rm greet:1

@@ -107,12 +107,18 @@ func TestCLINeedsRoot(t *testing.T) {
 // the Go version it was built with.
 func TestCLIVersion(t *testing.T) {
 	t.Parallel()
-	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
-	if err != nil {
+	if err := exec.Command("git", "rev-parse", "HEAD").Run(); err != nil {
 		t.Skipf("git rev-parse: %v (not in a git checkout)", err)
 	}
 	out := mustRun(t, newRoot(t), "--version")
-	for _, want := range []string{"layerctl version ", "commit: " + strings.TrimSpace(string(head)), "go: " + runtime.Version()} {
+	_, rest, _ := strings.Cut(out, "commit: ")
+	commit, _, _ := strings.Cut(rest, "\n")
+	// The binary was built from a commit of this repository (HEAD may
+	// have moved on since).
+	if len(commit) != 40 || exec.Command("git", "cat-file", "-e", commit+"^{commit}").Run() != nil {
+		t.Errorf("--version commit %q is no commit of this repository:\n%s", commit, out)
+	}
+	for _, want := range []string{"layerctl version ", "go: " + runtime.Version()} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--version printed %q, want %q in it", out, want)
 		}

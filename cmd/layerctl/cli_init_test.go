@@ -19,6 +19,7 @@ func TestCLIRunInit(t *testing.T) {
 		out  string
 	}{
 		{"pid 1 is the init", []string{"sh", "-c", `tr '\0' ' ' < /proc/1/cmdline; echo; echo $$`}, 0, "layerctl-init /bin/sh -- sh -c"},
+		{"no signal blocked", []string{"grep", "SigBlk", "/proc/self/status"}, 0, "SigBlk:\t0000000000000000\n"},
 		{"exit code", []string{"sh", "-c", "exit 5"}, 5, ""},
 		{"killed", []string{"sh", "-c", "kill -9 $$"}, 137, ""},
 		{"not found", []string{"/no/such"}, 127, ""},

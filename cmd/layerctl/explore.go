@@ -6,13 +6,14 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/layerctl/layerctl/pkg/explore"
 )
 
 var exploreCommand = &cli.Command{
 	Name:      "explore",
-	Usage:     "show what each layer of an image adds, modifies, deletes and wastes",
+	Usage:     "show what each layer of an image adds, modifies, deletes and wastes (a TUI on a terminal)",
 	ArgsUsage: "IMAGE",
 	Flags: []cli.Flag{
 		formatFlag,
@@ -52,6 +53,9 @@ var exploreCommand = &cli.Command{
 			return printJSON(rep)
 		case c.Bool("ci"):
 			return ciReport(os.Stdout, rep, rules)
+		}
+		if term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {
+			return explore.RunTUI(rep, s)
 		}
 		return printSummary(os.Stdout, rep)
 	},

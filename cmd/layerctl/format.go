@@ -71,6 +71,11 @@ func parseListFormat(f string) (listFormat, error) {
 // parseTemplate parses a --format template, with Docker's functions. A
 // template says "\t" where a shell cannot easily pass a tab.
 func parseTemplate(f string) (*template.Template, error) {
+	// A format without an action ("yaml") is a mistake, not a template
+	// that prints the same word for every row.
+	if !strings.Contains(f, "{{") {
+		return nil, fmt.Errorf("--format %q: want table, json or a Go template such as '{{.ID}}'", f)
+	}
 	f = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(f)
 	t, err := template.New("format").Funcs(template.FuncMap{
 		"json": func(v any) (string, error) {

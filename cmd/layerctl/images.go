@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -55,7 +56,9 @@ var imagesCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		list, err := s.ListImages(c.Args().First(), filters)
+		// Only a template can show .Containers (by name, or all fields by json).
+		count := lf.tmpl != nil && (strings.Contains(c.String("format"), "Containers") || strings.Contains(c.String("format"), "json"))
+		list, err := s.ListImages(c.Args().First(), filters, count)
 		if err != nil {
 			return fmt.Errorf("images: %w", err)
 		}

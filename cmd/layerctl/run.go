@@ -68,7 +68,7 @@ func runAction(c *cli.Context) error {
 	if err := checkInputTTY(c); err != nil {
 		return exitError{code: 1, err: fmt.Errorf("run: %w", err)}
 	}
-	rc, err := runConfig(c)
+	opts, err := createOptions(c)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
@@ -77,10 +77,7 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	defer s.Close()
-	st, err := s.Create(c.Context, container.CreateOptions{
-		Image: c.Args().First(), Name: c.String("name"), Hostname: c.String("hostname"),
-		AddHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"), Run: rc,
-	})
+	st, err := s.Create(c.Context, opts)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
@@ -154,6 +151,16 @@ func startFailed(what string, err error) error {
 		return exitError{code: se.ExitCode(), err: fmt.Errorf("%s: %w", what, err)}
 	}
 	return exitError{code: container.CodeSetup, err: fmt.Errorf("%s: %w", what, err)}
+}
+
+// createOptions is the container run's or create's flags and arguments
+// describe.
+func createOptions(c *cli.Context) (container.CreateOptions, error) {
+	rc, err := runConfig(c)
+	return container.CreateOptions{
+		Image: c.Args().First(), Name: c.String("name"), Hostname: c.String("hostname"),
+		AddHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"), Run: rc,
+	}, err
 }
 
 func runConfig(c *cli.Context) (*container.RunConfig, error) {

@@ -30,7 +30,7 @@ var createCommand = &cli.Command{
 		if c.NArg() < 1 {
 			return fmt.Errorf("create: want IMAGE [CMD [ARG...]]")
 		}
-		rc, err := runConfig(c)
+		opts, err := createOptions(c)
 		if err != nil {
 			return fmt.Errorf("create: %w", err)
 		}
@@ -39,10 +39,7 @@ var createCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		st, err := s.Create(c.Context, container.CreateOptions{
-			Image: c.Args().First(), Name: c.String("name"), Hostname: c.String("hostname"),
-			AddHosts: c.StringSlice("add-host"), DNS: c.StringSlice("dns"), Run: rc,
-		})
+		st, err := s.Create(c.Context, opts)
 		if err != nil {
 			return fmt.Errorf("create: %w", err)
 		}

@@ -6,3 +6,6 @@ func SetAfterFreeze(fn func()) { afterFreeze = fn }
 
 // MonitorReport reads a detached monitor's report line.
 var MonitorReport = monitorReport
+
+// CopyPlan is cp's rule of where a source lands.
+var CopyPlan = copyPlan

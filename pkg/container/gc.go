@@ -35,6 +35,9 @@ func (c *Store) GC(ctx context.Context) (GCResult, error) {
 		return res, err
 	}
 	res.Layers = removed
+	if _, err := c.pruneBuildCache(); err != nil {
+		return res, fmt.Errorf("prune build cache: %w", err)
+	}
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}

@@ -49,8 +49,9 @@ var ImageFilterKeys = []string{"dangling", "label", "reference"}
 
 // ListImages lists images, one summary per name, newest first. A non-empty
 // repo keeps the names of that repository ("busybox"), or that one name
-// ("busybox:1.36"), as docker images REPOSITORY[:TAG] does.
-func (c *Store) ListImages(repo string, f Filters) ([]ImageSummary, error) {
+// ("busybox:1.36"), as docker images REPOSITORY[:TAG] does. Containers are
+// counted only when countContainers: that reads every container's record.
+func (c *Store) ListImages(repo string, f Filters, countContainers bool) ([]ImageSummary, error) {
 	if err := errors.Join(f.boolFilter("dangling"), f.checkPatterns()); err != nil {
 		return nil, err
 	}
@@ -66,9 +67,11 @@ func (c *Store) ListImages(repo string, f Filters) ([]ImageSummary, error) {
 	for n, id := range refs {
 		names[id] = append(names[id], n)
 	}
-	ctrs, err := c.List()
-	if err != nil {
-		return nil, err
+	var ctrs []State
+	if countContainers {
+		if ctrs, err = c.List(); err != nil {
+			return nil, err
+		}
 	}
 	var out []ImageSummary
 	for _, r := range recs {
@@ -156,6 +159,7 @@ func (c *Store) ListContainers(all bool, f Filters) ([]ContainerSummary, error) 
 		return nil, err
 	}
 	all = all || len(f["status"]) > 0
+	configs := map[digest.Digest]ImageConfig{}
 	var out []ContainerSummary
 	for _, s := range states {
 		if s, err = c.Refresh(s); errors.Is(err, ErrNotFound) {
@@ -170,7 +174,11 @@ func (c *Store) ListContainers(all bool, f Filters) ([]ContainerSummary, error) 
 		if sum.ImageShown == "" || refs[sum.ImageShown] != s.Image {
 			sum.ImageShown = shortID(s.Image)
 		}
-		cfg, err := c.listedConfig(s.Image)
+		cfg, ok := configs[s.Image] // containers of one image read its config once
+		if !ok {
+			cfg, err = c.listedConfig(s.Image)
+			configs[s.Image] = cfg
+		}
 		if err == nil { // an image's config may be gone with the image: no labels then
 			sum.Labels = cfg.Labels
 			sum.Command = runCommand(cfg, s.Run)

@@ -20,7 +20,9 @@ func TestLogsStreamsTailFollow(t *testing.T) {
 	ctx := t.Context()
 
 	st := createRun(t, s, "talk", container.RunConfig{Cmd: []string{"sh", "-c",
-		"echo o1; echo e1 >&2; echo o2; echo e2 >&2; printf open"}})
+		// Pauses where the stream changes: two pipes written at once
+		// have no order between them.
+		"echo o1; echo e1 >&2; echo o2; sleep 0.2; echo e2 >&2; sleep 0.2; printf open"}})
 	if err := s.StartDetached(st.ID, monitorArgv(s.Root(), st.ID)); err != nil {
 		t.Fatal(err)
 	}

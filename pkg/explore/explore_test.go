@@ -202,3 +202,26 @@ func TestAnalyzeBadBase(t *testing.T) {
 		t.Error("a base of 4 layers in an image of 3: no error")
 	}
 }
+
+// TestReadLayerFileStaysInLayer: the content view reads a layer's own
+// regular files and follows no link out of its diff dir.
+func TestReadLayerFileStaysInLayer(t *testing.T) {
+	s, id := pullImage(t, step{"ADD", []layertest.Entry{
+		layertest.Dir("etc/"), layertest.File("etc/motd", "hello"),
+		layertest.Symlink("etc/host", "/etc/hostname"), layertest.Symlink("up", "../../../../../.."),
+		layertest.Fifo("fifo"),
+	}})
+	rec, err := s.ResolveImage(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := rec.ChainIDs[0]
+	if b, err := s.ReadLayerFile(top, "etc/motd", 3); err != nil || string(b) != "hel" {
+		t.Errorf("etc/motd, at most 3 bytes: %q, %v", b, err)
+	}
+	for _, name := range []string{"etc/host", "up/etc/hostname", "../../../../etc/hostname", "fifo", "etc"} {
+		if b, err := s.ReadLayerFile(top, name, 1<<20); err == nil {
+			t.Errorf("%s: read %d bytes, want an error", name, len(b))
+		}
+	}
+}

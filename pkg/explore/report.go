@@ -3,8 +3,10 @@ package explore
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
 	"github.com/layerctl/layerctl/pkg/layer"
@@ -60,14 +62,22 @@ func Analyze(ctx context.Context, s Store, ref string, opts Options) (*Report, e
 	}
 	cmds := layerCommands(cf.History, rec.ChainIDs)
 	rep := &Report{Image: ref, ID: rec.ID, BaseLayers: opts.BaseLayers, Layers: make([]LayerReport, len(rec.ChainIDs)), Inefficiencies: []Inefficiency{}}
+	// The layers are walked side by side: each walk waits on the disk as
+	// much as it computes.
 	all := make([][]File, len(rec.ChainIDs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0) + 1)
+	for i := range rec.ChainIDs {
+		g.Go(func() (err error) {
+			all[i], err = layerFiles(gctx, s, rec.ChainIDs, i)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	for i, id := range rec.ChainIDs {
-		files, err := layerFiles(ctx, s, rec.ChainIDs, i)
-		if err != nil {
-			return nil, err
-		}
-		all[i] = files
-		rep.Layers[i] = newLayerReport(i, id, rec.DiffIDs[i], cmds[i], files)
+		rep.Layers[i] = newLayerReport(i, id, rec.DiffIDs[i], cmds[i], all[i])
 	}
 	fig := Compute(all, opts.BaseLayers)
 	for i := range rep.Layers {

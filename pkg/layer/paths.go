@@ -120,3 +120,11 @@ const (
 // ContainerPart is one part (ContainerInit, ContainerRW, ...) of a
 // container's directory.
 func (p Paths) ContainerPart(id, part string) string { return filepath.Join(p.Container(id), part) }
+
+// BuildCache holds a builder's step cache, one record per key.
+func (p Paths) BuildCache() string { return filepath.Join(p.root, "buildcache") }
+
+// BuildCacheEntry is the record of one build step's cache key.
+func (p Paths) BuildCacheEntry(key digest.Digest) string {
+	return filepath.Join(p.BuildCache(), key.Encoded()+".json")
+}

@@ -32,8 +32,11 @@ func Init() {
 	if mode == "" {
 		return
 	}
-	if mode == reaperMode {
+	switch mode {
+	case reaperMode:
 		runReaper()
+	case childMode:
+		runChild()
 	}
 	// Capabilities, credentials, the fs_struct and the mount namespace
 	// joined by exec belong to this thread, and execve happens from it.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -24,15 +25,31 @@ import (
 // entered, as the last step in place of the user's process: the reaper
 // has the user's credentials, capabilities and seccomp filter.
 
-// reaperMode is initEnv's value in the reaper.
-const reaperMode = "reaper"
+// initEnv's values in the reaper and in its child before the user's
+// process is exec'd.
+const (
+	reaperMode = "reaper"
+	childMode  = "child"
+)
 
 // selfFD is the init step's own program, opened while the host's /proc is
 // still there, for an --init container.
 var selfFD = -1
 
-// openSelf keeps an fd of the program the init step runs from.
+// pendingEnv carries to the reaper the signals the init step got for the
+// container's process: it forwards them once the child runs.
+const pendingEnv = "_LAYERCTL_NS_PENDING"
+
+// early holds the signals sent to the init step of an --init container:
+// caught from the moment it knows, so that the Go runtime does not take a
+// SIGTERM for its own end (as PID 1 it would exit with code 2).
+var early chan os.Signal
+
+// openSelf keeps an fd of the program the init step runs from, and starts
+// catching signals for the reaper.
 func openSelf() error {
+	early = make(chan os.Signal, 32)
+	signal.Notify(early, forwardable()...)
 	fd, err := unix.Open("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("init: open the init program: %w", err)
@@ -45,7 +62,26 @@ func openSelf() error {
 // args and env. It returns only on failure.
 func execReaper(exe string, args, env []string) error {
 	argv := append([]string{"layerctl-init", exe, "--"}, args...)
-	envv := append(append([]string(nil), env...), initEnv+"="+reaperMode)
+	empty, _ := syscall.BytePtrFromString("")
+	// From here signals wait, blocked, until the reaper is ready for them.
+	// The mask passes through execve; the child clears it (runChild).
+	var all unix.Sigset_t
+	for i := range all.Val {
+		all.Val[i] = ^all.Val[i]
+	}
+	unix.PthreadSigmask(unix.SIG_SETMASK, &all, nil)
+	var pending []string
+	for drained := false; !drained; {
+		select {
+		case sig := <-early:
+			if !notForwarded[sig] {
+				pending = append(pending, strconv.Itoa(int(sig.(syscall.Signal))))
+			}
+		default:
+			drained = true
+		}
+	}
+	envv := append(append([]string(nil), env...), initEnv+"="+reaperMode, pendingEnv+"="+strings.Join(pending, ","))
 	argvp, err := syscall.SlicePtrFromStrings(argv)
 	if err != nil {
 		return err
@@ -54,7 +90,6 @@ func execReaper(exe string, args, env []string) error {
 	if err != nil {
 		return err
 	}
-	empty, _ := syscall.BytePtrFromString("")
 	_, _, errno := unix.RawSyscall6(unix.SYS_EXECVEAT, uintptr(selfFD), uintptr(unsafe.Pointer(empty)),
 		uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
 	return &StartError{Code: CodeSetup, Msg: fmt.Sprintf("exec the init: %v", errno)}
@@ -69,6 +104,17 @@ var notForwarded = map[os.Signal]bool{
 	syscall.SIGCHLD: true, syscall.SIGTTIN: true, syscall.SIGTTOU: true, syscall.SIGPIPE: true,
 }
 
+// forwardable lists the signals the reaper passes on.
+func forwardable() []os.Signal {
+	var sigs []os.Signal
+	for n := syscall.Signal(1); n < 65; n++ {
+		if n != syscall.SIGKILL && n != syscall.SIGSTOP && !notForwarded[n] {
+			sigs = append(sigs, n)
+		}
+	}
+	return sigs
+}
+
 // runReaper is the reaper (argv: layerctl-init EXE -- ARGS...). It never
 // returns.
 func runReaper() {
@@ -80,10 +126,15 @@ func runReaper() {
 	sigs := make(chan os.Signal, 64)
 	signal.Notify(sigs) // before the child starts: nothing is missed
 	signal.Ignore(syscall.SIGTTOU, syscall.SIGTTIN)
-	pid, err := startChild(args[1], args[3:])
+	pid, err := startChild(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "layerctl-init: %v\n", err)
-		os.Exit(startErrorFor(args[3], err).Code)
+		os.Exit(CodeSetup)
+	}
+	for _, n := range strings.Split(os.Getenv(pendingEnv), ",") {
+		if sig, err := strconv.Atoi(n); err == nil {
+			unix.Kill(pid, syscall.Signal(sig))
+		}
 	}
 	for sig := range sigs {
 		if sig != syscall.SIGCHLD {
@@ -100,14 +151,12 @@ func runReaper() {
 
 // startChild starts the user's process in a process group of its own, in
 // the terminal's foreground when there is one (so ^C reaches it once, from
-// the terminal, not again from the reaper).
-func startChild(exe string, args []string) (int, error) {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, initEnv+"=") {
-			env = append(env, kv)
-		}
-	}
+// the terminal, not again from the reaper). It starts as this program in
+// childMode, which clears the signal mask it inherits (Go's fork restores
+// the mask the reaper started with: everything blocked) and execs the
+// process.
+func startChild(args []string) (int, error) {
+	env := append(userEnv(), initEnv+"="+childMode)
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	for fd := 0; fd <= 2; fd++ {
 		if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err == nil {
@@ -115,7 +164,32 @@ func startChild(exe string, args []string) (int, error) {
 			break
 		}
 	}
-	return syscall.ForkExec(exe, args, &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: sys})
+	return syscall.ForkExec("/proc/self/exe", args, &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: sys})
+}
+
+// userEnv is this process's environment without initEnv.
+func userEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, initEnv+"=") && !strings.HasPrefix(kv, pendingEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// runChild execs the user's process (argv: layerctl-init EXE -- ARGS...)
+// with no signal blocked. It never returns.
+func runChild() {
+	var none unix.Sigset_t
+	unix.PthreadSigmask(unix.SIG_SETMASK, &none, nil)
+	args := os.Args
+	if len(args) < 4 || args[2] != "--" {
+		os.Exit(CodeSetup)
+	}
+	err := unix.Exec(args[1], args[3:], userEnv())
+	fmt.Fprintf(os.Stderr, "layerctl: %s\n", startErrorFor(args[3], err).Msg)
+	os.Exit(startErrorFor(args[3], err).Code)
 }
 
 // reap collects every ended process; done when one is the child, with its

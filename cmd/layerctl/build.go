@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/layerctl/layerctl/pkg/build"
+	"github.com/layerctl/layerctl/pkg/container"
+	"github.com/layerctl/layerctl/pkg/image"
+)
+
+var buildCommand = &cli.Command{
+	Name:      "build",
+	Usage:     "build an image from a Dockerfile, one layer per step",
+	ArgsUsage: "CONTEXT",
+	Flags: []cli.Flag{
+		&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "name the image `NAME[:TAG]` (repeatable)"},
+		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the Dockerfile (default: CONTEXT/Dockerfile)"},
+		&cli.StringSliceFlag{Name: "build-arg", Usage: "set an ARG: `K=V` (repeatable)"},
+		&cli.StringFlag{Name: "target", Usage: "build this `STAGE` (default: the last)"},
+		&cli.BoolFlag{Name: "no-cache", Usage: "run every step, whatever the cache holds"},
+		&cli.StringFlag{Name: "network", Value: "host", Usage: "RUN's network: host or none"},
+		&cli.StringFlag{Name: "timestamp", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "`UNIX` seconds: every time in the image, and the newest mtime in its layers"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the image ID"},
+	},
+	Action: func(c *cli.Context) error {
+		if c.NArg() != 1 {
+			return fmt.Errorf("build: want one CONTEXT directory")
+		}
+		o, err := buildOptions(c)
+		if err != nil {
+			return fmt.Errorf("build: %w", err)
+		}
+		s, err := openStores(c)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		// Ctrl-C cancels the build, which then removes its container.
+		ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		id, err := build.Build(ctx, s, o)
+		if err != nil {
+			return fmt.Errorf("build: %w", err)
+		}
+		fmt.Fprintln(os.Stdout, id)
+		return nil
+	},
+}
+
+// buildOptions checks build's flags.
+func buildOptions(c *cli.Context) (build.Options, error) {
+	o := build.Options{Context: c.Args().First(), Dockerfile: c.String("file"), Target: c.String("target"), NoCache: c.Bool("no-cache"), BuildArgs: map[string]string{}}
+	if fi, err := os.Stat(o.Context); err != nil || !fi.IsDir() {
+		return o, fmt.Errorf("context %q is not a directory", o.Context)
+	}
+	for _, t := range c.StringSlice("tag") {
+		n, err := image.ParseName(t)
+		if err != nil {
+			return o, err
+		}
+		o.Tags = append(o.Tags, n)
+	}
+	for _, kv := range c.StringSlice("build-arg") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			v, ok = os.LookupEnv(k) // as docker: --build-arg K takes K from the environment
+		}
+		if ok {
+			o.BuildArgs[k] = v
+		}
+	}
+	switch c.String("network") {
+	case "host", "default":
+		o.Network = container.NetHost
+	case "none":
+		o.Network = container.NetNone
+	default:
+		return o, fmt.Errorf("--network %q: want host or none", c.String("network"))
+	}
+	if ts := c.String("timestamp"); ts != "" {
+		sec, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil || sec < 0 {
+			return o, fmt.Errorf("--timestamp %q: want seconds since 1970", ts)
+		}
+		t := time.Unix(sec, 0).UTC()
+		o.Epoch = &t
+	}
+	if !c.Bool("quiet") {
+		o.Progress = os.Stderr
+	}
+	return o, nil
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cp both ways, with a container running or not (mounted for the copy
+// and unmounted after), - for tar streams, and docker cp's dir rules.
+func TestCLICp(t *testing.T) {
+	t.Parallel()
+	b := newBox(t)
+	host := t.TempDir()
+	in := filepath.Join(host, "in")
+	for name, body := range map[string]string{"in/a": "A\n", "in/sub/b": "B\n"} {
+		p := filepath.Join(host, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := strings.TrimSpace(b.mustRun(t, "create", "--name", "box", busyboxImage, "sleep", "100"))
+	b.track(id)
+
+	b.mustRun(t, "cp", in, "box:/tmp")              // a dir into a dir
+	b.mustRun(t, "cp", in+"/.", "box:/srv")         // its contents into another
+	b.mustRun(t, "cp", in+"/a", "box:/tmp/renamed") // a file to a new name
+	if mounts := strings.Count(readMounts(t), b.root); mounts != 0 {
+		t.Errorf("cp left %d mounts of a stopped container", mounts)
+	}
+	b.mustRun(t, "start", "box")
+	b.waitStatus(t, "box", "running")
+	if out := b.mustRun(t, "exec", "box", "cat", "/tmp/in/a", "/tmp/in/sub/b", "/srv/a", "/tmp/renamed"); out != "A\nB\nA\nA\n" {
+		t.Errorf("files in the running container: %q", out)
+	}
+	b.mustRun(t, "exec", "box", "sh", "-c", "echo C > /tmp/in/c")
+	out := filepath.Join(host, "out")
+	b.mustRun(t, "cp", "box:/tmp/in", out) // out of a running container
+	if got, err := os.ReadFile(filepath.Join(out, "c")); err != nil || string(got) != "C\n" {
+		t.Errorf("cp out of a running container: %q, %v", got, err)
+	}
+
+	// - : a tar stream out, and one in.
+	tarOut := b.mustRun(t, "cp", "box:/tmp/renamed", "-")
+	tr := tar.NewReader(strings.NewReader(tarOut))
+	if h, err := tr.Next(); err != nil || h.Name != "renamed" {
+		t.Errorf("cp box:/tmp/renamed -: first entry %+v, %v", h, err)
+	}
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	tw.WriteHeader(&tar.Header{Name: "streamed", Mode: 0o600, Size: 3, Typeflag: tar.TypeReg})
+	tw.Write([]byte("S!\n"))
+	tw.Close()
+	cmd := command(b.root, "cp", "-", "box:/tmp")
+	cmd.Stdin = &tb
+	if outb, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cp - box:/tmp: %v %s", err, outb)
+	}
+	if got := b.mustRun(t, "exec", "box", "cat", "/tmp/streamed"); got != "S!\n" {
+		t.Errorf("streamed file: %q", got)
+	}
+
+	for _, bad := range [][]string{
+		{"cp", in, "box:/tmp/renamed"}, // a dir onto a file
+		{"cp", "box:/nosuch", host},
+		{"cp", "box:/a", "box:/b"},
+		{"cp", "nosuchbox:/a", host},
+		{"cp", in},
+	} {
+		_, stderr, code := b.run(t, bad...)
+		checkOneLineError(t, stderr, code)
+	}
+	b.mustRun(t, "stop", "-t", "0", "box")
+}
+
+func readMounts(t *testing.T) string {
+	b, err := os.ReadFile("/proc/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,182 @@
+package build
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/layerctl/layerctl/pkg/container"
+)
+
+// A step's cache key chains the key before it (at FROM: the base image's
+// ID, or the stage's last key) with the instruction as written and what
+// else decides its result: ARG values, the digest of COPY's sources
+// (computed before copying, as BuildKit does), RUN's network. ENV, WORKDIR
+// and the like are already in the chain.
+func chainKey(parts ...string) digest.Digest {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s\n", len(p), p)
+	}
+	return digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(h.Sum(nil)))
+}
+
+// stepExtra is what decides a step's result beyond the chain and its text.
+func (b *builder) stepExtra(ctx context.Context, st *stage, c instructions.Command) (string, error) {
+	switch c := c.(type) {
+	case *instructions.ArgCommand:
+		vals, err := b.evalArgs([]instructions.ArgCommand{*c}, newEnv(st.cfg.Config.Env, st.args))
+		return fmt.Sprint(vals), err
+	case *instructions.RunCommand:
+		return "network=" + b.opts.Network, nil
+	case *instructions.CopyCommand, *instructions.AddCommand:
+		r := copyRequestOf(c)
+		if err := r.check(); err != nil {
+			return "", err
+		}
+		return b.sourcesDigest(ctx, r.from, r.SourcePaths)
+	}
+	return "", nil
+}
+
+// sourcesDigest digests what COPY would read: for --from, the source
+// stage's key or image ID; else each selected context file's path, type,
+// mode, link target and content (not its mtime). The owner --chown gives is
+// in the instruction's text.
+func (b *builder) sourcesDigest(ctx context.Context, from string, sources []string) (string, error) {
+	if from != "" {
+		for i, other := range b.built {
+			if strings.EqualFold(b.stageNames[i], from) || fmt.Sprint(i) == from {
+				return "stage " + other.key.String(), nil
+			}
+		}
+		id, _, err := b.store.ImageConfigFile(from)
+		if err != nil {
+			return "image " + from, nil // pulled when the step runs
+		}
+		return "image " + id.String(), nil
+	}
+	src, closeSrc, err := b.contextSource()
+	if err != nil {
+		return "", err
+	}
+	defer closeSrc()
+	h := sha256.New()
+	for _, s := range sources {
+		items, err := src.match(s)
+		if err != nil {
+			return "", err
+		}
+		for _, item := range items {
+			if err := ctx.Err(); err != nil {
+				return "", err
+			}
+			if err := src.digestTree(h, item); err != nil {
+				return "", err
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// digestTree writes a source's entries into h, in path order.
+func (s source) digestTree(h io.Writer, item string) error {
+	top, err := s.root.Stat(item) // a named symlink is copied as its target
+	if err != nil {
+		return fmt.Errorf("%s: %w", item, err)
+	}
+	if !top.IsDir() {
+		return s.digestEntry(h, item, item, top)
+	}
+	var names []string
+	infos := map[string]fs.FileInfo{}
+	err = fs.WalkDir(s.root.FS(), item, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != item && s.excluded(p) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		names = append(names, p)
+		infos[p] = fi
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, p := range names {
+		if err := s.digestEntry(h, p, path.Base(p), infos[p]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s source) digestEntry(h io.Writer, p, name string, fi fs.FileInfo) error {
+	fmt.Fprintf(h, "%s\x00%s\x00%o\x00", p, name, uint32(fi.Mode()))
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		link, err := s.root.Readlink(p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00", link)
+	case fi.Mode().IsRegular():
+		f, err := s.root.Open(p)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// makesLayer tells the steps whose work the cache saves.
+func makesLayer(c instructions.Command) bool {
+	switch c.(type) {
+	case *instructions.RunCommand, *instructions.CopyCommand, *instructions.AddCommand:
+		return true
+	}
+	return false
+}
+
+// cachedStep applies a cache hit of a RUN, COPY or ADD: its layer (if it
+// made one) and its history entry.
+func (b *builder) cachedStep(st *stage, e container.CacheEntry, createdBy string) {
+	if e.Layer {
+		b.addLayer(st, container.LayerMeta{ChainID: e.Top, DiffID: e.DiffID})
+	}
+	b.stepTime = e.Created
+	b.addHistory(st, createdBy, !e.Layer)
+}
+
+// entryFor is the cache entry of a step just run.
+func entryFor(st *stage, layersBefore int, created time.Time) container.CacheEntry {
+	e := container.CacheEntry{Created: created, Top: st.top}
+	if ids := st.cfg.RootFS.DiffIDs; len(ids) > layersBefore {
+		e.Layer, e.DiffID = true, digest.Digest(ids[len(ids)-1].String())
+	}
+	return e
+}

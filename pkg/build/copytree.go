@@ -1,0 +1,277 @@
+package build
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/patternmatcher"
+)
+
+// source is a tree COPY reads: every path is opened through root, so no
+// symlink leads out of it.
+type source struct {
+	root   *os.Root
+	ignore *patternmatcher.PatternMatcher // .dockerignore; nil for none
+}
+
+func (s source) excluded(rel string) bool {
+	if s.ignore == nil || rel == "." {
+		return false
+	}
+	ok, _ := s.ignore.MatchesOrParentMatches(rel)
+	return ok
+}
+
+// match lists the source paths a COPY source names: itself, or what its
+// wildcards match, less what .dockerignore excludes.
+func (s source) match(name string) ([]string, error) {
+	rel := path.Clean(strings.TrimPrefix(path.Clean("/"+name), "/"))
+	if strings.HasPrefix(path.Clean(name), "..") {
+		return nil, fmt.Errorf("%s: outside the build context", name)
+	}
+	if rel == "" {
+		rel = "."
+	}
+	if !strings.ContainsAny(rel, "*?[") {
+		if _, err := s.root.Lstat(rel); err != nil || s.excluded(rel) {
+			return nil, fmt.Errorf("%s: no such file or directory in the build context", name)
+		}
+		return []string{rel}, nil
+	}
+	var out []string
+	err := fs.WalkDir(s.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if s.excluded(p) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if ok, _ := path.Match(rel, p); ok && p != "." {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("%s: no source files were specified", name)
+	}
+	return out, err
+}
+
+// target is where COPY writes: rootfs opened as a root (an image's symlink
+// never leads out of it), and the owner and mode it gives.
+type target struct {
+	root     *os.Root
+	uid, gid int
+	chmod    *fs.FileMode
+}
+
+// writeSources copies the request's sources into rootfs at dest.
+func writeSources(src source, rootfs, dest string, r copyRequest) error {
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	t := target{root: root}
+	if t.uid, t.gid, err = chownIDs(root, r.chown); err != nil {
+		return err
+	}
+	if r.chmod != "" {
+		m, err := strconv.ParseUint(r.chmod, 8, 32)
+		if err != nil || m > 0o7777 {
+			return fmt.Errorf("--chmod=%s: want an octal mode", r.chmod)
+		}
+		mode := fs.FileMode(m & 0o777)
+		t.chmod = &mode
+	}
+	var items []string
+	for _, s := range r.SourcePaths {
+		m, err := src.match(s)
+		if err != nil {
+			return err
+		}
+		items = append(items, m...)
+	}
+	destRel := strings.TrimPrefix(path.Clean(dest), "/")
+	if destRel == "" {
+		destRel = "."
+	}
+	destIsDir := strings.HasSuffix(dest, "/") || len(items) > 1
+	if fi, err := root.Stat(destRel); err == nil && fi.IsDir() {
+		destIsDir = true
+	}
+	for _, item := range items {
+		fi, err := src.root.Stat(item) // a symlink named as a source: its target
+		if err != nil {
+			return fmt.Errorf("%s: %w", item, err)
+		}
+		to := destRel
+		switch {
+		case fi.IsDir():
+		case r.add && isArchive(src.root, item):
+			err := t.mkdirAll(destRel)
+			if err == nil {
+				err = t.extract(src.root, item, destRel)
+			}
+			if err != nil {
+				return fmt.Errorf("ADD %s: %w", item, err)
+			}
+			continue
+		case destIsDir:
+			to = path.Join(destRel, path.Base(item))
+		}
+		if err := t.mkdirAll(path.Dir(to)); err != nil {
+			return err
+		}
+		if err := t.copyTree(src, item, to, fi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mkdirAll makes the missing directories of rel, owned as COPY says.
+func (t target) mkdirAll(rel string) error {
+	if rel == "." || rel == "/" {
+		return nil
+	}
+	if fi, err := t.root.Stat(rel); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("/%s is not a directory", rel)
+		}
+		return nil
+	}
+	if err := t.mkdirAll(path.Dir(rel)); err != nil {
+		return err
+	}
+	if err := t.root.Mkdir(rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return t.root.Lchown(rel, t.uid, t.gid)
+}
+
+// copyTree copies from (a file, symlink target or directory whose contents
+// go to to) as Docker does: modes and mtimes kept, symlinks inside a
+// directory kept as symlinks, owner 0:0 or --chown.
+func (t target) copyTree(src source, from, to string, top fs.FileInfo) error {
+	if !top.IsDir() {
+		return t.copyEntry(src, from, to, top)
+	}
+	type dirTime struct {
+		rel   string
+		mtime time.Time
+	}
+	var dirs []dirTime
+	err := fs.WalkDir(src.root.FS(), from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != from && src.excluded(p) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		fi := top
+		if p != from {
+			if fi, err = d.Info(); err != nil {
+				return err
+			}
+		}
+		dst := path.Join(to, strings.TrimPrefix(strings.TrimPrefix(p, from), "/"))
+		if p == from && from == "." {
+			dst = to
+		}
+		if err := t.copyEntry(src, p, dst, fi); err != nil {
+			return err
+		}
+		if fi.IsDir() {
+			dirs = append(dirs, dirTime{dst, fi.ModTime()})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- { // children first: their writes touch the parent
+		if err := t.root.Chtimes(dirs[i].rel, dirs[i].mtime, dirs[i].mtime); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyEntry makes one file, directory or symlink at to.
+func (t target) copyEntry(src source, from, to string, fi fs.FileInfo) error {
+	mode := fi.Mode().Perm() | fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
+	if t.chmod != nil {
+		mode = *t.chmod
+	}
+	switch {
+	case fi.IsDir():
+		if old, err := t.root.Lstat(to); err == nil && !old.IsDir() {
+			if err := t.root.Remove(to); err != nil {
+				return err
+			}
+		}
+		if err := t.root.Mkdir(to, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	case fi.Mode()&fs.ModeSymlink != 0:
+		link, err := src.root.Readlink(from)
+		if err != nil {
+			return err
+		}
+		t.root.RemoveAll(to)
+		if err := t.root.Symlink(link, to); err != nil {
+			return err
+		}
+		return t.root.Lchown(to, t.uid, t.gid)
+	case fi.Mode().IsRegular():
+		if err := t.writeFile(src.root, from, to); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%s: %s files cannot be copied", from, fi.Mode().Type())
+	}
+	if err := t.root.Lchown(to, t.uid, t.gid); err != nil {
+		return err
+	}
+	if err := t.root.Chmod(to, mode); err != nil {
+		return err
+	}
+	return t.root.Chtimes(to, fi.ModTime(), fi.ModTime())
+}
+
+// writeFile copies a regular file's content, replacing what was at to.
+func (t target) writeFile(from *os.Root, name, to string) error {
+	in, err := from.Open(name)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if old, err := t.root.Lstat(to); err == nil && (old.IsDir() || old.Mode()&fs.ModeSymlink != 0) {
+		if err := t.root.RemoveAll(to); err != nil {
+			return err
+		}
+	}
+	out, err := t.root.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
