@@ -20,10 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"github.com/layerctl/layerctl/pkg/cgroup"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 	"github.com/layerctl/layerctl/pkg/union/uniontest"
 )
 
@@ -67,15 +67,7 @@ func requireRun(t *testing.T) {
 // busyboxLayout builds the busybox OCI layout once per test binary, in
 // TestMain's directory, which goes with the binary.
 var busyboxLayout = sync.OnceValues(func() (string, error) {
-	out := filepath.Join(filepath.Dir(binPath), "busybox-layout")
-	script, err := filepath.Abs("../../testdata/mkimage.sh")
-	if err != nil {
-		return "", err
-	}
-	if b, err := exec.Command("bash", script, "busybox", out).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("mkimage.sh busybox: %v\n%s", err, b)
-	}
-	return out, nil
+	return registrytest.BuildImage(filepath.Dir(binPath), "busybox")
 })
 
 // box is one test's store with the busybox image in it.
@@ -350,98 +342,6 @@ func cmdline(pid int) string {
 	return strings.ReplaceAll(string(bytes.TrimRight(b, "\x00")), "\x00", " ")
 }
 
-// ptyProc is a layerctl process whose stdin, stdout and stderr are a pty
-// that the test types into and reads.
-type ptyProc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	tty    *os.File
-	done   chan struct{}
-	mu     sync.Mutex
-	screen bytes.Buffer
-	seen   int // how much of screen expect has moved past
-}
-
-// startTerm starts cmd on a new pty; the process is killed if it still
-// runs when the test ends.
-func startTerm(t *testing.T, cmd *exec.Cmd) *ptyProc {
-	t.Helper()
-	tty, err := pty.Start(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm := &ptyProc{t: t, cmd: cmd, tty: tty, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(tm.done) }()
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := tty.Read(buf)
-			tm.mu.Lock()
-			tm.screen.Write(buf[:n])
-			tm.mu.Unlock()
-			if err != nil {
-				return // EIO once the last holder of the other end is gone
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-tm.done:
-		default:
-			cmd.Process.Kill()
-			<-tm.done
-		}
-		tty.Close()
-	})
-	return tm
-}
-
-// expect waits for s to appear on the terminal after what was seen so far,
-// and moves past it.
-func (tm *ptyProc) expect(s string) {
-	tm.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		tm.mu.Lock()
-		all := tm.screen.String()
-		tm.mu.Unlock()
-		if i := strings.Index(all[tm.seen:], s); i >= 0 {
-			tm.seen += i + len(s)
-			return
-		}
-		if time.Now().After(deadline) {
-			tm.t.Fatalf("%q did not appear; the terminal shows:\n%s", s, all)
-		}
-	}
-}
-
-func (tm *ptyProc) typeIn(s string) {
-	tm.t.Helper()
-	if _, err := tm.tty.Write([]byte(s)); err != nil {
-		tm.t.Fatal(err)
-	}
-}
-
-// wait waits for the process to end and returns its exit code.
-func (tm *ptyProc) wait() int {
-	tm.t.Helper()
-	select {
-	case <-tm.done:
-	case <-time.After(10 * time.Second):
-		tm.t.Fatal("the process on the terminal did not end")
-	}
-	return tm.cmd.ProcessState.ExitCode()
-}
-
-// lflag is the terminal's local mode flags (ICANON, ECHO: off in raw mode).
-func (tm *ptyProc) lflag() uint32 {
-	tm.t.Helper()
-	tio, err := unix.IoctlGetTermios(int(tm.tty.Fd()), unix.TCGETS)
-	if err != nil {
-		tm.t.Fatal(err)
-	}
-	return tio.Lflag
-}
-
 // checkOneLine asserts the shape of a failure's message: one line
 // "layerctl: <what failed>: <why>" that mentions each of words.
 func checkOneLine(t *testing.T, stderr string, words ...string) {
@@ -504,22 +404,4 @@ func waitChild(t *testing.T, b *box, args string) int {
 	}
 	t.Fatalf("no %q started in the container", args)
 	return 0
-}
-
-// waitCaught waits until process pid has a handler for sig (SigCgt in
-// /proc/PID/status): a container's PID 1 ignores the signals it does not
-// handle, so a trap must be in place before the test sends one.
-func waitCaught(t *testing.T, pid int, sig syscall.Signal) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		for _, l := range strings.Split(string(b), "\n") {
-			if hex, ok := strings.CutPrefix(l, "SigCgt:\t"); ok {
-				if mask, err := strconv.ParseUint(hex, 16, 64); err == nil && mask&(1<<(sig-1)) != 0 {
-					return
-				}
-			}
-		}
-	}
-	t.Fatalf("pid %d set no handler for %v", pid, sig)
 }

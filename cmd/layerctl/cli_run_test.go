@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/layerctl/layerctl/pkg/cgroup"
+	"github.com/layerctl/layerctl/pkg/ns/nstest"
 )
 
 // A container sees its own PID 1, host name, rootfs, processes, network
@@ -448,7 +449,7 @@ func TestCLIKillTerm(t *testing.T) {
 	b := newBox(t)
 	id := b.detach(t, "--name", "trap", busyboxImage, "sh", "-c", `trap "exit 5" TERM; while :; do sleep 0.1; done`)
 	// PID 1 ignores a signal it has no handler for: wait for the trap.
-	waitCaught(t, b.waitStatus(t, "trap", "running").Pid, syscall.SIGTERM)
+	nstest.WaitCaught(t, b.waitStatus(t, "trap", "running").Pid, syscall.SIGTERM)
 	if out := b.mustRun(t, "kill", "-s", "TERM", "trap"); strings.TrimSpace(out) != id {
 		t.Errorf("kill printed %q, want %s", out, id)
 	}

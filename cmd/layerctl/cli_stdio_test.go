@@ -12,126 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
-
-// callerTerm is a terminal with layerctl in the foreground on it; the
-// test keeps both ends, to type and read, and to see the terminal's input
-// queue and modes as the caller's shell would find them.
-type callerTerm struct {
-	t             *testing.T
-	master, slave *os.File
-	cmd           *exec.Cmd
-	done          chan struct{}
-	mu            sync.Mutex
-	screen        bytes.Buffer
-}
-
-func newCallerTerm(t *testing.T) *callerTerm {
-	t.Helper()
-	master, slave, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ct := &callerTerm{t: t, master: master, slave: slave}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := master.Read(buf)
-			ct.mu.Lock()
-			ct.screen.Write(buf[:n])
-			ct.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { master.Close(); slave.Close() })
-	return ct
-}
-
-// start runs cmd as the terminal's foreground process (a session of its
-// own with the terminal as its controlling terminal, as a shell does).
-func (ct *callerTerm) start(cmd *exec.Cmd) {
-	ct.t.Helper()
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = ct.slave, ct.slave, ct.slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	if err := cmd.Start(); err != nil {
-		ct.t.Fatal(err)
-	}
-	ct.cmd, ct.done = cmd, make(chan struct{})
-	go func() { cmd.Wait(); close(ct.done) }()
-	ct.t.Cleanup(func() {
-		select {
-		case <-ct.done:
-		default:
-			cmd.Process.Kill()
-			<-ct.done
-		}
-	})
-}
-
-func (ct *callerTerm) typeIn(s string) {
-	ct.t.Helper()
-	if _, err := ct.master.Write([]byte(s)); err != nil {
-		ct.t.Fatal(err)
-	}
-}
-
-func (ct *callerTerm) expect(s string) {
-	ct.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		ct.mu.Lock()
-		all := ct.screen.String()
-		ct.mu.Unlock()
-		if strings.Contains(all, s) {
-			return
-		}
-		if time.Now().After(deadline) {
-			ct.t.Fatalf("%q did not appear; the terminal shows:\n%s", s, all)
-		}
-	}
-}
-
-// wait waits for layerctl to end and returns its exit code.
-func (ct *callerTerm) wait() int {
-	ct.t.Helper()
-	select {
-	case <-ct.done:
-	case <-time.After(20 * time.Second):
-		ct.t.Fatal("layerctl on the terminal did not end")
-	}
-	return ct.cmd.ProcessState.ExitCode()
-}
-
-// unread is how many bytes typed at the terminal wait to be read.
-func (ct *callerTerm) unread() int {
-	ct.t.Helper()
-	n, err := unix.IoctlGetInt(int(ct.slave.Fd()), unix.TIOCINQ)
-	if err != nil {
-		ct.t.Fatal(err)
-	}
-	return n
-}
-
-// cooked fails the test unless the terminal echoes and reads by lines, as
-// the caller's shell left it.
-func (ct *callerTerm) cooked(when string) {
-	ct.t.Helper()
-	tio, err := unix.IoctlGetTermios(int(ct.slave.Fd()), unix.TCGETS)
-	if err != nil {
-		ct.t.Fatal(err)
-	}
-	if tio.Lflag&(unix.ICANON|unix.ECHO) != unix.ICANON|unix.ECHO {
-		ct.t.Errorf("%s: the terminal is not in its own mode (lflag %#x)", when, tio.Lflag)
-	}
-}
 
 // commandIn returns a run or exec command line for a container that runs
 // args, on the box's store; the exec container is started on first use,
@@ -163,7 +48,7 @@ func TestCLIStdioNoFlags(t *testing.T) {
 	vol := t.TempDir()
 	for _, kind := range []string{"run", "exec"} {
 		t.Run(kind, func(t *testing.T) {
-			ct := newCallerTerm(t)
+			ct := newPty(t)
 			ct.typeIn("secret\n")
 			ct.expect("secret")
 			ct.start(command(b.root, commandIn(t, b, kind, vol, nil, "sh", "-c", probeTerminal)...))
@@ -208,7 +93,7 @@ func TestCLIStdioInteractiveOrTTY(t *testing.T) {
 				script := `echo ready; read -r go </sync/` + filepath.Base(fifo) + `
 line=; [ -t 0 ] || read -r line; t=no; [ -t 1 ] && t=yes
 echo "got=$line in=$(readlink /proc/self/fd/0 | cut -c1-5) tty=$t"`
-				ct := newCallerTerm(t)
+				ct := newPty(t)
 				if tc.left > 0 {
 					ct.typeIn("secret\n")
 					ct.expect("secret")

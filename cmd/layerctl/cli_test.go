@@ -15,18 +15,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -255,26 +252,14 @@ func appLayer(t testing.TB, name string) v1.Layer {
 	)
 }
 
-// newImage stacks layers (base first) into an OCI image for this machine.
+// newImage stacks layers (base first) into an OCI image for this machine,
+// with a shell for its command.
 func newImage(t testing.TB, layers ...v1.Layer) v1.Image {
 	t.Helper()
-	oci := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	img, err := mutate.AppendLayers(oci, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config.Cmd = []string{"/bin/sh"}
-	cf.Config.Env = []string{"PATH=/bin"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return registrytest.OCIImage(t, func(cf *v1.ConfigFile) {
+		cf.Config.Cmd = []string{"/bin/sh"}
+		cf.Config.Env = []string{"PATH=/bin"}
+	}, layers...)
 }
 
 // writeLayout writes img into a new OCI layout, tagged tag, and returns its
@@ -282,13 +267,7 @@ func newImage(t testing.TB, layers ...v1.Layer) v1.Image {
 func writeLayout(t testing.TB, img v1.Image, tag string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "layout")
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})); err != nil {
-		t.Fatal(err)
-	}
+	registrytest.WriteLayout(t, dir, img, tag)
 	return dir
 }
 

@@ -77,7 +77,7 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	defer s.Close()
-	st, err := s.Create(opts)
+	st, err := s.Create(c.Context, opts)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}

@@ -39,7 +39,7 @@ var createCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		st, err := s.Create(opts)
+		st, err := s.Create(c.Context, opts)
 		if err != nil {
 			return fmt.Errorf("create: %w", err)
 		}

@@ -73,7 +73,7 @@ func (b *builder) copy(ctx context.Context, st *stage, r copyRequest) error {
 	}
 	defer drop()
 	noEntrypoint := ""
-	ctr, err := b.store.Create(container.CreateOptions{Image: st.imageID.String(), Run: &container.RunConfig{Entrypoint: &noEntrypoint}})
+	ctr, err := b.store.Create(ctx, container.CreateOptions{Image: st.imageID.String(), Run: &container.RunConfig{Entrypoint: &noEntrypoint}})
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (b *builder) copySource(ctx context.Context, st *stage, from string) (sourc
 		}
 	}
 	noEntrypoint := ""
-	ctr, err := b.store.Create(container.CreateOptions{Image: ref, Run: &container.RunConfig{Entrypoint: &noEntrypoint}})
+	ctr, err := b.store.Create(ctx, container.CreateOptions{Image: ref, Run: &container.RunConfig{Entrypoint: &noEntrypoint}})
 	if err != nil {
 		return source{}, nil, fmt.Errorf("--from=%s: %w", from, err)
 	}

@@ -156,7 +156,7 @@ func configOf(t *testing.T, s *container.Store, ref string) *v1.ConfigFile {
 func runIn(t *testing.T, s *container.Store, ref string, args ...string) string {
 	t.Helper()
 	ep := ""
-	ctr, err := s.Create(container.CreateOptions{Image: ref, Run: &container.RunConfig{Cmd: args, Entrypoint: &ep, User: "0"}})
+	ctr, err := s.Create(t.Context(), container.CreateOptions{Image: ref, Run: &container.RunConfig{Cmd: args, Entrypoint: &ep, User: "0"}})
 	if err != nil {
 		t.Fatal(err)
 	}

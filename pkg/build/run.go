@@ -38,7 +38,7 @@ func (b *builder) run(ctx context.Context, st *stage, c *instructions.RunCommand
 	defer drop()
 	argEnv := b.usedArgs(st)
 	noEntrypoint := ""
-	ctr, err := b.store.Create(container.CreateOptions{Image: st.imageID.String(), Run: &container.RunConfig{
+	ctr, err := b.store.Create(ctx, container.CreateOptions{Image: st.imageID.String(), Run: &container.RunConfig{
 		Cmd: args, Entrypoint: &noEntrypoint, Env: append(append([]string(nil), st.cfg.Config.Env...), argEnv...),
 		WorkingDir: st.cfg.Config.WorkingDir, User: st.cfg.Config.User, Net: b.opts.Network,
 	}})

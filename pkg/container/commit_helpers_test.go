@@ -18,14 +18,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/moby/sys/mountinfo"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	digest "github.com/opencontainers/go-digest"
@@ -42,7 +37,7 @@ import (
 
 // commitEpoch is the fixed image time and mtime clamp of the commit tests
 // (SOURCE_DATE_EPOCH of testdata/mkimage.sh).
-var commitEpoch = time.Unix(1700000000, 0).UTC()
+var commitEpoch = registrytest.Epoch
 
 // commitEnv is an overlay store with its images and containers.
 type commitEnv struct {
@@ -112,29 +107,9 @@ func (e commitEnv) pullDerived(t *testing.T) image.Record {
 func (e commitEnv) pullTiny(t *testing.T) image.Record {
 	t.Helper()
 	tarBytes := lt.Tar(t, lt.Dir("etc/"), lt.File("etc/passwd", "root:x:0:0::/:/bin/sh\n"), lt.Dir("data/"), lt.File("data/f", "f"))
-	img, err := mutate.AppendLayers(mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON),
-		static.NewLayer(tarBytes, types.OCIUncompressedLayer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Created = "linux", image.DefaultPlatform().Architecture, v1.Time{Time: commitEpoch}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "tiny")
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "v1"})); err != nil {
-		t.Fatal(err)
-	}
-	return e.pull(t, "oci:"+dir+":v1", "tiny:v1")
+	img := registrytest.OCIImage(t, nil, static.NewLayer(tarBytes, types.OCIUncompressedLayer))
+	src := registrytest.WriteLayout(t, filepath.Join(t.TempDir(), "tiny"), img, "v1")
+	return e.pull(t, src, "tiny:v1")
 }
 
 func (e commitEnv) pull(t *testing.T, src, name string) image.Record {
@@ -148,7 +123,7 @@ func (e commitEnv) pull(t *testing.T, src, name string) image.Record {
 
 func (e commitEnv) create(t *testing.T, img string) container.State {
 	t.Helper()
-	s, err := e.cs.Create(container.CreateOptions{Image: img})
+	s, err := e.cs.Create(t.Context(), container.CreateOptions{Image: img})
 	if err != nil {
 		t.Fatalf("create a container of %s: %v", img, err)
 	}

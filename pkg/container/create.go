@@ -72,10 +72,14 @@ func (o CreateOptions) check() error {
 }
 
 // Create makes a container of an image: its -init and read-write layers, and
-// its record. Nothing is mounted. On any error nothing is left behind.
-func (c *Store) Create(o CreateOptions) (State, error) {
+// its record. Nothing is mounted. On any error, a cancelled ctx included
+// (the vfs driver copies the whole image), nothing is left behind.
+func (c *Store) Create(ctx context.Context, o CreateOptions) (State, error) {
 	if err := o.check(); err != nil {
 		return State{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return State{}, fmt.Errorf("create container: %w", err)
 	}
 	img, err := c.images.Resolve(o.Image)
 	if err != nil {
@@ -112,31 +116,14 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 		return State{}, err
 	}
 	defer os.RemoveAll(tmp) // after the rename below it is gone already
-	root, err := c.rootAttrs(img.ChainIDs)
-	if err != nil {
+	if err := c.fillDir(ctx, tmp, s); err != nil {
 		return State{}, err
 	}
-	for _, d := range []string{"init", "rw", "work", "merged"} {
-		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
-			return State{}, err
-		}
-	}
-	if err := writeInit(filepath.Join(tmp, "init"), s); err != nil {
-		return State{}, fmt.Errorf("write init layer: %w", err)
-	}
-	if union.Copies(c.driver) {
-		if err := c.copyImage(context.Background(), s, filepath.Join(tmp, "init"), filepath.Join(tmp, "rw")); err != nil {
-			return State{}, err
-		}
-	}
-	// The merged root shows the attributes of the top-most branch root, so
-	// init and rw get those of the image's top-most "./" entry.
-	for _, d := range []string{"init", "rw"} {
-		if err := root.apply(filepath.Join(tmp, d)); err != nil {
-			return State{}, err
-		}
-	}
 	err = c.locked(func() error {
+		// Cancelled while copying: publish nothing.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("create container: %w", err)
+		}
 		if existing, err := c.Resolve(s.Name); err == nil && existing.Name == s.Name {
 			return fmt.Errorf("name %q is taken by container %s: %w", s.Name, existing.ID[:12], ErrContainerExists)
 		}
@@ -150,6 +137,36 @@ func (c *Store) Create(o CreateOptions) (State, error) {
 		return State{}, err
 	}
 	return s, nil
+}
+
+// fillDir makes a container's directory in tmp: its -init layer, its rw
+// and work dirs and mountpoint, and on vfs the copy of its image.
+func (c *Store) fillDir(ctx context.Context, tmp string, s State) error {
+	root, err := c.rootAttrs(s.ChainIDs)
+	if err != nil {
+		return err
+	}
+	for _, d := range []string{"init", "rw", "work", "merged"} {
+		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := writeInit(filepath.Join(tmp, "init"), s); err != nil {
+		return fmt.Errorf("write init layer: %w", err)
+	}
+	if union.Copies(c.driver) {
+		if err := c.copyImage(ctx, s, filepath.Join(tmp, "init"), filepath.Join(tmp, "rw")); err != nil {
+			return err
+		}
+	}
+	// The merged root shows the attributes of the top-most branch root, so
+	// init and rw get those of the image's top-most "./" entry.
+	for _, d := range []string{"init", "rw"} {
+		if err := root.apply(filepath.Join(tmp, d)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // copyImage fills a vfs container's rw dir with its image and -init layer.

@@ -37,7 +37,7 @@ func pullBusybox(t *testing.T, s *container.Store) image.Record {
 // createRun makes a container of busybox that runs cmd.
 func createRun(t *testing.T, s *container.Store, name string, rc container.RunConfig) container.State {
 	t.Helper()
-	st, err := s.Create(container.CreateOptions{Image: "busybox", Name: name, Hostname: "box", Run: &rc})
+	st, err := s.Create(t.Context(), container.CreateOptions{Image: "busybox", Name: name, Hostname: "box", Run: &rc})
 	if err != nil {
 		t.Fatalf("create %s: %v", name, err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/layerctl/layerctl/pkg/image"
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
+	"github.com/layerctl/layerctl/pkg/ns/nstest"
 	"github.com/layerctl/layerctl/pkg/union"
 )
 
@@ -252,7 +253,7 @@ func TestStaleFreezeSettled(t *testing.T) {
 					r.Wait()
 				}
 			}()
-			waitCaught(t, r.Pid(), syscall.SIGTERM)
+			nstest.WaitCaught(t, r.Pid(), syscall.SIGTERM)
 			cg, err := cgroup.Open(s.ID)
 			if err != nil {
 				t.Fatal(err)

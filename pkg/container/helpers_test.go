@@ -59,7 +59,7 @@ func (e env) pull(t *testing.T, tars [][]byte) image.Record {
 // that containers of different stores have the same -init layer.
 func (e env) create(t *testing.T, rec image.Record, name string) container.State {
 	t.Helper()
-	s, err := e.cs.Create(container.CreateOptions{Image: rec.ID.String(), Name: name, Hostname: "box", DNS: []string{"192.0.2.53"}})
+	s, err := e.cs.Create(t.Context(), container.CreateOptions{Image: rec.ID.String(), Name: name, Hostname: "box", DNS: []string{"192.0.2.53"}})
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}

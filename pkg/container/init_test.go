@@ -45,7 +45,7 @@ func TestInitLayer(t *testing.T) {
 			requireDriver(t, driver)
 			e := newEnv(t, driver)
 			rec := e.pull(t, tinyImage(t))
-			s, err := e.cs.Create(container.CreateOptions{
+			s, err := e.cs.Create(t.Context(), container.CreateOptions{
 				Image: rec.ID.String(), Hostname: "web1",
 				AddHosts: []string{"db:10.0.0.2", "v6:fd00::1"},
 				DNS:      []string{"192.0.2.1", "2001:db8::1"},
@@ -82,7 +82,7 @@ func TestInitLayer(t *testing.T) {
 			}
 
 			// Without a host name the container takes its ID's first 12 digits.
-			d, err := e.cs.Create(container.CreateOptions{Image: rec.ID.String()})
+			d, err := e.cs.Create(t.Context(), container.CreateOptions{Image: rec.ID.String()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +149,7 @@ func TestInitResolvConf(t *testing.T) {
 			rec := e.pull(t, tinyImage(t))
 			var s container.State
 			err := withHostFile(t, "/etc/resolv.conf", tc.host, func() (err error) {
-				s, err = e.cs.Create(container.CreateOptions{Image: rec.ID.String(), DNS: tc.dns})
+				s, err = e.cs.Create(t.Context(), container.CreateOptions{Image: rec.ID.String(), DNS: tc.dns})
 				return err
 			})
 			if err != nil {
@@ -228,7 +228,7 @@ func TestCreateBadInput(t *testing.T) {
 	img := rec.ID.String()
 	check := func(t *testing.T, o container.CreateOptions, says string, is error, want []string) {
 		t.Helper()
-		s, err := e.cs.Create(o)
+		s, err := e.cs.Create(t.Context(), o)
 		if err == nil {
 			t.Fatalf("created %s", s.ID)
 		}

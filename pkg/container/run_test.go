@@ -10,14 +10,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
+	"github.com/layerctl/layerctl/pkg/ns/nstest"
 
 	"github.com/layerctl/layerctl/pkg/cgroup"
 	"github.com/layerctl/layerctl/pkg/container"
@@ -53,11 +53,7 @@ var busyboxLayout = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	busyboxDir = dir
-	out := filepath.Join(dir, "busybox")
-	if b, err := exec.Command("bash", "../../testdata/mkimage.sh", "busybox", out).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("mkimage.sh busybox: %v\n%s", err, b)
-	}
-	return out, nil
+	return registrytest.BuildImage(dir, "busybox")
 })
 
 // requireRun skips a test that needs to run containers where it cannot:
@@ -117,7 +113,7 @@ func newRunEnv(t *testing.T) runEnv {
 // create makes a container that runs rc.
 func (e runEnv) create(t *testing.T, rc container.RunConfig) container.State {
 	t.Helper()
-	s, err := e.cs.Create(container.CreateOptions{Image: e.image, Hostname: "box", Run: &rc})
+	s, err := e.cs.Create(t.Context(), container.CreateOptions{Image: e.image, Hostname: "box", Run: &rc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +281,7 @@ func TestRunStop(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, r := e.start(t, container.RunConfig{Cmd: tc.cmd}, &bytes.Buffer{})
 			if tc.code != 137 {
-				waitCaught(t, r.Pid(), syscall.SIGTERM)
+				nstest.WaitCaught(t, r.Pid(), syscall.SIGTERM)
 			}
 			began := time.Now()
 			if _, err := e.cs.Stop(s.ID, tc.timeout); err != nil {
@@ -390,21 +386,4 @@ func TestRunRefresh(t *testing.T) {
 		t.Errorf("status after Refresh %q, want exited", got.Status())
 	}
 	e.checkReleased(t, s.ID, "exited")
-}
-
-// waitCaught waits until process pid has a handler for sig (SigCgt in
-// /proc/PID/status): a trap is set before the test relies on it.
-func waitCaught(t *testing.T, pid int, sig syscall.Signal) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		for _, l := range strings.Split(string(b), "\n") {
-			if hex, ok := strings.CutPrefix(l, "SigCgt:\t"); ok {
-				if mask, err := strconv.ParseUint(hex, 16, 64); err == nil && mask&(1<<(sig-1)) != 0 {
-					return
-				}
-			}
-		}
-	}
-	t.Fatalf("pid %d set no handler for %v", pid, sig)
 }

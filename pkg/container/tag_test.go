@@ -42,7 +42,7 @@ func TestTagRemoveImageAndImageName(t *testing.T) {
 		{"second:2", "docker.io/library/second:2"},
 		{rec.ID.String(), ""}, // an ID names no name
 	} {
-		s, err := e.cs.Create(container.CreateOptions{Image: tc.image})
+		s, err := e.cs.Create(t.Context(), container.CreateOptions{Image: tc.image})
 		if err != nil {
 			t.Fatal(err)
 		}

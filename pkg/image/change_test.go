@@ -24,6 +24,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/ns"
 )
@@ -240,7 +241,7 @@ func putLayer(t testing.TB, s *layer.Store, parent digest.Digest, tarBytes []byt
 // pullBase stores a two-layer image with a config a commit inherits.
 func pullBase(t testing.TB, s *layer.Store, im *image.Images, name string) image.Record {
 	t.Helper()
-	img := ociImage(t, func(cf *v1.ConfigFile) {
+	img := registrytest.OCIImage(t, func(cf *v1.ConfigFile) {
 		cf.Author = "base author"
 		cf.Config.Env = []string{"PATH=/bin"}
 		cf.Config.Cmd = []string{"/bin/sh"}
@@ -248,7 +249,7 @@ func pullBase(t testing.TB, s *layer.Store, im *image.Images, name string) image
 		cf.History = []v1.History{{Created: v1.Time{Time: epoch}, CreatedBy: "base 1"}, {Created: v1.Time{Time: epoch}, CreatedBy: "base 2"}}
 	}, gzipLayer(t, tarOf(t, dir("bin/"), file("bin/tool", "tool v1"), dir("etc/"), file("etc/conf", "conf"))),
 		gzipLayer(t, tarOf(t, dir("etc/"), file("etc/motd", "hello"))))
-	return mustPull(t, s, im, writeLayout(t, filepath.Join(t.TempDir(), "base"), img, "v1"), image.PullOptions{Name: name})
+	return mustPull(t, s, im, registrytest.WriteLayout(t, filepath.Join(t.TempDir(), "base"), img, "v1"), image.PullOptions{Name: name})
 }
 
 // storedConfig reads an image's config from the store.

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 )
 
 // trapRegistry is an in-memory registry whose handler serves one blob with
@@ -90,7 +91,7 @@ func TestPullFailedLayerCancelsOthers(t *testing.T) {
 		return tarOf(t, entries...)
 	}
 	l0, l1 := gzipLayer(t, big(1)), gzipLayer(t, big(100))
-	img := ociImage(t, nil, l0, l1)
+	img := registrytest.OCIImage(t, nil, l0, l1)
 	layers := []v1.Layer{l0, l1}
 
 	for _, tc := range []struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 )
 
 // gzip, zstd and uncompressed layers, alone and mixed in one image, pull from
@@ -44,7 +45,7 @@ func TestPullCompression(t *testing.T) {
 			checkMagic(t, l, k)
 			layers = append(layers, l)
 		}
-		img := ociImage(t, nil, layers...)
+		img := registrytest.OCIImage(t, nil, layers...)
 		name := fmt.Sprint(kinds)
 		for _, transport := range []string{"registry", "oci"} {
 			t.Run(name+"/"+transport, func(t *testing.T) {
@@ -52,7 +53,7 @@ func TestPullCompression(t *testing.T) {
 				if transport == "registry" {
 					src = reg.push(t, fmt.Sprintf("c/%d:1", n), img)
 				} else {
-					src = writeLayout(t, filepath.Join(t.TempDir(), "c"), img, "latest")
+					src = registrytest.WriteLayout(t, filepath.Join(t.TempDir(), "c"), img, "latest")
 				}
 				s, im := newStore(t)
 				rec := mustPull(t, s, im, src, image.PullOptions{})

@@ -14,6 +14,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 	"github.com/layerctl/layerctl/pkg/layer"
 )
 
@@ -35,8 +36,8 @@ func TestPullConcurrent(t *testing.T) {
 	base := gzipLayer(t, bigBaseTar(t))
 	topA, topB := gzipLayer(t, appTar(t, "a\n")), gzipLayer(t, appTar(t, "b\n"))
 	imgs := map[string]v1.Image{
-		"a": ociImage(t, nil, base, topA),
-		"b": ociImage(t, nil, base, topB),
+		"a": registrytest.OCIImage(t, nil, base, topA),
+		"b": registrytest.OCIImage(t, nil, base, topB),
 	}
 	srcs := map[string]string{"a": reg.push(t, "a:1", imgs["a"]), "b": reg.push(t, "b:1", imgs["b"])}
 	tops := map[string]v1.Layer{"a": topA, "b": topB}
@@ -152,7 +153,7 @@ func TestPullConcurrent(t *testing.T) {
 func TestPullSkipsStoredLayers(t *testing.T) {
 	reg := startRegistry(t)
 	base, topA, topB := gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "a\n")), gzipLayer(t, appTar(t, "b\n"))
-	imgA, imgB := ociImage(t, nil, base, topA), ociImage(t, nil, base, topB)
+	imgA, imgB := registrytest.OCIImage(t, nil, base, topA), registrytest.OCIImage(t, nil, base, topB)
 	srcA, srcB := reg.push(t, "a:1", imgA), reg.push(t, "b:1", imgB)
 	blobs := map[string]string{"base": blobDigest(t, base), "a": blobDigest(t, topA), "b": blobDigest(t, topB)}
 	before := map[string]int{}
@@ -216,7 +217,7 @@ func TestPullJobs(t *testing.T) {
 		layers = append(layers, gzipLayer(t, tarOf(t, dir("l"), file(fmt.Sprintf("l/f%d", i), fmt.Sprintf("layer %d\n", i)))))
 	}
 	layers = append(layers, gzipLayer(t, tarOf(t, dir("bin"), hardlink("bin/tool2", "bin/tool"))))
-	img := ociImage(t, nil, layers...)
+	img := registrytest.OCIImage(t, nil, layers...)
 	reg := startRegistry(t)
 	src := reg.push(t, "many:1", img)
 

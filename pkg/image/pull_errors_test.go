@@ -15,6 +15,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 )
 
 // configBlob marks a rewrite of the config blob instead of a layer blob.
@@ -27,7 +28,7 @@ const configBlob = -1
 func TestPullFailures(t *testing.T) {
 	tar0, tar1 := baseTar(t), appTar(t, "hello\n")
 	l0, l1 := gzipLayer(t, tar0), gzipLayer(t, tar1)
-	good := ociImage(t, nil, l0, l1)
+	good := registrytest.OCIImage(t, nil, l0, l1)
 	goodDiffIDs := func() []v1.Hash {
 		cf, err := good.ConfigFile()
 		if err != nil {
@@ -57,7 +58,7 @@ func TestPullFailures(t *testing.T) {
 		if layers == nil {
 			layers = []v1.Layer{l0, l1}
 		}
-		return ociImage(t, func(cf *v1.ConfigFile) {
+		return registrytest.OCIImage(t, func(cf *v1.ConfigFile) {
 			cf.Config.Labels = map[string]string{"broken": label}
 			ids := goodDiffIDs()
 			if edit != nil {
@@ -145,9 +146,9 @@ func TestPullFailures(t *testing.T) {
 					}
 					wantErr = tc.errReg
 				case "oci":
-					goodSrc = writeLayout(t, filepath.Join(t.TempDir(), "good"), good, "latest")
+					goodSrc = registrytest.WriteLayout(t, filepath.Join(t.TempDir(), "good"), good, "latest")
 					badDir := filepath.Join(t.TempDir(), "bad")
-					badSrc = writeLayout(t, badDir, tc.img, "latest")
+					badSrc = registrytest.WriteLayout(t, badDir, tc.img, "latest")
 					if tc.fn != nil {
 						rewriteLayoutBlob(t, badDir, blobOf(), tc.fn)
 					}

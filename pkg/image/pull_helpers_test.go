@@ -15,7 +15,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,9 +25,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -39,8 +35,6 @@ import (
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/whiteout"
 )
-
-const refNameAnnotation = "org.opencontainers.image.ref.name"
 
 // openStore opens (or creates) an overlay store at root and its image records;
 // both are closed when the test ends.
@@ -136,43 +130,6 @@ func openerLayer(t testing.TB, b []byte, opts ...tarball.LayerOption) v1.Layer {
 		t.Fatal(err)
 	}
 	return l
-}
-
-// ociImage stacks layers into an OCI image for linux/GOARCH; edit, when not
-// nil, changes the config last (after the layers' diffIDs are in it).
-func ociImage(t testing.TB, edit func(*v1.ConfigFile), layers ...v1.Layer) v1.Image {
-	t.Helper()
-	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
-	return stack(t, base, edit, layers...)
-}
-
-// dockerImage is the same with Docker schema 2 media types.
-func dockerImage(t testing.TB, edit func(*v1.ConfigFile), layers ...v1.Layer) v1.Image {
-	t.Helper()
-	return stack(t, empty.Image, edit, layers...)
-}
-
-func stack(t testing.TB, base v1.Image, edit func(*v1.ConfigFile), layers ...v1.Layer) v1.Image {
-	t.Helper()
-	img, err := mutate.AppendLayers(base, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Created = v1.Time{Time: epoch}
-	if edit != nil {
-		edit(cf)
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 // configDigest is an image's ID as the store names it.
@@ -311,30 +268,6 @@ func (r *testRegistry) pushIndex(t testing.TB, repoTag string, idx v1.ImageIndex
 		t.Fatalf("push index %s: %v", repoTag, err)
 	}
 	return r.host + "/" + repoTag
-}
-
-// writeLayout adds img to the OCI layout at dir (created when missing) with
-// the ref.name tag, and returns the pull source "oci:DIR:TAG".
-func writeLayout(t testing.TB, dir string, img v1.Image, tag string, opts ...layout.Option) string {
-	t.Helper()
-	p := layoutPath(t, dir)
-	opts = append(opts, layout.WithAnnotations(map[string]string{refNameAnnotation: tag}))
-	if err := p.AppendImage(img, opts...); err != nil {
-		t.Fatal(err)
-	}
-	return "oci:" + dir + ":" + tag
-}
-
-func layoutPath(t testing.TB, dir string) layout.Path {
-	t.Helper()
-	if p, err := layout.FromPath(dir); err == nil {
-		return p
-	}
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // rewriteLayoutBlob replaces the bytes of one blob file of a layout.

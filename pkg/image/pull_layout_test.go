@@ -23,23 +23,24 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 )
 
 // A layout whose ref.names are full references (as skopeo writes them), in a
 // directory whose path holds colons: oci:DIR:REF matches REF against ref.name
 // exactly, and a pull without NAME records the ref.name.
 func TestPullOCILayoutRefName(t *testing.T) {
-	one := ociImage(t, nil, gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "hello\n")))
-	other := ociImage(t, nil, gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "other\n")))
+	one := registrytest.OCIImage(t, nil, gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "hello\n")))
+	other := registrytest.OCIImage(t, nil, gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "other\n")))
 	const busybox = "docker.io/library/busybox:1.36"
 	single := filepath.Join(t.TempDir(), "c:", "sko:peo")
 	if err := os.MkdirAll(single, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeLayout(t, single, one, busybox)
+	registrytest.WriteLayout(t, single, one, busybox)
 	two := filepath.Join(t.TempDir(), "two:images")
-	writeLayout(t, two, one, "example.com:5000/team/a:1")
-	writeLayout(t, two, other, "example.com:5000/team/b:2")
+	registrytest.WriteLayout(t, two, one, "example.com:5000/team/a:1")
+	registrytest.WriteLayout(t, two, other, "example.com:5000/team/b:2")
 
 	for _, tc := range []struct {
 		name, src string
@@ -88,7 +89,7 @@ func TestPullOCILayoutRefName(t *testing.T) {
 // have the digest the index that lists it says; a changed one fails the pull
 // before anything is stored.
 func TestPullOCILayoutManifestDigest(t *testing.T) {
-	img := ociImage(t, nil, gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "hello\n")))
+	img := registrytest.OCIImage(t, nil, gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "hello\n")))
 	manifestDigest := func() string {
 		h, err := img.Digest()
 		if err != nil {
@@ -121,12 +122,12 @@ func TestPullOCILayoutManifestDigest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "layout")
 			if tc.index {
-				p := layoutPath(t, dir)
-				if err := p.AppendIndex(nested, layout.WithAnnotations(map[string]string{refNameAnnotation: "latest"})); err != nil {
+				p := registrytest.LayoutPath(t, dir)
+				if err := p.AppendIndex(nested, layout.WithAnnotations(map[string]string{registrytest.RefNameAnnotation: "latest"})); err != nil {
 					t.Fatal(err)
 				}
 			} else {
-				writeLayout(t, dir, img, "latest")
+				registrytest.WriteLayout(t, dir, img, "latest")
 			}
 			if tc.rewrite != "" {
 				rewriteLayoutBlob(t, dir, tc.rewrite, addNewline)
@@ -171,7 +172,7 @@ func TestPullBadName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(ref, ociImage(t, nil, gzipLayer(t, baseTar(t)))); err != nil {
+	if err := remote.Write(ref, registrytest.OCIImage(t, nil, gzipLayer(t, baseTar(t)))); err != nil {
 		t.Fatal(err)
 	}
 
@@ -196,8 +197,8 @@ func TestPullBadName(t *testing.T) {
 // docker-archive:FILE[:NAME[:TAG]] finds FILE by existence, whatever its
 // name: no .tar needed, colons allowed.
 func TestPullDockerArchivePaths(t *testing.T) {
-	img := dockerImage(t, nil, dockerLayer(t, baseTar(t)), dockerLayer(t, appTar(t, "hello\n")))
-	other := dockerImage(t, nil, dockerLayer(t, baseTar(t)), dockerLayer(t, appTar(t, "other\n")))
+	img := registrytest.DockerImage(t, nil, dockerLayer(t, baseTar(t)), dockerLayer(t, appTar(t, "hello\n")))
+	other := registrytest.DockerImage(t, nil, dockerLayer(t, baseTar(t)), dockerLayer(t, appTar(t, "other\n")))
 	tmp := t.TempDir()
 	tag, otherTag := mustTag(t, "example.com/team/app:v2"), mustTag(t, "example.com/team/other:latest")
 	write := func(file string) string {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 )
 
 // padded is valid JSON b followed by spaces up to n bytes: still the same
@@ -35,7 +36,7 @@ func handLayout(t *testing.T, dir string, manifest v1.Descriptor, blobs ...[]byt
 			t.Fatal(err)
 		}
 	}
-	manifest.Annotations = map[string]string{refNameAnnotation: "latest"}
+	manifest.Annotations = map[string]string{registrytest.RefNameAnnotation: "latest"}
 	write(t, filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`))
 	write(t, filepath.Join(dir, "index.json"), rawIndex(t, manifest))
 }
@@ -94,8 +95,8 @@ func archiveManifest(t *testing.T, config string, layers ...string) []byte {
 func TestPullLocalLimits(t *testing.T) {
 	layerTar := baseTar(t)
 	l0 := gzipLayer(t, layerTar)
-	good := ociImage(t, nil, l0)
-	goodSrc := writeLayout(t, filepath.Join(t.TempDir(), "good"), good, "latest")
+	good := registrytest.OCIImage(t, nil, l0)
+	goodSrc := registrytest.WriteLayout(t, filepath.Join(t.TempDir(), "good"), good, "latest")
 	gz := compressedBytes(t, l0)
 	config, err := good.RawConfigFile()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 	"github.com/layerctl/layerctl/pkg/layer"
 )
 
@@ -76,9 +77,9 @@ func pullBounded(t *testing.T, s layerStore, src string, opts image.PullOptions)
 // nothing of the image and pulls a good one afterwards.
 func TestPullRegistryLimits(t *testing.T) {
 	base := gzipLayer(t, baseTar(t))
-	good := ociImage(t, nil, base, gzipLayer(t, appTar(t, "hello\n")))
+	good := registrytest.OCIImage(t, nil, base, gzipLayer(t, appTar(t, "hello\n")))
 	evilTop := gzipLayer(t, tarOf(t, dir("evil"), file("evil/x", string(randomish(7, 256<<10)))))
-	evil := ociImage(t, nil, base, evilTop)
+	evil := registrytest.OCIImage(t, nil, base, evilTop)
 	hugeClaim := v1.Descriptor{MediaType: types.OCIConfigJSON, Size: 300 << 20, Digest: v1.Hash{Algorithm: "sha256", Hex: digest.FromString("huge").Encoded()}}
 	smallClaim := hugeClaim
 	smallClaim.Size = 1000

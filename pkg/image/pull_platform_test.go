@@ -13,6 +13,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 )
 
 // A multi-platform image (linux/amd64 and linux/arm64) as a registry index,
@@ -21,7 +22,7 @@ import (
 // image, an explicit one the other, a missing one fails and stores nothing.
 func TestPullPlatform(t *testing.T) {
 	archImage := func(arch string) v1.Image {
-		return ociImage(t, func(cf *v1.ConfigFile) { cf.Architecture = arch },
+		return registrytest.OCIImage(t, func(cf *v1.ConfigFile) { cf.Architecture = arch },
 			gzipLayer(t, tarOf(t, file("arch", arch+"\n"))))
 	}
 	amd, arm := archImage("amd64"), archImage("arm64")
@@ -37,14 +38,14 @@ func TestPullPlatform(t *testing.T) {
 	sources := []source{{"registry", reg.pushIndex(t, "multi:1", idx)}}
 
 	nested := filepath.Join(t.TempDir(), "nested")
-	if err := layoutPath(t, nested).AppendIndex(idx, layout.WithAnnotations(map[string]string{refNameAnnotation: "latest"})); err != nil {
+	if err := registrytest.LayoutPath(t, nested).AppendIndex(idx, layout.WithAnnotations(map[string]string{registrytest.RefNameAnnotation: "latest"})); err != nil {
 		t.Fatal(err)
 	}
 	sources = append(sources, source{"oci layout, nested index", "oci:" + nested + ":latest"})
 
 	flat := filepath.Join(t.TempDir(), "flat")
-	writeLayout(t, flat, amd, "latest", layout.WithPlatform(platform("amd64")))
-	writeLayout(t, flat, arm, "latest", layout.WithPlatform(platform("arm64")))
+	registrytest.WriteLayout(t, flat, amd, "latest", layout.WithPlatform(platform("amd64")))
+	registrytest.WriteLayout(t, flat, arm, "latest", layout.WithPlatform(platform("arm64")))
 	sources = append(sources, source{"oci layout, flat", "oci:" + flat + ":latest"})
 
 	for _, tc := range []struct {
@@ -105,10 +106,10 @@ func TestPullPlatform(t *testing.T) {
 // A single image (no index) is pulled whatever its platform by default, but
 // an explicit --platform it does not match fails and stores nothing.
 func TestPullSingleImagePlatform(t *testing.T) {
-	img := ociImage(t, func(cf *v1.ConfigFile) { cf.OS, cf.Architecture = "linux", "amd64" },
+	img := registrytest.OCIImage(t, func(cf *v1.ConfigFile) { cf.OS, cf.Architecture = "linux", "amd64" },
 		gzipLayer(t, tarOf(t, file("a", "a\n"))))
 	dir := filepath.Join(t.TempDir(), "single")
-	writeLayout(t, dir, img, "latest")
+	registrytest.WriteLayout(t, dir, img, "latest")
 	for _, tc := range []struct {
 		platform string
 		ok       bool

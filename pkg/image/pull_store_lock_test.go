@@ -9,6 +9,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 	"github.com/layerctl/layerctl/pkg/layer"
 	"github.com/layerctl/layerctl/pkg/whiteout"
 )
@@ -87,9 +88,9 @@ func gcStore(s layerStore) error {
 func TestPullStalledBlocksNoOne(t *testing.T) {
 	base := gzipLayer(t, baseTar(t))
 	stalledTop := gzipLayer(t, tarOf(t, dir("slow"), file("slow/x", string(randomish(3, 256<<10)))))
-	stalled := ociImage(t, nil, base, stalledTop)
-	other := ociImage(t, nil, base, gzipLayer(t, appTar(t, "other\n")))
-	victim := ociImage(t, nil, gzipLayer(t, appTar(t, "victim\n")))
+	stalled := registrytest.OCIImage(t, nil, base, stalledTop)
+	other := registrytest.OCIImage(t, nil, base, gzipLayer(t, appTar(t, "other\n")))
+	victim := registrytest.OCIImage(t, nil, gzipLayer(t, appTar(t, "victim\n")))
 	r := startHostileRegistry(t)
 	stalledSrc := r.addImage("stalled", "1", stalled)
 	otherSrc := r.addImage("other", "1", other)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/layerctl/layerctl/pkg/image"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 )
 
 // wantFile is a file a pulled layer (by index, base first) must hold.
@@ -35,8 +36,8 @@ var appFiles = []wantFile{{0, "etc/os-release", "ID=test\n"}, {1, "app/hello", "
 
 func TestPullRegistry(t *testing.T) {
 	reg := startRegistry(t)
-	docker := dockerImage(t, nil, dockerLayer(t, baseTar(t)), dockerLayer(t, appTar(t, "hello\n")))
-	oci := ociImage(t, nil, gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "hello\n")))
+	docker := registrytest.DockerImage(t, nil, dockerLayer(t, baseTar(t)), dockerLayer(t, appTar(t, "hello\n")))
+	oci := registrytest.OCIImage(t, nil, gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "hello\n")))
 	rnd, err := random.Image(512, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +124,7 @@ func TestPullRegistry(t *testing.T) {
 // A name or tag the registry does not have fails and records nothing.
 func TestPullRegistryMissing(t *testing.T) {
 	reg := startRegistry(t)
-	reg.push(t, "app:1", dockerImage(t, nil, dockerLayer(t, baseTar(t))))
+	reg.push(t, "app:1", registrytest.DockerImage(t, nil, dockerLayer(t, baseTar(t))))
 	for _, src := range []string{"app:2", "nothing:1"} {
 		s, im := newStore(t)
 		_, err := pull(t, s, im, reg.host+"/"+src, image.PullOptions{})
@@ -138,13 +139,13 @@ func TestPullRegistryMissing(t *testing.T) {
 }
 
 func TestPullOCILayout(t *testing.T) {
-	one := ociImage(t, nil, gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "hello\n")))
-	other := ociImage(t, nil, gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "other\n")))
+	one := registrytest.OCIImage(t, nil, gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "hello\n")))
+	other := registrytest.OCIImage(t, nil, gzipLayer(t, baseTar(t)), gzipLayer(t, appTar(t, "other\n")))
 	single := filepath.Join(t.TempDir(), "app")
-	writeLayout(t, single, one, "latest")
+	registrytest.WriteLayout(t, single, one, "latest")
 	two := filepath.Join(t.TempDir(), "two")
-	writeLayout(t, two, one, "latest")
-	writeLayout(t, two, other, "b")
+	registrytest.WriteLayout(t, two, one, "latest")
+	registrytest.WriteLayout(t, two, other, "b")
 
 	for _, tc := range []struct {
 		name, src string
@@ -188,8 +189,8 @@ func TestPullOCILayout(t *testing.T) {
 // A layout with several images and no "latest" asks for a tag.
 func TestPullOCILayoutAmbiguous(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "two")
-	writeLayout(t, dir, ociImage(t, nil, gzipLayer(t, baseTar(t))), "a")
-	writeLayout(t, dir, ociImage(t, nil, gzipLayer(t, appTar(t, "x"))), "b")
+	registrytest.WriteLayout(t, dir, registrytest.OCIImage(t, nil, gzipLayer(t, baseTar(t))), "a")
+	registrytest.WriteLayout(t, dir, registrytest.OCIImage(t, nil, gzipLayer(t, appTar(t, "x"))), "b")
 	s, im := newStore(t)
 	_, err := pull(t, s, im, "oci:"+dir, image.PullOptions{})
 	if err == nil || !strings.Contains(err.Error(), "oci:DIR:TAG") {
@@ -201,8 +202,8 @@ func TestPullOCILayoutAmbiguous(t *testing.T) {
 }
 
 func TestPullDockerArchive(t *testing.T) {
-	img := dockerImage(t, nil, dockerLayer(t, baseTar(t)), dockerLayer(t, appTar(t, "hello\n")))
-	other := dockerImage(t, nil, dockerLayer(t, baseTar(t)), dockerLayer(t, appTar(t, "other\n")))
+	img := registrytest.DockerImage(t, nil, dockerLayer(t, baseTar(t)), dockerLayer(t, appTar(t, "hello\n")))
+	other := registrytest.DockerImage(t, nil, dockerLayer(t, baseTar(t)), dockerLayer(t, appTar(t, "other\n")))
 	tmp := t.TempDir()
 	singleFile := filepath.Join(tmp, "single.tar")
 	tag := mustTag(t, "example.com/team/app:v2")

@@ -31,9 +31,9 @@ import (
 func keptSourceImage(t *testing.T, docker bool) v1.Image {
 	base, top := keptLayers(t, docker)
 	if docker {
-		return dockerImage(t, nil, base, top)
+		return registrytest.DockerImage(t, nil, base, top)
 	}
-	return ociImage(t, nil, base, top)
+	return registrytest.OCIImage(t, nil, base, top)
 }
 
 func keptLayers(t *testing.T, docker bool) (base, top v1.Layer) {
@@ -74,7 +74,7 @@ func readLayoutImage(t *testing.T, dir, tag string) v1.Image {
 		t.Fatal(err)
 	}
 	for _, desc := range im.Manifests {
-		if desc.Annotations[refNameAnnotation] == tag {
+		if desc.Annotations[registrytest.RefNameAnnotation] == tag {
 			img, err := idx.Image(desc.Digest)
 			if err != nil {
 				t.Fatal(err)
@@ -117,7 +117,7 @@ func TestPushSendsKeptBlobs(t *testing.T) {
 		}
 		sources := map[string]string{
 			"registry": host + "/src/" + repo + ":1",
-			"layout":   writeLayout(t, filepath.Join(t.TempDir(), "src"), src, "1"),
+			"layout":   registrytest.WriteLayout(t, filepath.Join(t.TempDir(), "src"), src, "1"),
 		}
 		for from, source := range sources {
 			t.Run(repo+" from "+from, func(t *testing.T) {
@@ -197,7 +197,7 @@ func TestPushRecompressesOnRequest(t *testing.T) {
 	s, im := newStore(t)
 	src := keptSourceImage(t, false)
 	_, srcBlobs := manifestOf(t, src)
-	rec := mustPull(t, s, im, writeLayout(t, filepath.Join(t.TempDir(), "src"), src, "1"), image.PullOptions{Name: "kept:1"})
+	rec := mustPull(t, s, im, registrytest.WriteLayout(t, filepath.Join(t.TempDir(), "src"), src, "1"), image.PullOptions{Name: "kept:1"})
 	out := filepath.Join(t.TempDir(), "out")
 	mustPush(t, s, im, "kept:1", "oci:"+out+":z", image.PushOptions{Compression: "zstd"})
 	img := readLayoutImage(t, out, "z")
@@ -227,7 +227,7 @@ func TestPushCorruptKeptBlob(t *testing.T) {
 	s, im := newStore(t)
 	src := keptSourceImage(t, false)
 	srcDigest, srcBlobs := manifestOf(t, src)
-	rec := mustPull(t, s, im, writeLayout(t, filepath.Join(t.TempDir(), "src"), src, "1"), image.PullOptions{Name: "kept:1"})
+	rec := mustPull(t, s, im, registrytest.WriteLayout(t, filepath.Join(t.TempDir(), "src"), src, "1"), image.PullOptions{Name: "kept:1"})
 	bad := filepath.Join(s.Root(), "blobs", "sha256", digest.Digest(srcBlobs[0]).Encoded())
 	data, err := os.ReadFile(bad)
 	if err != nil {
@@ -259,15 +259,15 @@ func TestKeptBlobsGoWithTheirLayers(t *testing.T) {
 	skipUnlessRoot(t)
 	s, im := newStore(t)
 	base, top := keptLayers(t, false)
-	src := ociImage(t, nil, base, top)
+	src := registrytest.OCIImage(t, nil, base, top)
 	_, blobs := manifestOf(t, src)
 	// other has the same top blob over another base: another layer (chain
 	// ID) that keeps the same blob.
-	other := ociImage(t, nil, gzipLayer(t, tarOf(t, dir("x/"), file("x/y", "z"))), top)
+	other := registrytest.OCIImage(t, nil, gzipLayer(t, tarOf(t, dir("x/"), file("x/y", "z"))), top)
 	_, otherBlobs := manifestOf(t, other)
 	layoutDir := filepath.Join(t.TempDir(), "src")
-	rec := mustPull(t, s, im, writeLayout(t, layoutDir, src, "1"), image.PullOptions{Name: "kept:1"})
-	mustPull(t, s, im, writeLayout(t, layoutDir, other, "2"), image.PullOptions{Name: "other:1"})
+	rec := mustPull(t, s, im, registrytest.WriteLayout(t, layoutDir, src, "1"), image.PullOptions{Name: "kept:1"})
+	mustPull(t, s, im, registrytest.WriteLayout(t, layoutDir, other, "2"), image.PullOptions{Name: "other:1"})
 	blobPath := func(d string) string {
 		return filepath.Join(s.Root(), "blobs", "sha256", digest.Digest(d).Encoded())
 	}

@@ -250,7 +250,7 @@ func TestPushAgainSendsNoBlob(t *testing.T) {
 func TestPushKeepsPulledImageID(t *testing.T) {
 	skipUnlessRoot(t)
 	src := startRegistry(t)
-	img := dockerImage(t, nil,
+	img := registrytest.DockerImage(t, nil,
 		dockerLayer(t, tarOf(t, dir("a/"), file("a/one", "1"), hardlink("a/two", "a/one"))),
 		gzipLayer(t, lt.Tar(t, lt.Dir("a/"), lt.File("a/.wh.one", ""), lt.File("b", strings.Repeat("b", 5000), lt.Format(tar.FormatGNU)))))
 	s, im := newStore(t)

@@ -221,20 +221,31 @@ func MakeImage(t testing.TB, kind string, args ...string) string {
 	if _, err := os.Stat("/bin/busybox"); err != nil {
 		t.Skip("registrytest: /bin/busybox not found (Debian package busybox-static; run `make deps`)")
 	}
-	root, err := RepoRoot()
+	out, err := BuildImage(t.TempDir(), kind, args...)
 	if err != nil {
 		t.Fatalf("registrytest: %v", err)
 	}
-	out := filepath.Join(t.TempDir(), kind)
+	return out
+}
+
+// BuildImage is MakeImage for callers without a test at hand (a layout
+// built once per test binary): it writes the layout to DIR/KIND and
+// returns that path. Unlike MakeImage it does not check for the tools.
+func BuildImage(dir, kind string, args ...string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, kind)
 	argv := append([]string{filepath.Join(root, "testdata", "mkimage.sh"), kind}, args...)
 	argv = append(argv, out)
 	cmd := exec.Command("bash", argv...)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("registrytest: mkimage.sh %s: %v\n%s", strings.Join(argv[1:], " "), err, output.String())
+		return "", fmt.Errorf("mkimage.sh %s: %v\n%s", strings.Join(argv[1:], " "), err, output.String())
 	}
-	return out
+	return out, nil
 }
 
 // RepoRoot returns the directory holding go.mod, found by walking up from the working
