@@ -17,7 +17,7 @@ var exploreCommand = &cli.Command{
 	ArgsUsage: "IMAGE",
 	Flags: []cli.Flag{
 		formatFlag,
-		&cli.IntFlag{Name: "base", Usage: "the bottom `N` layers are the base image: user bytes are those above"},
+		&cli.IntFlag{Name: "base", Usage: "the bottom `N` layers are the base image: user bytes are those above (default: the FROM image of a build, else 0)"},
 		&cli.BoolFlag{Name: "ci", Usage: "check the image against the rules (dive's), print a report, exit 1 when one fails"},
 		&cli.StringFlag{Name: "ci-config", Value: ".dive-ci", Usage: "the rules `FILE` (dive's .dive-ci), if it exists"},
 		&cli.StringFlag{Name: "lowest-efficiency", Usage: "fail when the efficiency is below `RATIO` (or \"disabled\")"},
@@ -44,7 +44,11 @@ var exploreCommand = &cli.Command{
 		}
 		defer s.Close()
 		ref := c.Args().First()
-		rep, err := explore.Analyze(c.Context, s, ref, explore.Options{BaseLayers: c.Int("base")})
+		base := -1 // the build's FROM, when a build made the image
+		if c.IsSet("base") {
+			base = c.Int("base")
+		}
+		rep, err := explore.Analyze(c.Context, s, ref, explore.Options{BaseLayers: base})
 		if err != nil {
 			return fmt.Errorf("explore %s: %w", ref, err)
 		}

@@ -78,12 +78,12 @@ func Build(ctx context.Context, s *container.Store, o Options) (digest.Digest, e
 	if h := final.cfg.History; len(h) > 0 && len(h) > final.baseHistory {
 		final.cfg.Created = h[len(h)-1].Created
 	}
-	id, err := s.PutConfig(final.cfg, "")
+	id, err := s.PutConfig(final.cfg, "", final.baseLayers)
 	if err != nil {
 		return "", fmt.Errorf("record image: %w", err)
 	}
 	for _, t := range o.Tags {
-		if _, err := s.PutConfig(final.cfg, t); err != nil {
+		if _, err := s.PutConfig(final.cfg, t, final.baseLayers); err != nil {
 			return "", fmt.Errorf("tag %s: %w", t, err)
 		}
 	}

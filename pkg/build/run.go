@@ -98,7 +98,7 @@ func (b *builder) recordStage(st *stage) (drop func(), err error) {
 	if st.imageID != "" {
 		return func() {}, nil
 	}
-	id, err := b.store.PutConfig(st.cfg, "")
+	id, err := b.store.PutConfig(st.cfg, "", st.baseLayers)
 	if err != nil {
 		return nil, err
 	}

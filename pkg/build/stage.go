@@ -41,6 +41,7 @@ type stage struct {
 	cmdSet      bool          // CMD given in this stage (ENTRYPOINT then keeps it)
 	key         digest.Digest // cache key of the last step
 	baseHistory int           // history entries of the base
+	baseLayers  int           // layers of the FROM image (through stages); user layers are above
 }
 
 func (b *builder) now() time.Time {
@@ -132,6 +133,7 @@ func (b *builder) from(ctx context.Context, stages []instructions.Stage, i int, 
 	if dep := stageRef(stages, i, base); dep >= 0 {
 		prev := b.built[dep]
 		st.cfg, st.top, st.imageID = cloneConfig(prev.cfg), prev.top, prev.imageID
+		st.baseLayers = prev.baseLayers
 		st.key, st.shell = b.fromKey("stage "+prev.key.String()), prev.shell
 		return nil, nil
 	}
@@ -146,6 +148,7 @@ func (b *builder) from(ctx context.Context, stages []instructions.Stage, i int, 
 		return nil, fmt.Errorf("FROM %s: %w", base, err)
 	}
 	st.cfg, st.imageID, st.key = cfg, id, b.fromKey("image "+id.String())
+	st.baseLayers = len(cfg.RootFS.DiffIDs)
 	if n := len(cfg.RootFS.DiffIDs); n > 0 {
 		st.top = container.ChainIDs(diffIDs(cfg))[n-1]
 	}

@@ -19,9 +19,13 @@ import (
 // a config it wrote itself.
 
 // PutConfig records an image of cfg, whose rootfs diffIDs must all be
-// stored layers, named name ("" for none). It returns the image ID.
-func (c *Store) PutConfig(cfg *v1.ConfigFile, name string) (digest.Digest, error) {
-	rec := image.Record{Source: "build", Pulled: time.Now().UTC()}
+// stored layers, named name ("" for none); its bottom baseLayers layers are
+// the image it was built FROM. It returns the image ID.
+func (c *Store) PutConfig(cfg *v1.ConfigFile, name string, baseLayers int) (digest.Digest, error) {
+	if baseLayers < 0 || baseLayers > len(cfg.RootFS.DiffIDs) {
+		return "", fmt.Errorf("record image: a base of %d layers in an image of %d", baseLayers, len(cfg.RootFS.DiffIDs))
+	}
+	rec := image.Record{Source: "build", Pulled: time.Now().UTC(), BaseLayers: baseLayers}
 	for _, h := range cfg.RootFS.DiffIDs {
 		rec.DiffIDs = append(rec.DiffIDs, digest.Digest(h.String()))
 	}

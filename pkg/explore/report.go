@@ -46,7 +46,8 @@ type LayerReport struct {
 // Options tune Analyze.
 type Options struct {
 	// BaseLayers is how many of the image's bottom layers are its base
-	// image; 0 counts every layer as the user's.
+	// image; 0 counts every layer as the user's. Below 0: as the image's
+	// record says (a build records its FROM image's layers; else 0).
 	BaseLayers int
 }
 
@@ -56,6 +57,9 @@ func Analyze(ctx context.Context, s Store, ref string, opts Options) (*Report, e
 	rec, cf, err := imageConfig(s, ref)
 	if err != nil {
 		return nil, err
+	}
+	if opts.BaseLayers < 0 {
+		opts.BaseLayers = rec.BaseLayers
 	}
 	if opts.BaseLayers < 0 || opts.BaseLayers > len(rec.ChainIDs) {
 		return nil, fmt.Errorf("base of %d layers: the image has %d", opts.BaseLayers, len(rec.ChainIDs))

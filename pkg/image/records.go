@@ -26,6 +26,9 @@ type Record struct {
 	Size              int64           `json:"size"`
 	Source            string          `json:"source,omitempty"`
 	Pulled            time.Time       `json:"pulled"`
+	// BaseLayers is how many of the bottom layers came from the image a
+	// build started FROM (0: none, or not known, as for a pulled image).
+	BaseLayers int `json:"baseLayers,omitempty"`
 }
 
 // Top is the chainID of the image's top layer ("" for an image without
