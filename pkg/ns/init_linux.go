@@ -55,6 +55,9 @@ func Init() {
 
 // initStep only returns on failure.
 func initStep(mode string) error {
+	if mode == modeRun { // an exec's process is no namespace's init: a signal ends it as it would
+		catchEarly()
+	}
 	if !isType(configFD, unix.S_IFIFO) || !isType(syncFD, unix.S_IFSOCK) {
 		fmt.Fprintf(os.Stderr, "layerctl: %s is set, but this process was not started as an init step\n", initEnv)
 		os.Exit(CodeSetup)

@@ -40,16 +40,21 @@ var selfFD = -1
 // container's process: it forwards them once the child runs.
 const pendingEnv = "_LAYERCTL_NS_PENDING"
 
-// early holds the signals sent to the init step of an --init container:
-// caught from the moment it knows, so that the Go runtime does not take a
-// SIGTERM for its own end (as PID 1 it would exit with code 2).
+// early holds the signals sent to the init step before the user's process
+// runs. Caught, the Go runtime does not take a SIGTERM for its own end (as
+// PID 1 it would exit with code 2); the reaper of an --init container gets
+// them, else they are dropped, as the kernel drops a signal to a
+// namespace's init that has no handler for it.
 var early chan os.Signal
 
-// openSelf keeps an fd of the program the init step runs from, and starts
-// catching signals for the reaper.
-func openSelf() error {
+// catchEarly starts catching the signals a container's process would get.
+func catchEarly() {
 	early = make(chan os.Signal, 32)
 	signal.Notify(early, forwardable()...)
+}
+
+// openSelf keeps an fd of the program the init step runs from.
+func openSelf() error {
 	fd, err := unix.Open("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("init: open the init program: %w", err)

@@ -399,3 +399,21 @@ func sameFile(name string, fd int) error {
 	}
 	return nil
 }
+
+// A signal that reaches the init step before the user's process runs does
+// not end the container with the Go runtime's code 2: as the kernel does for
+// a namespace's init without a handler, the signal is dropped, and the
+// command runs.
+func TestRunSignalBeforeExec(t *testing.T) {
+	requireNS(t)
+	spec := Spec{Rootfs: newRootfs(t), Args: []string{"sh", "-c", "exit 7"}}
+	spec.BeforeStart = func(pid int) error {
+		// Long enough for the init step to be past its Go runtime's start.
+		time.Sleep(300 * time.Millisecond)
+		return syscall.Kill(pid, syscall.SIGTERM)
+	}
+	p := start(t, spec)
+	if code, err := p.Wait(); err != nil || code != 7 {
+		t.Fatalf("Wait = %d, %v; want the command's 7", code, err)
+	}
+}
