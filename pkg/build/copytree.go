@@ -165,8 +165,11 @@ func (t target) mkdirAll(rel string) error {
 // directory kept as symlinks, owner 0:0 or --chown.
 func (t target) copyTree(src source, from, to string, top fs.FileInfo) error {
 	if !top.IsDir() {
-		return t.copyEntry(src, from, to, top)
+		return t.copyEntry(src.root, from, t.root, to, top)
 	}
+	srcDirs, dstDirs := newRootCache(src.root), newRootCache(t.root)
+	defer srcDirs.close()
+	defer dstDirs.close()
 	type dirTime struct {
 		rel   string
 		mtime time.Time
@@ -192,7 +195,15 @@ func (t target) copyTree(src source, from, to string, top fs.FileInfo) error {
 		if p == from && from == "." {
 			dst = to
 		}
-		if err := t.copyEntry(src, p, dst, fi); err != nil {
+		sroot, sname, err := srcDirs.at(p)
+		if err != nil {
+			return err
+		}
+		droot, dname, err := dstDirs.at(dst)
+		if err != nil {
+			return err
+		}
+		if err := t.copyEntry(sroot, sname, droot, dname, fi); err != nil {
 			return err
 		}
 		if fi.IsDir() {
@@ -211,61 +222,62 @@ func (t target) copyTree(src source, from, to string, top fs.FileInfo) error {
 	return nil
 }
 
-// copyEntry makes one file, directory or symlink at to.
-func (t target) copyEntry(src source, from, to string, fi fs.FileInfo) error {
+// copyEntry makes one file, directory or symlink at to in dst, from from
+// in src.
+func (t target) copyEntry(src *os.Root, from string, dst *os.Root, to string, fi fs.FileInfo) error {
 	mode := fi.Mode().Perm() | fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
 	if t.chmod != nil {
 		mode = *t.chmod
 	}
 	switch {
 	case fi.IsDir():
-		if old, err := t.root.Lstat(to); err == nil && !old.IsDir() {
-			if err := t.root.Remove(to); err != nil {
+		if old, err := dst.Lstat(to); err == nil && !old.IsDir() {
+			if err := dst.Remove(to); err != nil {
 				return err
 			}
 		}
-		if err := t.root.Mkdir(to, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := dst.Mkdir(to, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 	case fi.Mode()&fs.ModeSymlink != 0:
-		link, err := src.root.Readlink(from)
+		link, err := src.Readlink(from)
 		if err != nil {
 			return err
 		}
-		t.root.RemoveAll(to)
-		if err := t.root.Symlink(link, to); err != nil {
+		dst.RemoveAll(to)
+		if err := dst.Symlink(link, to); err != nil {
 			return err
 		}
-		return t.root.Lchown(to, t.uid, t.gid)
+		return dst.Lchown(to, t.uid, t.gid)
 	case fi.Mode().IsRegular():
-		if err := t.writeFile(src.root, from, to); err != nil {
+		if err := writeFile(src, from, dst, to); err != nil {
 			return err
 		}
 	default:
 		return fmt.Errorf("%s: %s files cannot be copied", from, fi.Mode().Type())
 	}
-	if err := t.root.Lchown(to, t.uid, t.gid); err != nil {
+	if err := dst.Lchown(to, t.uid, t.gid); err != nil {
 		return err
 	}
-	if err := t.root.Chmod(to, mode); err != nil {
+	if err := dst.Chmod(to, mode); err != nil {
 		return err
 	}
-	return t.root.Chtimes(to, fi.ModTime(), fi.ModTime())
+	return dst.Chtimes(to, fi.ModTime(), fi.ModTime())
 }
 
 // writeFile copies a regular file's content, replacing what was at to.
-func (t target) writeFile(from *os.Root, name, to string) error {
+func writeFile(from *os.Root, name string, dst *os.Root, to string) error {
 	in, err := from.Open(name)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	if old, err := t.root.Lstat(to); err == nil && (old.IsDir() || old.Mode()&fs.ModeSymlink != 0) {
-		if err := t.root.RemoveAll(to); err != nil {
+	if old, err := dst.Lstat(to); err == nil && (old.IsDir() || old.Mode()&fs.ModeSymlink != 0) {
+		if err := dst.RemoveAll(to); err != nil {
 			return err
 		}
 	}
-	out, err := t.root.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	out, err := dst.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
