@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -96,7 +97,7 @@ func (s source) digestTree(h io.Writer, item string) error {
 		return fmt.Errorf("%s: %w", item, err)
 	}
 	if !top.IsDir() {
-		return s.digestEntry(h, item, item, top)
+		return digestEntry(h, s.root, item, item, top)
 	}
 	var names []string
 	infos := map[string]fs.FileInfo{}
@@ -122,25 +123,32 @@ func (s source) digestTree(h io.Writer, item string) error {
 		return err
 	}
 	sort.Strings(names)
+	dirs := newRootCache(s.root)
+	defer dirs.close()
 	for _, p := range names {
-		if err := s.digestEntry(h, p, path.Base(p), infos[p]); err != nil {
+		dir, name, err := dirs.at(p)
+		if err != nil {
+			return err
+		}
+		if err := digestEntry(h, dir, p, name, infos[p]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s source) digestEntry(h io.Writer, p, name string, fi fs.FileInfo) error {
-	fmt.Fprintf(h, "%s\x00%s\x00%o\x00", p, name, uint32(fi.Mode()))
+// digestEntry writes the entry p (name in dir) into h.
+func digestEntry(h io.Writer, dir *os.Root, p, name string, fi fs.FileInfo) error {
+	fmt.Fprintf(h, "%s\x00%s\x00%o\x00", p, path.Base(p), uint32(fi.Mode()))
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
-		link, err := s.root.Readlink(p)
+		link, err := dir.Readlink(name)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(h, "%s\x00", link)
 	case fi.Mode().IsRegular():
-		f, err := s.root.Open(p)
+		f, err := dir.Open(name)
 		if err != nil {
 			return err
 		}
