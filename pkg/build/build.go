@@ -54,7 +54,10 @@ func Build(ctx context.Context, s *container.Store, o Options) (digest.Digest, e
 	if err != nil {
 		return "", err
 	}
-	b := &builder{store: s, opts: o, file: name, built: map[int]*stage{}, stageNames: map[int]string{}}
+	b := &builder{store: s, opts: o, file: name, built: map[int]*stage{}, stageNames: map[int]string{}, start: time.Now()}
+	if b.contextDir, err = filepath.Abs(o.Context); err != nil {
+		return "", fmt.Errorf("build context: %w", err)
+	}
 	if b.meta, err = b.evalArgs(metaArgs, newEnv(nil, nil)); err != nil {
 		return "", err
 	}
@@ -70,6 +73,9 @@ func Build(ctx context.Context, s *container.Store, o Options) (digest.Digest, e
 		if err := b.buildStage(ctx, stages, i, len(order) > 1); err != nil {
 			return "", err
 		}
+	}
+	if err := b.saveContextDigests(); err != nil {
+		return "", err
 	}
 	final := b.built[target]
 	// The last step's time, not now: a build that is all cache hits gives
