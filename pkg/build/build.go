@@ -84,12 +84,16 @@ func Build(ctx context.Context, s *container.Store, o Options) (digest.Digest, e
 	if h := final.cfg.History; len(h) > 0 && len(h) > final.baseHistory {
 		final.cfg.Created = h[len(h)-1].Created
 	}
-	id, err := s.PutConfig(final.cfg, "", final.baseLayers)
-	if err != nil {
-		return "", fmt.Errorf("record image: %w", err)
+	if len(o.Tags) == 0 {
+		id, err := s.PutConfig(final.cfg, "", final.baseLayers)
+		if err != nil {
+			return "", fmt.Errorf("record image: %w", err)
+		}
+		return id, nil
 	}
-	for _, t := range o.Tags {
-		if _, err := s.PutConfig(final.cfg, t, final.baseLayers); err != nil {
+	var id digest.Digest
+	for _, t := range o.Tags { // each records the image too
+		if id, err = s.PutConfig(final.cfg, t, final.baseLayers); err != nil {
 			return "", fmt.Errorf("tag %s: %w", t, err)
 		}
 	}

@@ -103,8 +103,11 @@ func (s source) digestTree(h io.Writer, sums *contextDigests, dirs *rootCache, i
 	if !top.IsDir() {
 		return digestEntry(h, sums, dirs, item, top)
 	}
-	var names []string
-	infos := map[string]fs.FileInfo{}
+	type entry struct {
+		path string
+		fi   fs.FileInfo
+	}
+	var entries []entry
 	err = fs.WalkDir(s.root.FS(), item, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -119,16 +122,15 @@ func (s source) digestTree(h io.Writer, sums *contextDigests, dirs *rootCache, i
 		if err != nil {
 			return err
 		}
-		names = append(names, p)
-		infos[p] = fi
+		entries = append(entries, entry{p, fi})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, p := range names {
-		if err := digestEntry(h, sums, dirs, p, infos[p]); err != nil {
+	sort.Slice(entries, func(i, j int) bool { return entries[i].path < entries[j].path })
+	for _, e := range entries {
+		if err := digestEntry(h, sums, dirs, e.path, e.fi); err != nil {
 			return err
 		}
 	}
@@ -188,6 +190,11 @@ func (b *builder) cachedStep(st *stage, e container.CacheEntry, createdBy string
 	}
 	b.stepTime = e.Created
 	b.addHistory(st, createdBy, !e.Layer)
+}
+
+// sameEntry tells whether two cache entries record the same result.
+func sameEntry(a, b container.CacheEntry) bool {
+	return a.Created.Equal(b.Created) && a.Layer == b.Layer && a.DiffID == b.DiffID && a.Top == b.Top
 }
 
 // entryFor is the cache entry of a step just run.

@@ -19,8 +19,7 @@ import (
 // content moves its ctime (which no user can set back), so a file whose
 // size, times, inode, device, mode or owner differ is hashed again.
 type contextDigests struct {
-	old  map[string]digestRecord // from the last build
-	seen map[string]digestRecord // looked up or hashed in this build
+	recs map[string]digestRecord // kept by earlier builds, and made in this one
 	// A file changed within the clock tick of its stat could change again
 	// with the same ctime: files whose ctime is not before this are hashed
 	// but not kept (git's "racily clean" entries).
@@ -38,8 +37,9 @@ type statKey struct {
 }
 
 type digestRecord struct {
-	key statKey
-	sum [sha256.Size]byte
+	key  statKey
+	sum  [sha256.Size]byte
+	used bool // in this build
 }
 
 const (
@@ -54,8 +54,7 @@ const (
 
 func newContextDigests(kept []byte, start time.Time) *contextDigests {
 	return &contextDigests{
-		old:       decodeDigests(kept),
-		seen:      map[string]digestRecord{},
+		recs:      decodeDigests(kept),
 		racyAfter: start.Add(-racyWindow).UnixNano(),
 	}
 }
@@ -76,8 +75,11 @@ func keyOf(fi fs.FileInfo) (statKey, bool) {
 // the kept one if the stat is unchanged, else read.
 func (c *contextDigests) sum(dirs *rootCache, rel string, fi fs.FileInfo) ([sha256.Size]byte, error) {
 	key, ok := keyOf(fi)
-	if r, hit := c.old[rel]; ok && hit && r.key == key {
-		c.seen[rel] = r
+	if r, hit := c.recs[rel]; ok && hit && r.key == key {
+		if !r.used {
+			r.used = true
+			c.recs[rel] = r
+		}
 		return r.sum, nil
 	}
 	dir, name, err := dirs.at(rel)
@@ -104,7 +106,7 @@ func (c *contextDigests) sum(dirs *rootCache, rel string, fi fs.FileInfo) ([sha2
 	// ctime is safely in the past.
 	if after, err := f.Stat(); err == nil && ok && key.ctime < c.racyAfter {
 		if k, _ := keyOf(after); k == key {
-			c.seen[rel] = digestRecord{key: key, sum: sum}
+			c.recs[rel] = digestRecord{key: key, sum: sum, used: true}
 			c.fresh++
 		}
 	}
@@ -119,10 +121,11 @@ func (c *contextDigests) changed() bool { return c.fresh > 0 }
 // there is room.
 func (c *contextDigests) encode() []byte {
 	var body bytes.Buffer
+	var b [binary.MaxVarintLen64]byte
 	body.WriteString(digestsMagic)
+	body.Write(b[:binary.PutUvarint(b[:], uint64(min(len(c.recs), maxContextRecords)))])
 	n := 0
 	put := func(rel string, r digestRecord) {
-		var b [binary.MaxVarintLen64]byte
 		body.Write(b[:binary.PutUvarint(b[:], uint64(len(rel)))])
 		body.WriteString(rel)
 		for _, v := range []uint64{uint64(r.key.size), uint64(r.key.mtime), uint64(r.key.ctime), r.key.ino, r.key.dev,
@@ -132,14 +135,11 @@ func (c *contextDigests) encode() []byte {
 		body.Write(r.sum[:])
 		n++
 	}
-	for rel, r := range c.seen {
-		if n < maxContextRecords {
-			put(rel, r)
-		}
-	}
-	for rel, r := range c.old {
-		if _, dup := c.seen[rel]; !dup && n < maxContextRecords {
-			put(rel, r)
+	for _, used := range []bool{true, false} {
+		for rel, r := range c.recs {
+			if r.used == used && n < maxContextRecords {
+				put(rel, r)
+			}
 		}
 	}
 	return binary.BigEndian.AppendUint32(body.Bytes(), crc32.Checksum(body.Bytes(), crcTable))
@@ -152,15 +152,19 @@ var errBadDigests = errors.New("bad context digests")
 // decodeDigests reads what encode wrote; anything damaged or of another
 // version reads as nothing kept, so every file is hashed.
 func decodeDigests(data []byte) map[string]digestRecord {
-	out := map[string]digestRecord{}
 	if len(data) < len(digestsMagic)+4 {
-		return out
+		return map[string]digestRecord{}
 	}
 	body, tail := data[:len(data)-4], data[len(data)-4:]
 	if !bytes.HasPrefix(body, []byte(digestsMagic)) || crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(tail) {
-		return out
+		return map[string]digestRecord{}
 	}
 	r := bytes.NewReader(body[len(digestsMagic):])
+	count, err := binary.ReadUvarint(r)
+	if err != nil {
+		return map[string]digestRecord{}
+	}
+	out := make(map[string]digestRecord, min(count, maxContextRecords))
 	for r.Len() > 0 && len(out) < maxContextRecords {
 		rel, rec, err := readRecord(r)
 		if err != nil {
