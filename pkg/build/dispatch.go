@@ -14,9 +14,11 @@ import (
 // dispatch applies one instruction to the stage's image, or its cached
 // result; cached tells which.
 func (b *builder) dispatch(ctx context.Context, st *stage, c instructions.Command, step, total int) (cached bool, err error) {
+	// The key holds the instruction as written and the values its
+	// expansion used: an ARG that a step does not use is not in its key.
+	vars := usedEnv{newEnv(st.cfg.Config.Env, st.args), map[string]struct{}{}}
 	if ex, ok := c.(instructions.SupportsSingleWordExpansion); ok {
-		e := newEnv(st.cfg.Config.Env, st.args)
-		if err := ex.Expand(func(w string) (string, error) { return expandWord(w, e) }); err != nil {
+		if err := ex.Expand(func(w string) (string, error) { return expandWord(w, vars) }); err != nil {
 			return false, err
 		}
 	}
@@ -24,7 +26,7 @@ func (b *builder) dispatch(ctx context.Context, st *stage, c instructions.Comman
 	if err != nil {
 		return false, err
 	}
-	key := chainKey(st.key.String(), instrText(c), extra)
+	key := chainKey(st.key.String(), instrText(c), extra, strings.Join(vars.values(), "\x00"))
 	e, hit := b.store.CacheGet(key)
 	hit = hit && !b.opts.NoCache
 	if hit && makesLayer(c) {
