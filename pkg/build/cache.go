@@ -177,14 +177,14 @@ func (b *builder) saveContextDigests() error {
 // makesLayer tells the steps whose work the cache saves.
 func makesLayer(c instructions.Command) bool {
 	switch c.(type) {
-	case *instructions.RunCommand, *instructions.CopyCommand, *instructions.AddCommand:
+	case *instructions.RunCommand, *instructions.CopyCommand, *instructions.AddCommand, *instructions.WorkdirCommand:
 		return true
 	}
 	return false
 }
 
-// cachedStep applies a cache hit of a RUN, COPY or ADD: its layer (if it
-// made one) and its history entry.
+// cachedStep applies a cache hit of a RUN, COPY, ADD or WORKDIR: its layer
+// (if it made one) and its history entry.
 func (b *builder) cachedStep(st *stage, e container.CacheEntry, createdBy string) {
 	if e.Layer {
 		b.addLayer(st, container.LayerMeta{ChainID: e.Top, DiffID: e.DiffID})

@@ -30,6 +30,11 @@ func (b *builder) dispatch(ctx context.Context, st *stage, c instructions.Comman
 	e, hit := b.store.CacheGet(key)
 	hit = hit && !b.opts.NoCache
 	if hit && makesLayer(c) {
+		if w, ok := c.(*instructions.WorkdirCommand); ok {
+			if _, err := b.metadata(st, w); err != nil {
+				return false, err
+			}
+		}
 		b.cachedStep(st, e, b.layerHistory(st, c))
 		st.key = key
 		return true, nil
@@ -61,6 +66,8 @@ func (b *builder) apply(ctx context.Context, st *stage, c instructions.Command, 
 		return b.copy(ctx, st, copyRequestOf(c))
 	case *instructions.ArgCommand:
 		return b.arg(st, c)
+	case *instructions.WorkdirCommand:
+		return b.workdir(ctx, st, c)
 	}
 	createdBy, err := b.metadata(st, c)
 	if err != nil {
@@ -223,6 +230,8 @@ func (b *builder) layerHistory(st *stage, c instructions.Command) string {
 			return fmt.Sprintf("RUN |%d %s %s # buildkit", len(argEnv), strings.Join(argEnv, " "), args)
 		}
 		return "RUN " + args + " # buildkit"
+	case *instructions.WorkdirCommand:
+		return "WORKDIR " + st.cfg.Config.WorkingDir
 	}
 	r := copyRequestOf(c)
 	return fmt.Sprintf("%s %s %s # buildkit", r.name, strings.Join(r.SourcePaths, " "), r.DestPath)
