@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -51,6 +52,9 @@ type Running struct {
 	state State
 	proc  *ns.Process
 	cg    *cgroup.Cgroup
+	// reclaimed closes when the trash this start found is deleted: done
+	// while the container's process starts and runs, off its path.
+	reclaimed <-chan struct{}
 }
 
 // Pid is the container process's host PID.
@@ -106,6 +110,12 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 			cg.Remove()
 		}
 	}()
+	reclaimed := c.reclaimTrashAsync()
+	defer func() {
+		if err != nil {
+			<-reclaimed
+		}
+	}()
 	proc, err := ns.Start(ns.Spec{
 		Rootfs: rootfs, Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net, Args: args,
 		Env:        mergeEnv(cfg.Env, rc.Env),
@@ -122,7 +132,7 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 		proc.Wait()
 		return nil, err
 	}
-	return &Running{c: c, state: s, proc: proc, cg: cg}, nil
+	return &Running{c: c, state: s, proc: proc, cg: cg, reclaimed: reclaimed}, nil
 }
 
 // command is what Start runs in container s: its image's config, its run
@@ -178,24 +188,46 @@ func newCgroup(id string, limits cgroup.Limits) (*cgroup.Cgroup, error) {
 }
 
 // Wait waits for the process to end, then removes its cgroup, unmounts the
-// rootfs and records the exit code (removing the container with --rm). The
-// code is the process's own, or 128+signal; an OOM kill is 137 with ErrOOM.
+// rootfs and records the exit code; with --rm the container goes instead
+// (into the trash: see discard). The code is the process's own, or
+// 128+signal; an OOM kill is 137 with ErrOOM.
 func (r *Running) Wait() (int, error) {
 	code, werr := r.proc.Wait()
-	oom, _ := r.cg.OOMKilled()
-	// Whatever the process left behind dies with its PID namespace; a kill
-	// (a freeze and thaw on v1) is only needed for what still shows.
-	if procs, err := r.cg.Procs(); err != nil || len(procs) > 0 {
+	oom := r.oomKilled(code)
+	// Whatever the process left behind died with its PID namespace before
+	// it was reaped; a kill (a freeze and thaw on v1) is only needed for
+	// what still holds the cgroup.
+	if r.cg.RemoveEmpty() != nil {
 		r.cg.Kill()
+		r.cg.Remove()
 	}
-	r.cg.Remove()
-	if err := r.c.finish(r.state.ID, r.proc.Pid(), code); err != nil && werr == nil {
+	var err error
+	if r.state.Run != nil && r.state.Run.Remove {
+		err = r.c.discard(r.state.ID)
+	} else {
+		err = r.c.finish(r.state.ID, r.proc.Pid(), code)
+	}
+	if err != nil && werr == nil {
 		werr = err
 	}
 	if werr == nil && oom {
 		werr = fmt.Errorf("container %s was killed: %w", r.state.Name, ErrOOM)
 	}
+	<-r.reclaimed
 	return code, werr
+}
+
+// oomKilled tells whether the OOM killer killed a process of the
+// container. Only a memory limit makes the container's own OOM kills;
+// without one, just a process killed by SIGKILL may have been the system's
+// victim.
+func (r *Running) oomKilled(code int) bool {
+	limited := r.state.Run != nil && r.state.Run.Limits.Memory > 0
+	if !limited && code != 128+int(syscall.SIGKILL) {
+		return false
+	}
+	oom, _ := r.cg.OOMKilled()
+	return oom
 }
 
 // finish records that the process pid ended with code and releases the
