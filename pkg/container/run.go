@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -89,15 +88,17 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// The mount is counted at once: a mount or umount by another command
-	// while the process starts must see it.
-	rootfs, err := c.Mount(s.ID)
+	// The rootfs is mounted before the clone (the init step's mount
+	// namespace is a copy of this one) and counted with the process, in
+	// one record write while the init step's runtime starts.
+	rootfs, fresh, err := c.mountForStart(s)
 	if err != nil {
 		return nil, err
 	}
+	var started *State
 	defer func() {
 		if err != nil {
-			c.Umount(s.ID, false)
+			c.abortStart(s, fresh, started != nil)
 		}
 	}()
 	cg, err := newCgroup(s.ID, rc.Limits)
@@ -122,17 +123,55 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 		WorkingDir: cmp.Or(rc.WorkingDir, cfg.WorkingDir), User: cmp.Or(rc.User, cfg.User),
 		Privileged: rc.Privileged, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges, Init: rc.Init,
 		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
+		Prepare: func(pid int) error {
+			rec, err := c.recordStarted(s.ID, pid, fresh)
+			if err == nil {
+				started = &rec
+			}
+			return err
+		},
 		BeforeStart: cg.Add,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if s, err = c.recordStarted(s.ID, proc); err != nil {
-		proc.Signal(os.Kill)
-		proc.Wait()
-		return nil, err
-	}
-	return &Running{c: c, state: s, proc: proc, cg: cg, reclaimed: reclaimed}, nil
+	return &Running{c: c, state: *started, proc: proc, cg: cg, reclaimed: reclaimed}, nil
+}
+
+// mountForStart mounts container s's rootfs for Start, or finds it mounted
+// (fresh is false then); recordStarted counts it.
+func (c *Store) mountForStart(s State) (path string, fresh bool, err error) {
+	err = c.locked(func() error {
+		path, fresh, err = c.mountLocked(s)
+		return err
+	})
+	return path, fresh, err
+}
+
+// abortStart undoes what a failed Start did to container prev's record and
+// rootfs: the process it recorded (recorded) and the mount it counted, or
+// the mount it made that nothing counts yet (fresh).
+func (c *Store) abortStart(prev State, fresh, recorded bool) error {
+	return c.locked(func() error {
+		s, err := c.Get(prev.ID)
+		if err != nil {
+			return err
+		}
+		if recorded {
+			s.Pid, s.PidStart, s.Started, s.ExitCode = prev.Pid, prev.PidStart, prev.Started, prev.ExitCode
+			s.MountCount--
+		}
+		if s.MountCount <= 0 && (recorded || fresh) {
+			s.MountCount = 0
+			if err := union.Unmount(c.MergedDir(s.ID)); err != nil {
+				return err
+			}
+		}
+		if !recorded {
+			return nil
+		}
+		return c.put(s)
+	})
 }
 
 // command is what Start runs in container s: its image's config, its run
@@ -153,17 +192,23 @@ func (c *Store) command(s State) (*v1.Config, *RunConfig, []string, error) {
 	return cfg, rc, args, nil
 }
 
-// recordStarted records proc as container id's process, with its start time
-// (which tells it from a later process of the same PID).
-func (c *Store) recordStarted(id string, proc *ns.Process) (State, error) {
-	start, _ := ns.StartTime(proc.Pid())
+// recordStarted records pid as container id's process, with its start time
+// (which tells it from a later process of the same PID), and counts the
+// mount Start made (fresh) or found. A mount or umount by another command
+// since then shows in the count read here.
+func (c *Store) recordStarted(id string, pid int, fresh bool) (State, error) {
+	start, _ := ns.StartTime(pid)
 	var s State
 	err := c.locked(func() error {
 		cur, err := c.Get(id)
 		if err != nil {
 			return err
 		}
-		cur.Pid, cur.PidStart, cur.Started, cur.ExitCode = proc.Pid(), start, time.Now().UTC(), nil
+		if !union.Mounted(c.MergedDir(id)) {
+			return fmt.Errorf("container %s: its rootfs was unmounted while it started", cur.Name)
+		}
+		cur.MountCount = countAfterMount(cur.MountCount, fresh)
+		cur.Pid, cur.PidStart, cur.Started, cur.ExitCode = pid, start, time.Now().UTC(), nil
 		s = cur
 		return c.put(cur)
 	})

@@ -321,6 +321,37 @@ func TestRunBeforeStart(t *testing.T) {
 	}
 }
 
+// Prepare runs with the init step's pid before BeforeStart, and before the
+// init step reads its rootfs: what it writes there, the container sees. Its
+// error fails Start, and the init step goes.
+func TestRunPrepare(t *testing.T) {
+	requireNS(t)
+	var order []string
+	var prepared int
+	spec := Spec{Rootfs: newRootfs(t)}
+	spec.Prepare = func(pid int) error {
+		order, prepared = append(order, "prepare"), pid
+		return os.WriteFile(filepath.Join(spec.Rootfs, "prepared"), []byte("yes\n"), 0o644)
+	}
+	spec.BeforeStart = func(int) error { order = append(order, "before"); return nil }
+	code, out, errOut := run(t, spec, "cat", "/prepared")
+	if code != 0 || out != "yes\n" {
+		t.Fatalf("cat /prepared: exit %d, %q, %q; want the file Prepare wrote", code, out, errOut)
+	}
+	if !slices.Equal(order, []string{"prepare", "before"}) || prepared == 0 {
+		t.Errorf("hooks ran as %v with pid %d, want prepare then before", order, prepared)
+	}
+
+	spec.Args = []string{"true"}
+	spec.Prepare = func(pid int) error { prepared = pid; return fmt.Errorf("no record") }
+	if _, err := Start(spec); err == nil || !strings.Contains(err.Error(), "no record") {
+		t.Fatalf("Start with a failing Prepare = %v", err)
+	}
+	if Alive(prepared) {
+		t.Errorf("the init step %d outlived the failed Prepare", prepared)
+	}
+}
+
 // Each way of sealing the binary gives a file that runs it and that cannot
 // be changed through its /proc path: not written (what CVE-2019-5736 did
 // through /proc/PID/exe), not chmodded.
