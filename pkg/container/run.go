@@ -43,6 +43,9 @@ type RunConfig struct {
 type Stdio struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Flush, when set, is called once all the process's output has been
+	// written to Stdout and Stderr, before its end is recorded.
+	Flush func() error
 }
 
 // Running is a started container process of this layerctl process.
@@ -51,6 +54,7 @@ type Running struct {
 	state State
 	proc  *ns.Process
 	cg    *cgroup.Cgroup
+	flush func() error
 	// reclaimed closes when the trash this start found is deleted: done
 	// while the container's process starts and runs, off its path.
 	reclaimed <-chan struct{}
@@ -135,7 +139,7 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Running{c: c, state: *started, proc: proc, cg: cg, reclaimed: reclaimed}, nil
+	return &Running{c: c, state: *started, proc: proc, cg: cg, flush: stdio.Flush, reclaimed: reclaimed}, nil
 }
 
 // mountForStart mounts container s's rootfs for Start, or finds it mounted
@@ -238,6 +242,9 @@ func newCgroup(id string, limits cgroup.Limits) (*cgroup.Cgroup, error) {
 // 128+signal; an OOM kill is 137 with ErrOOM.
 func (r *Running) Wait() (int, error) {
 	code, werr := r.proc.Wait()
+	if r.flush != nil {
+		werr = errors.Join(werr, r.flush())
+	}
 	oom := r.oomKilled(code)
 	// Whatever the process left behind died with its PID namespace before
 	// it was reaped; a kill (a freeze and thaw on v1) is only needed for
