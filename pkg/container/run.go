@@ -75,6 +75,7 @@ var ErrOOM = errors.New("out of memory")
 // made is undone, and a container whose RunConfig asks for Remove is
 // removed.
 func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
+	ns.Warm() // the init step's sealed program, made while the rootfs is readied
 	s, err := c.Resolve(ref)
 	if err != nil {
 		return nil, err

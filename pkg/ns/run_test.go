@@ -352,6 +352,26 @@ func TestRunPrepare(t *testing.T) {
 	}
 }
 
+// Warm makes the sealed view in the background, once: the Start after it
+// runs its init step from that very file.
+func TestWarm(t *testing.T) {
+	requireNS(t)
+	Warm()
+	Warm()
+	exe, err := selfPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Rootfs: newRootfs(t), Args: []string{"true"}}
+	spec.BeforeStart = func(pid int) error { return sameFile(fmt.Sprintf("/proc/%d/exe", pid), self.fd) }
+	if code, _, errOut := run(t, spec); code != 0 {
+		t.Fatalf("run after Warm: exit %d, %s", code, errOut)
+	}
+	if again, _ := selfPath(); again != exe {
+		t.Errorf("sealed view %s after the run, %s before: made twice", again, exe)
+	}
+}
+
 // Each way of sealing the binary gives a file that runs it and that cannot
 // be changed through its /proc path: not written (what CVE-2019-5736 did
 // through /proc/PID/exe), not chmodded.
