@@ -14,6 +14,8 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	"github.com/vbatts/tar-split/archive/tar"
 	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/whiteout"
 )
 
 // A layer can be written in place: Stage makes an empty diff dir under
@@ -154,4 +156,74 @@ func regularSize(hdr *tar.Header) int64 {
 		return hdr.Size
 	}
 	return 0
+}
+
+// CopyUp makes the directory rel of the staged dir, whose parent it has,
+// as overlayfs copies a lower directory up: with the owner, mode, xattrs
+// (but the driver's own) and times of the directory lower (a path in a
+// layer's diff dir), and the parent's times left as they were.
+func (st *Staged) CopyUp(rel, lower string) error {
+	clean, err := cleanName(rel)
+	if err != nil || clean == "" {
+		return fmt.Errorf("copy up %q: not a directory below the layer root", rel)
+	}
+	var lst, pst unix.Stat_t
+	if err := unix.Lstat(lower, &lst); err != nil || lst.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("copy up %s: %s is no directory (%v)", clean, lower, err)
+	}
+	root, err := unix.Open(st.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(root)
+	parentName, base := splitName(clean)
+	parent, err := openBeneath(root, parentName)
+	if err != nil {
+		return fmt.Errorf("copy up %s: %w", clean, err)
+	}
+	defer unix.Close(parent)
+	if err := unix.Fstat(parent, &pst); err != nil {
+		return err
+	}
+	if err := unix.Mkdirat(parent, base, 0o700); err != nil {
+		return fmt.Errorf("copy up %s: %w", clean, err)
+	}
+	dir, err := unix.Openat(parent, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dir)
+	from, err := unix.Open(lower, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(from)
+	if err := unix.Fchown(dir, int(lst.Uid), int(lst.Gid)); err != nil {
+		return err
+	}
+	if err := unix.Fchmod(dir, lst.Mode&0o7777); err != nil {
+		return err
+	}
+	if err := copyFdXattrs(from, dir, st.store.conv); err != nil {
+		return err
+	}
+	if err := unix.UtimesNanoAt(dir, ".", []unix.Timespec{lst.Atim, lst.Mtim}, 0); err != nil {
+		return err
+	}
+	return unix.UtimesNanoAt(parent, ".", []unix.Timespec{pst.Atim, pst.Mtim}, 0)
+}
+
+// HasOwnXattrs tells whether the entry at path (not followed) has xattrs
+// other than the driver's: a copy-up would keep them.
+func (s *Store) HasOwnXattrs(path string) (bool, error) {
+	names, err := whiteout.ListXattrs(path)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range names {
+		if !s.conv.IsNativeXattr(n) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
