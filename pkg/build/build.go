@@ -54,7 +54,10 @@ func Build(ctx context.Context, s *container.Store, o Options) (digest.Digest, e
 	if err != nil {
 		return "", err
 	}
-	b := &builder{store: s, opts: o, file: name, built: map[int]*stage{}, stageNames: map[int]string{}}
+	b := &builder{store: s, opts: o, file: name, built: map[int]*stage{}, stageNames: map[int]string{}, start: time.Now()}
+	if b.contextDir, err = filepath.Abs(o.Context); err != nil {
+		return "", fmt.Errorf("build context: %w", err)
+	}
 	if b.meta, err = b.evalArgs(metaArgs, newEnv(nil, nil)); err != nil {
 		return "", err
 	}
@@ -71,6 +74,9 @@ func Build(ctx context.Context, s *container.Store, o Options) (digest.Digest, e
 			return "", err
 		}
 	}
+	if err := b.saveContextDigests(); err != nil {
+		return "", err
+	}
 	final := b.built[target]
 	// The last step's time, not now: a build that is all cache hits gives
 	// the same image.
@@ -78,12 +84,16 @@ func Build(ctx context.Context, s *container.Store, o Options) (digest.Digest, e
 	if h := final.cfg.History; len(h) > 0 && len(h) > final.baseHistory {
 		final.cfg.Created = h[len(h)-1].Created
 	}
-	id, err := s.PutConfig(final.cfg, "", final.baseLayers)
-	if err != nil {
-		return "", fmt.Errorf("record image: %w", err)
+	if len(o.Tags) == 0 {
+		id, err := s.PutConfig(final.cfg, "", final.baseLayers)
+		if err != nil {
+			return "", fmt.Errorf("record image: %w", err)
+		}
+		return id, nil
 	}
-	for _, t := range o.Tags {
-		if _, err := s.PutConfig(final.cfg, t, final.baseLayers); err != nil {
+	var id digest.Digest
+	for _, t := range o.Tags { // each records the image too
+		if id, err = s.PutConfig(final.cfg, t, final.baseLayers); err != nil {
 			return "", fmt.Errorf("tag %s: %w", t, err)
 		}
 	}

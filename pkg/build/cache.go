@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -52,8 +51,8 @@ func (b *builder) stepExtra(ctx context.Context, st *stage, c instructions.Comma
 
 // sourcesDigest digests what COPY would read: for --from, the source
 // stage's key or image ID; else each selected context file's path, type,
-// mode, link target and content (not its mtime). The owner --chown gives is
-// in the instruction's text.
+// mode, link target and content digest (not its mtime). The owner --chown
+// gives is in the instruction's text.
 func (b *builder) sourcesDigest(ctx context.Context, from string, sources []string) (string, error) {
 	if from != "" {
 		for i, other := range b.built {
@@ -72,6 +71,11 @@ func (b *builder) sourcesDigest(ctx context.Context, from string, sources []stri
 		return "", err
 	}
 	defer closeSrc()
+	if b.digests == nil {
+		b.digests = newContextDigests(b.store.ContextDigests(b.contextDir), b.start)
+	}
+	dirs := newRootCache(src.root)
+	defer dirs.close()
 	h := sha256.New()
 	for _, s := range sources {
 		items, err := src.match(s)
@@ -82,7 +86,7 @@ func (b *builder) sourcesDigest(ctx context.Context, from string, sources []stri
 			if err := ctx.Err(); err != nil {
 				return "", err
 			}
-			if err := src.digestTree(h, item); err != nil {
+			if err := src.digestTree(h, b.digests, dirs, item); err != nil {
 				return "", err
 			}
 		}
@@ -91,16 +95,19 @@ func (b *builder) sourcesDigest(ctx context.Context, from string, sources []stri
 }
 
 // digestTree writes a source's entries into h, in path order.
-func (s source) digestTree(h io.Writer, item string) error {
+func (s source) digestTree(h io.Writer, sums *contextDigests, dirs *rootCache, item string) error {
 	top, err := s.root.Stat(item) // a named symlink is copied as its target
 	if err != nil {
 		return fmt.Errorf("%s: %w", item, err)
 	}
 	if !top.IsDir() {
-		return digestEntry(h, s.root, item, item, top)
+		return digestEntry(h, sums, dirs, item, top)
 	}
-	var names []string
-	infos := map[string]fs.FileInfo{}
+	type entry struct {
+		path string
+		fi   fs.FileInfo
+	}
+	var entries []entry
 	err = fs.WalkDir(s.root.FS(), item, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -115,48 +122,53 @@ func (s source) digestTree(h io.Writer, item string) error {
 		if err != nil {
 			return err
 		}
-		names = append(names, p)
-		infos[p] = fi
+		entries = append(entries, entry{p, fi})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	dirs := newRootCache(s.root)
-	defer dirs.close()
-	for _, p := range names {
-		dir, name, err := dirs.at(p)
-		if err != nil {
-			return err
-		}
-		if err := digestEntry(h, dir, p, name, infos[p]); err != nil {
+	sort.Slice(entries, func(i, j int) bool { return entries[i].path < entries[j].path })
+	for _, e := range entries {
+		if err := digestEntry(h, sums, dirs, e.path, e.fi); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// digestEntry writes the entry p (name in dir) into h.
-func digestEntry(h io.Writer, dir *os.Root, p, name string, fi fs.FileInfo) error {
+// digestEntry writes the entry p, whose stat is fi, into h.
+func digestEntry(h io.Writer, sums *contextDigests, dirs *rootCache, p string, fi fs.FileInfo) error {
 	fmt.Fprintf(h, "%s\x00%s\x00%o\x00", p, path.Base(p), uint32(fi.Mode()))
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
+		dir, name, err := dirs.at(p)
+		if err != nil {
+			return err
+		}
 		link, err := dir.Readlink(name)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(h, "%s\x00", link)
 	case fi.Mode().IsRegular():
-		f, err := dir.Open(name)
+		sum, err := sums.sum(dirs, p, fi)
 		if err != nil {
 			return err
 		}
-		_, err = io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return err
-		}
+		h.Write(sum[:])
+	}
+	return nil
+}
+
+// saveContextDigests keeps the context's file digests for the next build,
+// when this one learnt any.
+func (b *builder) saveContextDigests() error {
+	if b.digests == nil || !b.digests.changed() {
+		return nil
+	}
+	if err := b.store.PutContextDigests(b.contextDir, b.digests.encode()); err != nil {
+		return fmt.Errorf("keep context digests: %w", err)
 	}
 	return nil
 }
@@ -178,6 +190,11 @@ func (b *builder) cachedStep(st *stage, e container.CacheEntry, createdBy string
 	}
 	b.stepTime = e.Created
 	b.addHistory(st, createdBy, !e.Layer)
+}
+
+// sameEntry tells whether two cache entries record the same result.
+func sameEntry(a, b container.CacheEntry) bool {
+	return a.Created.Equal(b.Created) && a.Layer == b.Layer && a.DiffID == b.DiffID && a.Top == b.Top
 }
 
 // entryFor is the cache entry of a step just run.

@@ -1,12 +1,16 @@
 package build_test
 
 import (
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/layerctl/layerctl/pkg/build"
+	"github.com/layerctl/layerctl/pkg/container"
 )
 
 // TestBuildCache: a rebuild with nothing changed is all cache hits and the
@@ -26,9 +30,13 @@ func TestBuildCache(t *testing.T) {
 	if strings.Contains(progress, "CACHED") {
 		t.Errorf("a first build hit the cache:\n%s", progress)
 	}
+	records := cacheRecords(t, s)
 	again, progress, err := buildIn(t.Context(), s, dir, build.Options{Tags: []string{"cached"}})
 	if err != nil || again != first || strings.Count(progress, "CACHED") != 3 {
 		t.Errorf("rebuild: %s, %v (first %s); want the same image, 3 steps cached:\n%s", again, err, first, progress)
+	}
+	if now := cacheRecords(t, s); !maps.Equal(now, records) {
+		t.Errorf("a fully cached build wrote step records: %v, then %v", records, now)
 	}
 
 	os.WriteFile(filepath.Join(dir, "f"), []byte("two\n"), 0o644)
@@ -75,4 +83,24 @@ func TestBuildCache(t *testing.T) {
 	if _, progress, _ := buildIn(t.Context(), s, dir, build.Options{}); strings.Contains(progress, "CACHED") {
 		t.Errorf("the cache outlived its layers:\n%s", progress)
 	}
+}
+
+// cacheRecords lists the build cache's files with their change times.
+func cacheRecords(t *testing.T, s *container.Store) map[string]time.Time {
+	t.Helper()
+	out := map[string]time.Time{}
+	err := filepath.WalkDir(filepath.Join(s.Root(), "buildcache"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err == nil && !d.IsDir() {
+			out[p] = fi.ModTime()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

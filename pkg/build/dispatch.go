@@ -41,7 +41,11 @@ func (b *builder) dispatch(ctx context.Context, st *stage, c instructions.Comman
 		return false, err
 	}
 	st.key = key
-	return false, b.store.CachePut(key, entryFor(st, layersBefore, b.stepTime))
+	done := entryFor(st, layersBefore, b.stepTime)
+	if hit && sameEntry(e, done) { // a cached build writes no step records
+		return false, nil
+	}
+	return false, b.store.CachePut(key, done)
 }
 
 // apply does one instruction.

@@ -26,8 +26,11 @@ type builder struct {
 	meta       map[string]string // ARGs before the first FROM
 	built      map[int]*stage
 	stageNames map[int]string
-	step       int       // BuildKit's #N
-	stepTime   time.Time // the history time of the step being done
+	step       int             // BuildKit's #N
+	stepTime   time.Time       // the history time of the step being done
+	start      time.Time       // when the build began
+	contextDir string          // the context's absolute path
+	digests    *contextDigests // the context's file digests, once a COPY needs them
 }
 
 // stage is a stage being built: its image so far.

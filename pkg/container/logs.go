@@ -37,42 +37,74 @@ const (
 // maxLogEntry splits a long line, as Docker's 16 KiB.
 const maxLogEntry = 16 << 10
 
-// logWriter writes what one stream of the process gives as log entries:
-// one per line, and the rest of a write (a line still open) as an entry
-// of its own, so nothing waits in memory when the process ends. Entries of
-// both streams go to one file, each in one write (appended: lines never
-// interleave).
+// logWriter writes what one stream of the process gives as log entries,
+// one per line, as Docker's json-file does: a line that comes in several
+// reads waits for its end (up to maxLogEntry, then it is split), and what
+// is still open when the stream ends is flushed as an entry of its own.
+// Entries of both streams go to one file, each write of them in one write
+// (appended: lines never interleave).
 type logWriter struct {
 	mu     *sync.Mutex
 	f      io.Writer
 	stream string
+	open   []byte // the start of a line whose end has not come yet
 }
 
 // logStdio is the Stdio of a detached container: its two streams, apart,
-// into the log f.
+// into the log f, and the lines left open flushed once the streams ended.
 func logStdio(f io.Writer) Stdio {
 	var mu sync.Mutex
-	return Stdio{Stdout: &logWriter{&mu, f, StreamStdout}, Stderr: &logWriter{&mu, f, StreamStderr}}
+	out, errs := &logWriter{mu: &mu, f: f, stream: StreamStdout}, &logWriter{mu: &mu, f: f, stream: StreamStderr}
+	return Stdio{Stdout: out, Stderr: errs, Flush: func() error { return errors.Join(out.flush(), errs.flush()) }}
 }
 
 func (w *logWriter) Write(p []byte) (int, error) {
-	now := time.Now().UTC()
+	rest := p
+	if len(w.open) > 0 {
+		rest = append(w.open, p...)
+		w.open = nil
+	}
 	var out []byte
-	for rest := p; len(rest) > 0; {
+	for len(rest) > 0 {
 		n := bytes.IndexByte(rest, '\n') + 1
-		if n == 0 || n > maxLogEntry {
-			n = min(len(rest), maxLogEntry)
+		if n == 0 && len(rest) < maxLogEntry {
+			w.open = bytes.Clone(rest)
+			break
 		}
-		line, _ := json.Marshal(LogEntry{Log: string(rest[:n]), Stream: w.stream, Time: now})
-		out = append(append(out, line...), '\n')
+		if n == 0 || n > maxLogEntry {
+			n = maxLogEntry
+		}
+		out = w.entry(out, rest[:n])
 		rest = rest[n:]
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, err := w.f.Write(out); err != nil {
+	if err := w.write(out); err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+func (w *logWriter) entry(out, text []byte) []byte {
+	line, _ := json.Marshal(LogEntry{Log: string(text), Stream: w.stream, Time: time.Now().UTC()})
+	return append(append(out, line...), '\n')
+}
+
+func (w *logWriter) write(out []byte) error {
+	if len(out) == 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, err := w.f.Write(out)
+	return err
+}
+
+func (w *logWriter) flush() error {
+	if len(w.open) == 0 {
+		return nil
+	}
+	out := w.entry(nil, w.open)
+	w.open = nil
+	return w.write(out)
 }
 
 // LogOptions choose what Logs prints.

@@ -43,6 +43,9 @@ type RunConfig struct {
 type Stdio struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Flush, when set, is called once all the process's output has been
+	// written to Stdout and Stderr, before its end is recorded.
+	Flush func() error
 }
 
 // Running is a started container process of this layerctl process.
@@ -51,6 +54,7 @@ type Running struct {
 	state State
 	proc  *ns.Process
 	cg    *cgroup.Cgroup
+	flush func() error
 }
 
 // Pid is the container process's host PID.
@@ -122,7 +126,7 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 		proc.Wait()
 		return nil, err
 	}
-	return &Running{c: c, state: s, proc: proc, cg: cg}, nil
+	return &Running{c: c, state: s, proc: proc, cg: cg, flush: stdio.Flush}, nil
 }
 
 // command is what Start runs in container s: its image's config, its run
@@ -182,6 +186,9 @@ func newCgroup(id string, limits cgroup.Limits) (*cgroup.Cgroup, error) {
 // code is the process's own, or 128+signal; an OOM kill is 137 with ErrOOM.
 func (r *Running) Wait() (int, error) {
 	code, werr := r.proc.Wait()
+	if r.flush != nil {
+		werr = errors.Join(werr, r.flush())
+	}
 	oom, _ := r.cg.OOMKilled()
 	// Whatever the process left behind dies with its PID namespace; a kill
 	// (a freeze and thaw on v1) is only needed for what still shows.

@@ -92,6 +92,7 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts ApplyOptions) (App
 		copiedLive: map[string]bool{},
 		buf:        make([]byte, 256<<10),
 		shadowFd:   -1,
+		owner:      newCreateOwner(rootfd),
 	}
 	defer a.close()
 	if opts.TarSplit != nil {
@@ -162,6 +163,7 @@ type applier struct {
 	// a directory's entries together.
 	lastParent   string
 	lastParentFD int
+	owner        createOwner
 }
 
 func (a *applier) close() {
@@ -276,7 +278,7 @@ func (a *applier) entry(hdr *tar.Header, payload io.Reader) error {
 			return fmt.Errorf("%w: entry would replace the layer root with a non-directory", ErrUnsafeEntry)
 		}
 		a.rootEntry = true
-		return a.attrs(a.root, "", hdr, true)
+		return a.attrs(a.root, "", hdr, true, false)
 	}
 	parentName, base := splitName(name)
 	kind, target := whiteout.Classify(base)
@@ -298,7 +300,22 @@ func (a *applier) entry(hdr *tar.Header, payload io.Reader) error {
 			return a.opaque(parent, parentName)
 		}
 	}
-	if err := a.clear(parent, name, base, hdr.Typeflag == tar.TypeDir); err != nil {
+	if hdr.Typeflag == tar.TypeDir {
+		if err := a.clear(parent, name, base, true); err != nil {
+			return err
+		}
+		return a.create(parent, name, base, hdr, payload)
+	}
+	// The layer starts empty, so a name is mostly new: create first and
+	// clear only what is in the way.
+	err = a.create(parent, name, base, hdr, payload)
+	if !errors.Is(err, unix.EEXIST) {
+		return err
+	}
+	if parent, err = a.parent(parentName); err != nil { // a hardlink's copy may have moved it
+		return err
+	}
+	if err := a.clear(parent, name, base, false); err != nil {
 		return err
 	}
 	return a.create(parent, name, base, hdr, payload)
@@ -368,14 +385,17 @@ func (a *applier) clear(parent int, name, base string, isDir bool) error {
 	return os.RemoveAll(a.dir + "/" + name)
 }
 
-// attrs sets owner, then mode (chown clears setuid/setgid), then xattrs on an
-// open file or directory; a directory's times wait until the end.
-func (a *applier) attrs(fd int, name string, hdr *tar.Header, isDir bool) error {
-	if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
-		return fmt.Errorf("chown: %w", err)
-	}
-	if err := unix.Fchmod(fd, uint32(hdr.Mode&0o7777)); err != nil {
-		return fmt.Errorf("chmod: %w", err)
+// attrs sets owner, then mode (chown clears setuid/setgid), unless the
+// creation gave both already, then xattrs on an open file or directory; a
+// directory's times wait until the end.
+func (a *applier) attrs(fd int, name string, hdr *tar.Header, isDir, asCreated bool) error {
+	if !asCreated {
+		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
+			return fmt.Errorf("chown: %w", err)
+		}
+		if err := unix.Fchmod(fd, uint32(hdr.Mode&0o7777)); err != nil {
+			return fmt.Errorf("chmod: %w", err)
+		}
 	}
 	for key, value := range hdr.PAXRecords {
 		attr, ok := strings.CutPrefix(key, "SCHILY.xattr.")
@@ -385,6 +405,9 @@ func (a *applier) attrs(fd int, name string, hdr *tar.Header, isDir bool) error 
 		}
 		if err := unix.Fsetxattr(fd, attr, []byte(value), 0); err != nil {
 			return fmt.Errorf("set xattr %s: %w", attr, err)
+		}
+		if attr == aclDefault {
+			a.owner.exact = false // what is made below it takes modes from the ACL
 		}
 	}
 	if isDir {

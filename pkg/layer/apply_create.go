@@ -24,8 +24,10 @@ func (a *applier) create(parent int, name, base string, hdr *tar.Header, payload
 		}
 		a.entries[name] = kindOther
 		a.made(name, false)
-		if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return err
+		if !a.ownedAsCreated(parent, hdr) {
+			if err := unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+				return err
+			}
 		}
 		return unix.UtimesNanoAt(parent, base, times(hdr), unix.AT_SYMLINK_NOFOLLOW)
 	case tar.TypeLink:
@@ -47,11 +49,16 @@ func (a *applier) mkdir(parent int, name, base string, hdr *tar.Header) error {
 	defer unix.Close(fd)
 	a.entries[name] = kindDir
 	a.madeBy[name] = append(a.madeBy[name], a.index)
-	return a.attrs(fd, name, hdr, true)
+	return a.attrs(fd, name, hdr, true, false)
 }
 
 func (a *applier) regular(parent int, name, base string, hdr *tar.Header, payload io.Reader) error {
-	fd, err := unix.Openat(parent, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	asCreated := a.asCreated(parent, hdr)
+	mode := uint32(0o600)
+	if asCreated {
+		mode = uint32(hdr.Mode & 0o777)
+	}
+	fd, err := unix.Openat(parent, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
 	if err != nil {
 		return err
 	}
@@ -63,7 +70,7 @@ func (a *applier) regular(parent int, name, base string, hdr *tar.Header, payloa
 	a.size += n
 	a.entries[name] = kindOther
 	a.made(name, n > 0)
-	if err := a.attrs(fd, name, hdr, false); err != nil {
+	if err := a.attrs(fd, name, hdr, false, asCreated); err != nil {
 		return err
 	}
 	return unix.UtimesNanoAt(parent, base, times(hdr), unix.AT_SYMLINK_NOFOLLOW)

@@ -94,6 +94,7 @@ func (a *applier) forgetParent() {
 		unix.Close(a.lastParentFD)
 	}
 	a.lastParent, a.lastParentFD = "", 0
+	a.owner.parentSGID = 0
 }
 
 // impliedDir notes a directory the tar did not list, made as the parent of
