@@ -112,6 +112,9 @@ def diagnostics(rep, diag, find):
         if ph.get("cgprocs_n"):
             print(f"    cgroup.procs writes (child into its cgroups, the child waits): {ph['cgprocs_n']:.0f} calls, "
                   f"{ph['cgprocs_ms']:.1f} ms; slowest per run {ph['cgprocs_max_ms_all']} ms")
+        if ph.get("trash_unlinks"):
+            print(f"    the last run's container dir deleted from trash/ beside this start (not on its path): "
+                  f"{ph['trash_unlinks']:.0f} unlinkat calls over {ph['trash_ms']:.1f} ms")
         if ph.get("freeze_thaw_ms") is not None:
             print(f"    teardown freeze/thaw of the (empty) container cgroup (cgroup Kill): {ph['freeze_thaw_ms']:.1f} ms")
         cr = ph.get("crun") or {}

@@ -43,7 +43,7 @@ func Start(spec Spec) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return launch(cmd, cfg, spec.BeforeStart, con, (*exec.Cmd).Start)
+	return launch(cmd, cfg, hooks{prepare: spec.Prepare, before: spec.BeforeStart}, con, (*exec.Cmd).Start)
 }
 
 // Run starts a container, forwards this process's signals to it and waits
@@ -89,11 +89,18 @@ func setupIO(cmd *exec.Cmd, tty bool, stdin io.Reader, stdout, stderr io.Writer)
 	return newConsole(stdin, stdout)
 }
 
-// launch starts the init step with start, hands it cfg, runs before (while
-// the init step sets up the rootfs), says go, with a tty takes the pty's master and says go on, and waits until the
-// init step has exec'd (its end of the sync socket closes) or reported a
-// failure.
-func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, start func(*exec.Cmd) error) (*Process, error) {
+// hooks are the caller's steps in a launch, each given the init step's pid
+// (see Spec.Prepare and Spec.BeforeStart); nil ones are skipped.
+type hooks struct {
+	prepare, before func(pid int) error
+}
+
+// launch starts the init step with start, runs prepare (while the init
+// step's runtime starts), hands it cfg, runs before (while the init step
+// sets up the rootfs), says go, with a tty takes the pty's master and says
+// go on, and waits until the init step has exec'd (its end of the sync
+// socket closes) or reported a failure.
+func launch(cmd *exec.Cmd, cfg *config, h hooks, con *console, start func(*exec.Cmd) error) (*Process, error) {
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		con.close()
@@ -124,13 +131,18 @@ func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, st
 		p.Wait()
 		return nil, err
 	}
-	// The config goes first: the init step reads it while before runs.
+	if h.prepare != nil {
+		if err := h.prepare(cmd.Process.Pid); err != nil {
+			return fail(fmt.Errorf("prepare start: %w", err))
+		}
+	}
+	// The config goes next: the init step reads it while before runs.
 	if err := json.NewEncoder(cfgW).Encode(cfg); err != nil {
 		return fail(fmt.Errorf("start init step: send config: %w", err))
 	}
 	cfgW.Close()
-	if before != nil {
-		if err := before(cmd.Process.Pid); err != nil {
+	if h.before != nil {
+		if err := h.before(cmd.Process.Pid); err != nil {
 			return fail(fmt.Errorf("before start: %w", err))
 		}
 	}
