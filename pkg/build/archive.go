@@ -88,6 +88,9 @@ func (t target) extractEntry(tr *tar.Reader, h *tar.Header, to, dir string) erro
 	if err := t.mkdirAll(path.Dir(to)); err != nil {
 		return err
 	}
+	if err := t.prepare(to, h.Typeflag == tar.TypeDir); err != nil {
+		return err
+	}
 	if old, err := t.root.Lstat(to); err == nil && !(old.IsDir() && h.Typeflag == tar.TypeDir) {
 		if err := t.root.RemoveAll(to); err != nil {
 			return err
@@ -117,6 +120,9 @@ func (t target) extractEntry(tr *tar.Reader, h *tar.Header, to, dir string) erro
 		return t.root.Lchown(to, sub.uid, sub.gid)
 	case tar.TypeLink:
 		old := path.Join(dir, strings.TrimPrefix(path.Clean("/"+h.Linkname), "/"))
+		if _, err := t.root.Lstat(old); err != nil && t.draft != nil {
+			return errNotPlain // a link to the image's file: a container copies it up
+		}
 		return t.root.Link(old, to)
 	default:
 		return fmt.Errorf("entry type %q is not extracted", h.Typeflag)

@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -47,9 +48,10 @@ func (r copyRequest) check() error {
 	return nil
 }
 
-// copy runs a COPY or ADD: the files go into a container of the stage's
+// copy runs a COPY or ADD: the files go straight into a new layer (a
+// draft) when that is a plain write, else into a container of the stage's
 // image, whose changes become the step's layer through the same differ as
-// RUN's.
+// RUN's. Either way the layer is the same.
 func (b *builder) copy(ctx context.Context, st *stage, r copyRequest) error {
 	if err := r.check(); err != nil {
 		return err
@@ -67,29 +69,17 @@ func (b *builder) copy(ctx context.Context, st *stage, r copyRequest) error {
 			dest += "/"
 		}
 	}
-	drop, err := b.recordStage(st)
-	if err != nil {
-		return err
+	m, changed, err := container.LayerMeta{}, false, errNotPlain
+	if !noDraft {
+		m, changed, err = b.copyToDraft(ctx, st, src, dest, r)
 	}
-	defer drop()
-	noEntrypoint := ""
-	ctr, err := b.store.Create(ctx, container.CreateOptions{Image: st.imageID.String(), Run: &container.RunConfig{Entrypoint: &noEntrypoint}})
-	if err != nil {
-		return err
+	viaDraft := !errors.Is(err, errNotPlain)
+	if !viaDraft {
+		m, changed, err = b.copyInContainer(ctx, st, src, dest, r)
 	}
-	defer b.store.Remove(ctr.ID, true)
-	rootfs, err := b.store.Mount(ctr.ID)
-	if err != nil {
-		return err
+	if copiedVia != nil {
+		copiedVia(viaDraft)
 	}
-	err = writeSources(src, rootfs, dest, r)
-	if uerr := b.store.Umount(ctr.ID, false); err == nil {
-		err = uerr
-	}
-	if err != nil {
-		return err
-	}
-	m, changed, err := b.store.CommitLayer(ctx, ctr.ID, b.clamp())
 	if err != nil {
 		return err
 	}
@@ -98,6 +88,57 @@ func (b *builder) copy(ctx context.Context, st *stage, r copyRequest) error {
 	}
 	b.addHistory(st, fmt.Sprintf("%s %s %s # buildkit", r.name, strings.Join(r.SourcePaths, " "), r.DestPath), !changed)
 	return nil
+}
+
+// Tests' hooks: noDraft sends every COPY through a container, and
+// copiedVia learns which way each went.
+var (
+	noDraft   bool
+	copiedVia func(viaDraft bool)
+)
+
+// copyToDraft writes the sources into a draft layer over the stage's top.
+func (b *builder) copyToDraft(ctx context.Context, st *stage, src source, dest string, r copyRequest) (container.LayerMeta, bool, error) {
+	if !numericChown(r.chown) {
+		return container.LayerMeta{}, false, errNotPlain // names are looked up in the image's files
+	}
+	draft, err := b.store.DraftLayer(st.top)
+	if err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	defer draft.Discard()
+	if err := writeSources(src, "", draft, dest, r); err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	return draft.Commit(ctx, b.clamp())
+}
+
+// copyInContainer writes the sources through a container of the stage's
+// image and commits its changes.
+func (b *builder) copyInContainer(ctx context.Context, st *stage, src source, dest string, r copyRequest) (container.LayerMeta, bool, error) {
+	drop, err := b.recordStage(st)
+	if err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	defer drop()
+	noEntrypoint := ""
+	ctr, err := b.store.Create(ctx, container.CreateOptions{Image: st.imageID.String(), Run: &container.RunConfig{Entrypoint: &noEntrypoint}})
+	if err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	defer b.store.Remove(ctr.ID, true)
+	rootfs, err := b.store.Mount(ctr.ID)
+	if err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	err = writeSources(src, rootfs, nil, dest, r)
+	if uerr := b.store.Umount(ctr.ID, false); err == nil {
+		err = uerr
+	}
+	if err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	return b.store.CommitLayer(ctx, ctr.ID, b.clamp())
 }
 
 // copySource is what COPY reads from: the context (less what .dockerignore

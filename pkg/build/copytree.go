@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/moby/patternmatcher"
+
+	"github.com/layerctl/layerctl/pkg/container"
 )
 
 // source is a tree COPY reads: every path is opened through root, so no
@@ -73,16 +75,22 @@ type target struct {
 	root     *os.Root
 	uid, gid int
 	chmod    *fs.FileMode
+	draft    *draftView // rootfs is a draft layer's diff dir; nil for a container's rootfs
 }
 
-// writeSources copies the request's sources into rootfs at dest.
-func writeSources(src source, rootfs, dest string, r copyRequest) error {
+// writeSources copies the request's sources to dest, into rootfs (a
+// container's) or into draft's diff dir.
+func writeSources(src source, rootfs string, draft *container.LayerDraft, dest string, r copyRequest) error {
+	t := target{}
+	if draft != nil {
+		rootfs, t.draft = draft.Dir, newDraftView(draft)
+	}
 	root, err := os.OpenRoot(rootfs)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	t := target{root: root}
+	t.root = root
 	if t.uid, t.gid, err = chownIDs(root, r.chown); err != nil {
 		return err
 	}
@@ -107,7 +115,9 @@ func writeSources(src source, rootfs, dest string, r copyRequest) error {
 		destRel = "."
 	}
 	destIsDir := strings.HasSuffix(dest, "/") || len(items) > 1
-	if fi, err := root.Stat(destRel); err == nil && fi.IsDir() {
+	if isDir, err := t.isDir(destRel); err != nil {
+		return err
+	} else if isDir {
 		destIsDir = true
 	}
 	for _, item := range items {
@@ -142,6 +152,9 @@ func writeSources(src source, rootfs, dest string, r copyRequest) error {
 
 // mkdirAll makes the missing directories of rel, owned as COPY says.
 func (t target) mkdirAll(rel string) error {
+	if t.draft != nil {
+		return t.mkdirDraft(rel)
+	}
 	if rel == "." || rel == "/" {
 		return nil
 	}
@@ -165,6 +178,9 @@ func (t target) mkdirAll(rel string) error {
 // directory kept as symlinks, owner 0:0 or --chown.
 func (t target) copyTree(src source, from, to string, top fs.FileInfo) error {
 	if !top.IsDir() {
+		if err := t.prepare(to, false); err != nil {
+			return err
+		}
 		return t.copyEntry(src.root, from, t.root, to, top)
 	}
 	srcDirs, dstDirs := newRootCache(src.root), newRootCache(t.root)
@@ -197,6 +213,9 @@ func (t target) copyTree(src source, from, to string, top fs.FileInfo) error {
 		}
 		sroot, sname, err := srcDirs.at(p)
 		if err != nil {
+			return err
+		}
+		if err := t.prepare(dst, fi.IsDir()); err != nil {
 			return err
 		}
 		droot, dname, err := dstDirs.at(dst)

@@ -275,6 +275,7 @@ func (r *Running) Wait() (int, error) {
 	}
 	var err error
 	if r.state.Run != nil && r.state.Run.Remove {
+		r.c.noteExit(r.state.ID, code)
 		err = r.c.discard(r.state.ID)
 	} else {
 		err = r.c.finish(r.state.ID, r.proc.Pid(), code)

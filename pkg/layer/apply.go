@@ -155,6 +155,10 @@ type applier struct {
 	shadowed  []int
 	shadowFd  int
 
+	// recordOnly reads the stream for its digest and tar-split entries and
+	// extracts nothing: the files are in the diff dir already (Register).
+	recordOnly bool
+
 	// The parent directory of the last entry stays open: tar streams list
 	// a directory's entries together.
 	lastParent   string
@@ -169,7 +173,9 @@ func (a *applier) close() {
 	if a.shadowFd > 0 {
 		unix.Close(a.shadowFd)
 	}
-	unix.Close(a.root)
+	if a.root >= 0 {
+		unix.Close(a.root)
+	}
 }
 
 func (a *applier) run(r io.Reader) error {
@@ -194,7 +200,9 @@ func (a *applier) run(r io.Reader) error {
 		a.index = a.count
 		a.count++
 		payload := &payloadReader{tr: tr, tap: tap, sparse: sparse}
-		if err := a.entry(hdr, payload); err != nil {
+		if a.recordOnly {
+			a.size += regularSize(hdr)
+		} else if err := a.entry(hdr, payload); err != nil {
 			return fmt.Errorf("extract %q: %w", hdr.Name, err)
 		}
 		// Whatever the entry did with its payload, the rest is read so that

@@ -167,6 +167,13 @@ func (s *Store) Put(ctx context.Context, parent digest.Digest, open Source) (m M
 		return Meta{}, false, fmt.Errorf("store layer: %w", err)
 	}
 	defer s.unstage(tmp)
+	return s.publishNew(ctx, tmp, m)
+}
+
+// publishNew publishes a layer staged in tmp whose chainID was learnt from
+// its stream, unless the store has it already: then that one is returned
+// and created is false.
+func (s *Store) publishNew(ctx context.Context, tmp string, m Meta) (_ Meta, created bool, err error) {
 	err = s.Locked(m.ChainID.Encoded(), func() error {
 		if existing, err := s.Get(m.ChainID); err == nil {
 			m = existing
@@ -234,11 +241,16 @@ func (s *Store) unpack(ctx context.Context, parent digest.Digest, open Source, o
 		Blobs: markKept(blobs, kept), Copied: res.Copied, Root: res.Root, Shadowed: res.Shadowed,
 		Created: time.Now().UTC(), entries: res.Entries, keptBlob: kept,
 	}
-	data, _ := json.MarshalIndent(m, "", "  ")
-	if err := os.WriteFile(filepath.Join(tmp, metaFile), data, 0o600); err != nil {
+	if err := writeMeta(tmp, m); err != nil {
 		return "", Meta{}, err
 	}
 	return tmp, m, nil
+}
+
+// writeMeta writes the record of a layer staged in tmp.
+func writeMeta(tmp string, m Meta) error {
+	data, _ := json.MarshalIndent(m, "", "  ")
+	return os.WriteFile(filepath.Join(tmp, metaFile), data, 0o600)
 }
 
 // publish makes an unpacked layer visible: after its parent, after a

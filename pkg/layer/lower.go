@@ -41,6 +41,60 @@ func (s *Store) OpenInChain(top digest.Digest, name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), clean), nil
 }
 
+// ListInChain lists directory dir ("" for the root) as the image whose top
+// layer is top shows it: each name mapped to the path of the entry shown
+// (in the nearest layer that has it), names that whiteouts hide left out.
+// It is an error wrapping fs.ErrNotExist when the image shows no directory
+// at dir, a symlink on the way included.
+func (s *Store) ListInChain(top digest.Digest, dir string) (map[string]string, error) {
+	clean, err := cleanName(dir)
+	if err != nil {
+		return nil, err
+	}
+	dirs, err := s.chainDiffDirs(top)
+	if err != nil {
+		return nil, err
+	}
+	w := &walker{ctx: context.Background(), opts: WalkOptions{Converter: s.conv}}
+	for rest := clean; ; {
+		shown, err := w.mergeLower(dirs)
+		if err != nil {
+			return nil, err
+		}
+		if rest == "" {
+			out := make(map[string]string, len(shown))
+			for name, le := range shown {
+				if le.path != "" {
+					out[name] = le.path
+				}
+			}
+			return out, nil
+		}
+		var comp string
+		comp, rest = splitFirst(rest)
+		le := shown[comp]
+		if le == nil || le.dirs == nil {
+			return nil, fmt.Errorf("list %s in layers: no directory: %w", clean, fs.ErrNotExist)
+		}
+		dirs = le.dirs
+	}
+}
+
+// chainDiffDirs lists the diff dirs of the layer top and its parents,
+// nearest first.
+func (s *Store) chainDiffDirs(top digest.Digest) ([]string, error) {
+	var dirs []string
+	for id := top; id != ""; {
+		m, err := s.Get(id)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, s.DiffDir(id))
+		id = m.Parent
+	}
+	return dirs, nil
+}
+
 // findInChain returns the diff dir of the nearest layer that has name, by
 // the change walker's rules: one directory level at a time, the layers'
 // copies of each directory merged as a union mount would show them.
@@ -49,14 +103,9 @@ func (s *Store) findInChain(top digest.Digest, name string) (string, error) {
 	if err != nil || clean == "" {
 		return "", fmt.Errorf("find %q in layers: %w", name, fs.ErrNotExist)
 	}
-	var dirs []string
-	for id := top; id != ""; {
-		m, err := s.Get(id)
-		if err != nil {
-			return "", err
-		}
-		dirs = append(dirs, s.DiffDir(id))
-		id = m.Parent
+	dirs, err := s.chainDiffDirs(top)
+	if err != nil {
+		return "", err
 	}
 	w := &walker{ctx: context.Background(), opts: WalkOptions{Converter: s.conv}}
 	for rest := clean; dirs != nil; {
