@@ -106,6 +106,8 @@ def diagnostics(rep, diag, find):
               f"traced runs; total {ph['total_ms']:.1f} ms traced):")
         for n, v in ph["phases"]:
             print(f"    {n:<70} {('%.1f ms' % v) if v is not None else 'n/a':>9}")
+        for n, v in ph.get("beside") or []:
+            print(f"      {n:<68} {('%.1f ms' % v) if v is not None else 'n/a':>9}")
         print(f"    fsync: {ph['fsync_n']:.0f} calls, {ph['fsync_ms']:.1f} ms (max {ph['fsync_max_ms']:.1f} ms; per run "
               f"{ph['fsync_ms_all']}); overlay mount {ph['overlay_mount_ms']:.1f} ms; umount2 {ph['umount2_n']:.0f} calls "
               f"{ph['umount2_ms']:.1f} ms")

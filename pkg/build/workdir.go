@@ -69,7 +69,7 @@ func (b *builder) workdirInDraft(ctx context.Context, top digest.Digest, rel, us
 		return container.LayerMeta{}, false, err
 	}
 	defer root.Close()
-	t := target{root: root, draft: newDraftView(draft)}
+	t := target{root: root, draft: newDraftView(draft, b.clamp())}
 	if t.uid, t.gid, err = userIDs(root, user); err != nil {
 		return container.LayerMeta{}, false, err
 	}

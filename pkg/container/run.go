@@ -93,27 +93,10 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// The rootfs is mounted before the clone (the init step's mount
-	// namespace is a copy of this one) and counted with the process, in
-	// one record write while the init step's runtime starts.
-	rootfs, fresh, err := c.mountForStart(s)
-	if err != nil {
-		return nil, err
-	}
-	var started *State
+	st := &starting{c: c, prev: s}
 	defer func() {
 		if err != nil {
-			c.abortStart(s, fresh, started != nil)
-		}
-	}()
-	cg, err := newCgroup(s.ID, rc.Limits)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			cg.Kill()
-			cg.Remove()
+			st.undo()
 		}
 	}()
 	reclaimed := c.reclaimTrashAsync()
@@ -123,24 +106,60 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 		}
 	}()
 	proc, err := ns.Start(ns.Spec{
-		Rootfs: rootfs, Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net, Args: args,
+		Rootfs: c.MergedDir(s.ID), Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net, Args: args,
 		Env:        mergeEnv(cfg.Env, rc.Env),
 		WorkingDir: cmp.Or(rc.WorkingDir, cfg.WorkingDir), User: cmp.Or(rc.User, cfg.User),
 		Privileged: rc.Privileged, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges, Init: rc.Init,
 		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
-		Prepare: func(pid int) error {
-			rec, err := c.recordStarted(s.ID, pid, fresh)
-			if err == nil {
-				started = &rec
-			}
-			return err
-		},
-		BeforeStart: cg.Add,
+		// The rootfs, the cgroup and the record are made while the init
+		// step's runtime starts; the init step gets the rootfs's mount with
+		// its config, whatever its mount namespace, copied at the clone,
+		// shows.
+		Prepare:     func(pid int) error { return st.prepare(rc.Limits, pid) },
+		BeforeStart: func(pid int) error { return st.cg.Add(pid) },
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Running{c: c, state: *started, proc: proc, cg: cg, flush: stdio.Flush, reclaimed: reclaimed}, nil
+	return &Running{c: c, state: *st.started, proc: proc, cg: st.cg, flush: stdio.Flush, reclaimed: reclaimed}, nil
+}
+
+// starting is what a Start has made so far, undone when it fails.
+type starting struct {
+	c              *Store
+	prev           State // the container's record before the start
+	mounted, fresh bool  // its rootfs was mounted; by this start
+	cg             *cgroup.Cgroup
+	started        *State // its record once the process is in it
+}
+
+// prepare mounts the rootfs (counted with the process, in the record's one
+// write), makes the cgroup and records pid.
+func (st *starting) prepare(limits cgroup.Limits, pid int) error {
+	var err error
+	if _, st.fresh, err = st.c.mountForStart(st.prev); err != nil {
+		return err
+	}
+	st.mounted = true
+	if st.cg, err = newCgroup(st.prev.ID, limits); err != nil {
+		return err
+	}
+	rec, err := st.c.recordStarted(st.prev.ID, pid, st.fresh)
+	if err != nil {
+		return err
+	}
+	st.started = &rec
+	return nil
+}
+
+func (st *starting) undo() {
+	if st.cg != nil {
+		st.cg.Kill()
+		st.cg.Remove()
+	}
+	if st.mounted {
+		st.c.abortStart(st.prev, st.fresh, st.started != nil)
+	}
 }
 
 // mountForStart mounts container s's rootfs for Start, or finds it mounted
@@ -256,6 +275,7 @@ func (r *Running) Wait() (int, error) {
 	}
 	var err error
 	if r.state.Run != nil && r.state.Run.Remove {
+		r.c.noteExit(r.state.ID, code)
 		err = r.c.discard(r.state.ID)
 	} else {
 		err = r.c.finish(r.state.ID, r.proc.Pid(), code)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -90,3 +91,23 @@ func removeTrashEntry(path string) {
 	}
 	os.RemoveAll(path)
 }
+
+// noteExit leaves the exit code of a --rm container about to be removed in
+// its directory, which goes into the trash whole: a wait begun while it
+// ran finds the code there once the container is gone, as Docker's wait
+// reports it. The trash's next reclaim deletes it with the rest.
+func (c *Store) noteExit(id string, code int) {
+	os.WriteFile(filepath.Join(c.Dir(id), exitNote), []byte(strconv.Itoa(code)), 0o600)
+}
+
+// trashedExit is the exit code noteExit left for container id.
+func (c *Store) trashedExit(id string) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(c.trashEntry(id), exitNote))
+	if err != nil {
+		return 0, false
+	}
+	code, err := strconv.Atoi(string(b))
+	return code, err == nil
+}
+
+const exitNote = "exit-code"

@@ -352,6 +352,25 @@ func TestRunPrepare(t *testing.T) {
 	}
 }
 
+// The rootfs may be mounted after the init step is cloned (in Prepare): it
+// gets the mount as it is when its config is sent, not its namespace's
+// copy of the empty directory.
+func TestRunRootfsMountedInPrepare(t *testing.T) {
+	requireNS(t)
+	content := newRootfs(t)
+	spec := Spec{Rootfs: t.TempDir()}
+	spec.Prepare = func(int) error {
+		return unix.Mount(content, spec.Rootfs, "", unix.MS_BIND, "")
+	}
+	t.Cleanup(func() { unix.Unmount(spec.Rootfs, unix.MNT_DETACH) })
+	code, out, errOut := run(t, spec, "ls", "/")
+	must(t, unix.Unmount(spec.Rootfs, 0)) // before run's check for mounts left
+
+	if code != 0 || !slices.Contains(strings.Fields(out), "rootfs-marker") {
+		t.Fatalf("ls /: exit %d, %q, %q; want the rootfs mounted in Prepare", code, out, errOut)
+	}
+}
+
 // Warm makes the sealed view in the background, once: the Start after it
 // runs its init step from that very file.
 func TestWarm(t *testing.T) {

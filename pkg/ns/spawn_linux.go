@@ -2,6 +2,7 @@ package ns
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -131,22 +132,11 @@ func launch(cmd *exec.Cmd, cfg *config, h hooks, con *console, start func(*exec.
 		p.Wait()
 		return nil, err
 	}
-	if h.prepare != nil {
-		if err := h.prepare(cmd.Process.Pid); err != nil {
-			return fail(fmt.Errorf("prepare start: %w", err))
+	if err := handOver(cmd.Process.Pid, parent, cfgW, cfg, h); err != nil {
+		var gone initGone
+		if !errors.As(err, &gone) {
+			return fail(err)
 		}
-	}
-	// The config goes next: the init step reads it while before runs.
-	if err := json.NewEncoder(cfgW).Encode(cfg); err != nil {
-		return fail(fmt.Errorf("start init step: send config: %w", err))
-	}
-	cfgW.Close()
-	if h.before != nil {
-		if err := h.before(cmd.Process.Pid); err != nil {
-			return fail(fmt.Errorf("before start: %w", err))
-		}
-	}
-	if _, err := parent.Write([]byte{'g'}); err != nil {
 		// The init step may have failed in its setup and said why.
 		if msg, _ := io.ReadAll(parent); len(msg) > 0 {
 			p.Wait()
@@ -176,6 +166,46 @@ func launch(cmd *exec.Cmd, cfg *config, h hooks, con *console, start func(*exec.
 		return fail(fmt.Errorf("start init step: %w", err))
 	}
 	return p, nil
+}
+
+// initGone is a send to the init step that failed: it is gone.
+type initGone struct{ err error }
+
+func (e initGone) Error() string { return e.err.Error() }
+func (e initGone) Unwrap() error { return e.err }
+
+// handOver runs prepare, sends the init step its config and (run) its
+// rootfs, runs before while the init step sets up, and says go.
+func handOver(pid int, parent, cfgW *os.File, cfg *config, h hooks) error {
+	if h.prepare != nil {
+		if err := h.prepare(pid); err != nil {
+			return err
+		}
+	}
+	if err := json.NewEncoder(cfgW).Encode(cfg); err != nil {
+		return fmt.Errorf("start init step: send config: %w", err)
+	}
+	cfgW.Close()
+	if cfg.Mode == modeRun {
+		tree, err := cloneRootfs(cfg.Rootfs)
+		if err != nil {
+			return fmt.Errorf("start init step: %w", err)
+		}
+		err = sendRootfs(parent, tree)
+		unix.Close(tree)
+		if err != nil {
+			return initGone{err}
+		}
+	}
+	if h.before != nil {
+		if err := h.before(pid); err != nil {
+			return fmt.Errorf("before start: %w", err)
+		}
+	}
+	if _, err := parent.Write([]byte{'g'}); err != nil {
+		return initGone{err}
+	}
+	return nil
 }
 
 // startError decodes the failure the init step reported.
