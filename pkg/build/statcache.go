@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"os"
 	"sort"
 	"syscall"
 	"time"
@@ -91,11 +93,16 @@ func (c *contextDigests) sum(dirs *rootCache, rel string, fi fs.FileInfo) ([sha2
 	if err != nil {
 		return [sha256.Size]byte{}, err
 	}
-	f, err := dir.Open(name)
+	// Non-blocking and checked before reading: a file swapped for a FIFO
+	// since the walk's lstat must not hang the build.
+	f, err := dir.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return [sha256.Size]byte{}, err
 	}
 	defer f.Close()
+	if now, err := f.Stat(); err != nil || !now.Mode().IsRegular() {
+		return [sha256.Size]byte{}, fmt.Errorf("%s: changed while the build read it", rel)
+	}
 	if c.buf == nil {
 		c.buf = make([]byte, 64<<10)
 	}
