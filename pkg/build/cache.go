@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -103,54 +102,35 @@ func (s source) digestTree(h io.Writer, sums *contextDigests, dirs *rootCache, i
 		return fmt.Errorf("%s: %w", item, err)
 	}
 	if !top.IsDir() {
-		return digestEntry(h, sums, dirs, item, top)
+		key, ok := keyOf(top)
+		return digestEntry(h, sums, dirs, statEntry{path: item, mode: top.Mode(), key: key}, ok)
 	}
-	type entry struct {
-		path string
-		fi   fs.FileInfo
-	}
-	var entries []entry
-	err = fs.WalkDir(s.root.FS(), item, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != item && s.excluded(p) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		entries = append(entries, entry{p, fi})
-		return nil
-	})
+	entries, err := s.statTree(item, top)
 	if err != nil {
 		return err
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].path < entries[j].path })
 	for _, e := range entries {
-		if err := digestEntry(h, sums, dirs, e.path, e.fi); err != nil {
+		if err := digestEntry(h, sums, dirs, e, true); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// digestEntry writes the entry p, whose stat is fi, into h.
-func digestEntry(h io.Writer, sums *contextDigests, dirs *rootCache, p string, fi fs.FileInfo) error {
-	// "path\0base\0mode in octal\0", made without fmt: it is called for
-	// every file of a cached rebuild.
-	line := make([]byte, 0, 2*len(p)+16)
-	line = append(append(line, p...), 0)
-	line = append(append(line, path.Base(p)...), 0)
-	line = append(strconv.AppendUint(line, uint64(fi.Mode()), 8), 0)
+// digestEntry writes the entry e into h; hasKey is false when its stat
+// key is unknown.
+func digestEntry(h io.Writer, sums *contextDigests, dirs *rootCache, e statEntry, hasKey bool) error {
+	// "path\0base\0mode in octal\0", made without fmt in one buffer: it
+	// is written for every file of a cached rebuild.
+	line := sums.line[:0]
+	line = append(append(line, e.path...), 0)
+	line = append(append(line, path.Base(e.path)...), 0)
+	line = append(strconv.AppendUint(line, uint64(e.mode), 8), 0)
 	h.Write(line)
+	sums.line = line
 	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
-		dir, name, err := dirs.at(p)
+	case e.mode&fs.ModeSymlink != 0:
+		dir, name, err := dirs.at(e.path)
 		if err != nil {
 			return err
 		}
@@ -158,9 +138,9 @@ func digestEntry(h io.Writer, sums *contextDigests, dirs *rootCache, p string, f
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(h, "%s\x00", link)
-	case fi.Mode().IsRegular():
-		sum, err := sums.sum(dirs, p, fi)
+		h.Write(append([]byte(link), 0))
+	case e.mode.IsRegular():
+		sum, err := sums.sum(dirs, e.path, e.key, hasKey)
 		if err != nil {
 			return err
 		}

@@ -30,6 +30,7 @@ type contextDigests struct {
 	racyAfter int64
 	hashed    int    // files read in this build
 	buf       []byte // for hashing, one for all files
+	line      []byte // for each entry's line in the COPY digest
 }
 
 // statKey is what must be unchanged for a kept digest to be reused.
@@ -77,10 +78,9 @@ func keyOf(fi fs.FileInfo) (statKey, bool) {
 	}, true
 }
 
-// sum is the content digest of the regular file rel, whose stat is fi:
-// the kept one if the stat is unchanged, else read.
-func (c *contextDigests) sum(dirs *rootCache, rel string, fi fs.FileInfo) ([sha256.Size]byte, error) {
-	key, ok := keyOf(fi)
+// sum is the content digest of the regular file rel, whose stat key is key
+// (unknown when !ok): the kept one if the stat is unchanged, else read.
+func (c *contextDigests) sum(dirs *rootCache, rel string, key statKey, ok bool) ([sha256.Size]byte, error) {
 	if r, hit := c.fresh[rel]; ok && hit && r.key == key { // a second COPY of it
 		return r.sum, nil
 	}
