@@ -376,8 +376,12 @@ def parse_trace(path):
     t_end = ev[i_end][1] if i_end is not None else ev[-1][1]
     i_store = first(lambda e: e[2].startswith("flock("))
     i_created = first(lambda e: e[2].startswith("renameat") and "/tmp/container-" in e[2])
-    i_cg = first(lambda e: e[2].startswith("mkdirat(") and "/sys/fs/cgroup" in e[2])
     i_clone = first(lambda e: e[2].startswith(("clone(", "clone3(")) and "CLONE_NEWPID" in e[2])
+    # after the clone, beside the init step's runtime start: the overlay mount, the cgroup dirs, state.json,
+    # then the config written to the init step
+    i_omount = first(lambda e: e[2].startswith('mount("overlay"'), i_clone or 0)
+    i_cg = first(lambda e: e[2].startswith("mkdirat(") and "/sys/fs/cgroup" in e[2], i_clone or 0)
+    i_config = first(lambda e: e[2].startswith("write(") and '\\"Mode\\"' in e[2], i_clone or 0)
     i_init = first(lambda e: e[2].startswith("execve(") and ("layerctl-init" in e[2] or '"/proc/self/exe"' in e[2]))
     init = ev[i_init][0] if i_init is not None else None
     t_init_exec = None
@@ -397,13 +401,15 @@ def parse_trace(path):
     phases = [
         ("exec layerctl, Go runtime, CLI, open store (to first flock)", span(t0, ts(i_store))),
         ("create: container record + init layer (to rename into containers/)", span(ts(i_store), ts(i_created))),
-        ("mount overlay + write state.json (fsync)", span(ts(i_created), ts(i_cg))),
-        ("cgroup dirs + pre-spawn (to clone of the namespaces)", span(ts(i_cg), ts(i_clone))),
+        ("start: read the record and image config, pre-spawn (to the clone of the namespaces)",
+         span(ts(i_created), ts(i_clone))),
         ("clone(NEWNS|UTS|IPC|PID|NET) + exec of layerctl-init", span(ts(i_clone), t_init_exec)),
-        ("layerctl-init: Go runtime start + wait for the parent (cgroup join, go)", span(t_init_exec, ts(i_imount))),
-        ("layerctl-init: rootfs, /proc, /dev, pivot_root, hostname, lo, caps", span(ts(i_imount), ts(i_cmd))),
+        ("layerctl-init: Go runtime start + its config and rootfs mount (made meanwhile, see below)",
+         span(t_init_exec, ts(i_imount))),
+        ("layerctl-init: rootfs, /proc, /dev, pivot_root, hostname, lo, caps; go after the cgroup join",
+         span(ts(i_imount), ts(i_cmd))),
         ("the command itself (execve to exit)", span(ts(i_cmd), ts(i_cmd_exit))),
-        ("teardown: wait, cgroup rm, state fsyncs, umount, rm (--rm)", span(ts(i_cmd_exit), t_end)),
+        ("teardown: wait, cgroup rmdir, umount, rename into trash/ (--rm)", span(ts(i_cmd_exit), t_end)),
     ]
     fs = [dur(i, e[2].split("(")[0]) for i, e in enumerate(ev) if e[2].startswith(("fsync(", "fdatasync("))]
     fs = [d for d in fs if d is not None]
@@ -415,14 +421,25 @@ def parse_trace(path):
     # v1 hierarchy takes the kernel's cgroup_threadgroup_rwsem for writing, which can wait for an RCU grace period
     cw = [dur(i, "write") for i, e in enumerate(ev) if e[2].startswith("write(") and "cgroup.procs>" in e[2]]
     cw = [d for d in cw if d is not None]
+    # the deletion of the last run's trashed container dir, in a goroutine beside the start (off its path)
+    tr = [i for i, e in enumerate(ev) if e[2].startswith("unlinkat(") and "/trash/" in e[2]]
+    trash_ms = (ev[tr[-1]][1] - ev[tr[0]][1]) * 1000 if tr else 0
     i_frz = first(lambda e: e[2].startswith("write(") and '"FROZEN"' in e[2])
     i_thw = first(lambda e: e[2].startswith("write(") and '"THAWED"' in e[2], i_frz or 0) if i_frz is not None else None
     freeze = None
     if i_frz is not None and i_thw is not None:
         freeze = (ev[i_thw][1] + (dur(i_thw, "write") or 0) - ev[i_frz][1]) * 1000
-    return {"total_ms": (t_end - t0) * 1000, "phases": phases,
+    # the parent's work beside the init step's start, from the clone to the config sent (not in the sum above)
+    beside = [
+        ("parent, beside: overlay mount (from the clone)", span(ts(i_clone), ts(i_omount))),
+        ("parent, beside: overlay mount to the cgroup dirs", span(ts(i_omount), ts(i_cg))),
+        ("parent, beside: cgroup dirs, state.json (fsync), to the config sent", span(ts(i_cg), ts(i_config))),
+        ("parent, beside: config sent, counted from layerctl-init's exec (< its runtime start: no wait)",
+         span(t_init_exec, ts(i_config))),
+    ]
+    return {"total_ms": (t_end - t0) * 1000, "phases": phases, "beside": beside,
             "cgprocs_n": len(cw), "cgprocs_ms": sum(cw) * 1000, "cgprocs_max_ms": max(cw) * 1000 if cw else 0,
-            "freeze_thaw_ms": freeze,
+            "freeze_thaw_ms": freeze, "trash_unlinks": len(tr), "trash_ms": trash_ms,
             "fsync_n": len(fs), "fsync_ms": sum(fs) * 1000, "fsync_max_ms": max(fs) * 1000 if fs else 0,
             "umount2_n": len(um), "umount2_ms": sum(um) * 1000,
             "overlay_mount_ms": sum(mo) * 1000}
@@ -439,9 +456,10 @@ def summarize(traces):
     names = [n for n, _ in runs[0]["phases"]]
     summary = {"runs": len(runs),
                "phases": [(n, med([r["phases"][k][1] for r in runs])) for k, n in enumerate(names)],
+               "beside": [(n, med([r["beside"][k][1] for r in runs])) for k, (n, _) in enumerate(runs[0]["beside"])],
                "total_ms": med([r["total_ms"] for r in runs])}
     for k in ("fsync_n", "fsync_ms", "fsync_max_ms", "umount2_n", "umount2_ms", "overlay_mount_ms",
-              "cgprocs_n", "cgprocs_ms", "cgprocs_max_ms", "freeze_thaw_ms"):
+              "cgprocs_n", "cgprocs_ms", "cgprocs_max_ms", "freeze_thaw_ms", "trash_unlinks", "trash_ms"):
         summary[k] = med([r[k] for r in runs])
     for k in ("fsync_ms", "total_ms", "cgprocs_max_ms"):
         summary[k + "_all"] = [round(r[k], 2) for r in runs]

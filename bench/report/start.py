@@ -106,12 +106,17 @@ def diagnostics(rep, diag, find):
               f"traced runs; total {ph['total_ms']:.1f} ms traced):")
         for n, v in ph["phases"]:
             print(f"    {n:<70} {('%.1f ms' % v) if v is not None else 'n/a':>9}")
+        for n, v in ph.get("beside") or []:
+            print(f"      {n:<68} {('%.1f ms' % v) if v is not None else 'n/a':>9}")
         print(f"    fsync: {ph['fsync_n']:.0f} calls, {ph['fsync_ms']:.1f} ms (max {ph['fsync_max_ms']:.1f} ms; per run "
               f"{ph['fsync_ms_all']}); overlay mount {ph['overlay_mount_ms']:.1f} ms; umount2 {ph['umount2_n']:.0f} calls "
               f"{ph['umount2_ms']:.1f} ms")
         if ph.get("cgprocs_n"):
             print(f"    cgroup.procs writes (child into its cgroups, the child waits): {ph['cgprocs_n']:.0f} calls, "
                   f"{ph['cgprocs_ms']:.1f} ms; slowest per run {ph['cgprocs_max_ms_all']} ms")
+        if ph.get("trash_unlinks"):
+            print(f"    the last run's container dir deleted from trash/ beside this start (not on its path): "
+                  f"{ph['trash_unlinks']:.0f} unlinkat calls over {ph['trash_ms']:.1f} ms")
         if ph.get("freeze_thaw_ms") is not None:
             print(f"    teardown freeze/thaw of the (empty) container cgroup (cgroup Kill): {ph['freeze_thaw_ms']:.1f} ms")
         cr = ph.get("crun") or {}

@@ -67,9 +67,10 @@ CMD ["greeting"]
 	case !slices.Equal(c.OnBuild, []string{"RUN touch /tmp/onbuild"}) || !slices.Equal(c.Shell, []string{"/bin/sh", "-e", "-c"}):
 		t.Errorf("OnBuild %q Shell %q", c.OnBuild, c.Shell)
 	}
-	// busybox's layer, then RUN, COPY, COPY, ADD, RUN <<EOF; RUN true changes nothing.
-	if n := len(cfg.RootFS.DiffIDs); n != 6 {
-		t.Errorf("%d layers, want 6", n)
+	// busybox's layer, then WORKDIR (it makes /app), RUN, COPY, COPY, ADD,
+	// RUN <<EOF; RUN true changes nothing.
+	if n := len(cfg.RootFS.DiffIDs); n != 7 {
+		t.Errorf("%d layers, want 7", n)
 	}
 	var layers int
 	for _, h := range cfg.History {

@@ -47,6 +47,8 @@ COPY f sub /app/
 COPY --chown=65534:65534 f /owned/f
 COPY sub/l /app/followed
 USER nobody
+WORKDIR /home/nobody/w
+RUN true
 EXPOSE 80 53/udp
 VOLUME /vol
 STOPSIGNAL SIGINT

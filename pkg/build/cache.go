@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,9 +21,10 @@ import (
 
 // A step's cache key chains the key before it (at FROM: the base image's
 // ID, or the stage's last key) with the instruction as written and what
-// else decides its result: ARG values, the digest of COPY's sources
-// (computed before copying, as BuildKit does), RUN's network. ENV, WORKDIR
-// and the like are already in the chain.
+// else decides its result: the values of the variables its text uses, the
+// digest of COPY's sources (computed before copying, as BuildKit does),
+// RUN's network and the ARGs in its environment. ENV, WORKDIR and the like
+// are already in the chain.
 func chainKey(parts ...string) digest.Digest {
 	h := sha256.New()
 	for _, p := range parts {
@@ -34,11 +36,11 @@ func chainKey(parts ...string) digest.Digest {
 // stepExtra is what decides a step's result beyond the chain and its text.
 func (b *builder) stepExtra(ctx context.Context, st *stage, c instructions.Command) (string, error) {
 	switch c := c.(type) {
-	case *instructions.ArgCommand:
-		vals, err := b.evalArgs([]instructions.ArgCommand{*c}, newEnv(st.cfg.Config.Env, st.args))
-		return fmt.Sprint(vals), err
 	case *instructions.RunCommand:
-		return "network=" + b.opts.Network, nil
+		// Every ARG in scope is in RUN's environment, so in its key (as
+		// in the environment of BuildKit's exec op); an ARG's value is
+		// in no other step's key unless the step's text uses it.
+		return "network=" + b.opts.Network + "\x00" + strings.Join(b.usedArgs(st), "\x00"), nil
 	case *instructions.CopyCommand, *instructions.AddCommand:
 		r := copyRequestOf(c)
 		if err := r.check(); err != nil {
@@ -139,7 +141,13 @@ func (s source) digestTree(h io.Writer, sums *contextDigests, dirs *rootCache, i
 
 // digestEntry writes the entry p, whose stat is fi, into h.
 func digestEntry(h io.Writer, sums *contextDigests, dirs *rootCache, p string, fi fs.FileInfo) error {
-	fmt.Fprintf(h, "%s\x00%s\x00%o\x00", p, path.Base(p), uint32(fi.Mode()))
+	// "path\0base\0mode in octal\0", made without fmt: it is called for
+	// every file of a cached rebuild.
+	line := make([]byte, 0, 2*len(p)+16)
+	line = append(append(line, p...), 0)
+	line = append(append(line, path.Base(p)...), 0)
+	line = append(strconv.AppendUint(line, uint64(fi.Mode()), 8), 0)
+	h.Write(line)
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		dir, name, err := dirs.at(p)
@@ -176,14 +184,14 @@ func (b *builder) saveContextDigests() error {
 // makesLayer tells the steps whose work the cache saves.
 func makesLayer(c instructions.Command) bool {
 	switch c.(type) {
-	case *instructions.RunCommand, *instructions.CopyCommand, *instructions.AddCommand:
+	case *instructions.RunCommand, *instructions.CopyCommand, *instructions.AddCommand, *instructions.WorkdirCommand:
 		return true
 	}
 	return false
 }
 
-// cachedStep applies a cache hit of a RUN, COPY or ADD: its layer (if it
-// made one) and its history entry.
+// cachedStep applies a cache hit of a RUN, COPY, ADD or WORKDIR: its layer
+// (if it made one) and its history entry.
 func (b *builder) cachedStep(st *stage, e container.CacheEntry, createdBy string) {
 	if e.Layer {
 		b.addLayer(st, container.LayerMeta{ChainID: e.Top, DiffID: e.DiffID})

@@ -104,3 +104,44 @@ func cacheRecords(t *testing.T, s *container.Store) map[string]time.Time {
 	}
 	return out
 }
+
+// TestBuildCacheArgs: as BuildKit, a step's key holds the ARGs it uses: a
+// COPY the ones its text expands, a RUN every ARG in scope (they are its
+// environment). A --build-arg that a step does not use keeps its cache.
+func TestBuildCacheArgs(t *testing.T) {
+	s := newStore(t)
+	dir := writeContext(t, map[string]string{
+		// #1 FROM, #2 ARG, #3 ARG, #4 COPY, #5 RUN, #6 ARG, #7 RUN
+		"Dockerfile": "FROM busybox\nARG DEST=d1\nARG OTHER=o1\nCOPY f /$DEST\nRUN cat /$DEST > /g\nARG LATE=l1\nRUN echo late > /late\n",
+		"f":          "one\n",
+	})
+	if _, progress, err := buildIn(t.Context(), s, dir, build.Options{}); err != nil {
+		t.Fatalf("build: %v\n%s", err, progress)
+	}
+	for _, tc := range []struct {
+		name   string
+		args   map[string]string
+		cached []string // the steps that hit the cache
+	}{
+		{"an ARG no step uses", map[string]string{"NOPE": "x"}, []string{"#4", "#5", "#7"}},
+		{"an ARG only RUN's environment has", map[string]string{"OTHER": "o2"}, []string{"#4"}},
+		{"an ARG declared after a RUN", map[string]string{"LATE": "l2"}, []string{"#4", "#5"}},
+		{"an ARG COPY's destination uses", map[string]string{"DEST": "d2"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, progress, err := buildIn(t.Context(), s, dir, build.Options{BuildArgs: tc.args})
+			if err != nil {
+				t.Fatalf("build: %v\n%s", err, progress)
+			}
+			var cached []string
+			for _, line := range strings.Split(progress, "\n") {
+				if step, ok := strings.CutSuffix(line, " CACHED"); ok {
+					cached = append(cached, step)
+				}
+			}
+			if strings.Join(cached, " ") != strings.Join(tc.cached, " ") {
+				t.Errorf("cached steps %v, want %v:\n%s", cached, tc.cached, progress)
+			}
+		})
+	}
+}

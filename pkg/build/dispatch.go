@@ -14,9 +14,11 @@ import (
 // dispatch applies one instruction to the stage's image, or its cached
 // result; cached tells which.
 func (b *builder) dispatch(ctx context.Context, st *stage, c instructions.Command, step, total int) (cached bool, err error) {
+	// The key holds the instruction as written and the values its
+	// expansion used: an ARG that a step does not use is not in its key.
+	vars := usedEnv{newEnv(st.cfg.Config.Env, st.args), map[string]struct{}{}}
 	if ex, ok := c.(instructions.SupportsSingleWordExpansion); ok {
-		e := newEnv(st.cfg.Config.Env, st.args)
-		if err := ex.Expand(func(w string) (string, error) { return expandWord(w, e) }); err != nil {
+		if err := ex.Expand(func(w string) (string, error) { return expandWord(w, vars) }); err != nil {
 			return false, err
 		}
 	}
@@ -24,10 +26,15 @@ func (b *builder) dispatch(ctx context.Context, st *stage, c instructions.Comman
 	if err != nil {
 		return false, err
 	}
-	key := chainKey(st.key.String(), instrText(c), extra)
+	key := chainKey(st.key.String(), instrText(c), extra, strings.Join(vars.values(), "\x00"))
 	e, hit := b.store.CacheGet(key)
 	hit = hit && !b.opts.NoCache
 	if hit && makesLayer(c) {
+		if w, ok := c.(*instructions.WorkdirCommand); ok {
+			if _, err := b.metadata(st, w); err != nil {
+				return false, err
+			}
+		}
 		b.cachedStep(st, e, b.layerHistory(st, c))
 		st.key = key
 		return true, nil
@@ -59,6 +66,8 @@ func (b *builder) apply(ctx context.Context, st *stage, c instructions.Command, 
 		return b.copy(ctx, st, copyRequestOf(c))
 	case *instructions.ArgCommand:
 		return b.arg(st, c)
+	case *instructions.WorkdirCommand:
+		return b.workdir(ctx, st, c)
 	}
 	createdBy, err := b.metadata(st, c)
 	if err != nil {
@@ -221,6 +230,8 @@ func (b *builder) layerHistory(st *stage, c instructions.Command) string {
 			return fmt.Sprintf("RUN |%d %s %s # buildkit", len(argEnv), strings.Join(argEnv, " "), args)
 		}
 		return "RUN " + args + " # buildkit"
+	case *instructions.WorkdirCommand:
+		return "WORKDIR " + st.cfg.Config.WorkingDir
 	}
 	r := copyRequestOf(c)
 	return fmt.Sprintf("%s %s %s # buildkit", r.name, strings.Join(r.SourcePaths, " "), r.DestPath)

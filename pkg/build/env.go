@@ -40,7 +40,7 @@ func (e env) Keys() []string {
 var lexer = shell.NewLex('\\')
 
 // expandWord expands one Dockerfile word as BuildKit's lexer does.
-func expandWord(word string, e env) (string, error) {
+func expandWord(word string, e shell.EnvGetter) (string, error) {
 	out, _, err := lexer.ProcessWord(word, e)
 	return out, err
 }
@@ -54,4 +54,39 @@ func setEnv(list []string, key, value string) []string {
 		}
 	}
 	return append(list, key+"="+value)
+}
+
+// usedEnv notes the variables an expansion looks up: a step's cache key
+// holds their values and no other ARG's, as BuildKit's does.
+type usedEnv struct {
+	env
+	used map[string]struct{}
+}
+
+func (u usedEnv) Get(key string) (string, bool) {
+	u.used[key] = struct{}{}
+	return u.env.Get(key)
+}
+
+// Keys is asked for by expansions over many names: all count as used.
+func (u usedEnv) Keys() []string {
+	for k := range u.env {
+		u.used[k] = struct{}{}
+	}
+	return u.env.Keys()
+}
+
+// values lists the used variables as KEY=VALUE (KEY alone for one not
+// set), sorted.
+func (u usedEnv) values() []string {
+	out := make([]string, 0, len(u.used))
+	for k := range u.used {
+		if v, ok := u.env[k]; ok {
+			out = append(out, k+"="+v)
+		} else {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"sort"
 	"syscall"
 	"time"
 )
@@ -19,12 +20,12 @@ import (
 // content moves its ctime (which no user can set back), so a file whose
 // size, times, inode, device, mode or owner differ is hashed again.
 type contextDigests struct {
-	recs map[string]digestRecord // kept by earlier builds, and made in this one
+	kept  []digestRecord          // from earlier builds, sorted by path
+	fresh map[string]digestRecord // made in this build
 	// A file changed within the clock tick of its stat could change again
 	// with the same ctime: files whose ctime is not before this are hashed
 	// but not kept (git's "racily clean" entries).
 	racyAfter int64
-	fresh     int    // records made in this build
 	hashed    int    // files read in this build
 	buf       []byte // for hashing, one for all files
 }
@@ -37,24 +38,26 @@ type statKey struct {
 }
 
 type digestRecord struct {
+	path string
 	key  statKey
 	sum  [sha256.Size]byte
 	used bool // in this build
 }
 
 const (
-	digestsMagic = "layerctl context digests 1\n"
+	digestsMagic = "layerctl context digests 2\n"
 	// maxContextRecords bounds what is kept for one context.
 	maxContextRecords = 1 << 17
 	// racyWindow is how far before a build's start a ctime must be for its
-	// file's digest to be kept: more than a coarse clock tick, and than the
-	// skew between a network filesystem's clock and ours.
-	racyWindow = time.Second
+	// file's digest to be kept: more than the coarsest timestamps (2 s on
+	// FAT) and a little clock skew of a network filesystem.
+	racyWindow = 3 * time.Second
 )
 
 func newContextDigests(kept []byte, start time.Time) *contextDigests {
 	return &contextDigests{
-		recs:      decodeDigests(kept),
+		kept:      decodeDigests(kept),
+		fresh:     map[string]digestRecord{},
 		racyAfter: start.Add(-racyWindow).UnixNano(),
 	}
 }
@@ -75,12 +78,13 @@ func keyOf(fi fs.FileInfo) (statKey, bool) {
 // the kept one if the stat is unchanged, else read.
 func (c *contextDigests) sum(dirs *rootCache, rel string, fi fs.FileInfo) ([sha256.Size]byte, error) {
 	key, ok := keyOf(fi)
-	if r, hit := c.recs[rel]; ok && hit && r.key == key {
-		if !r.used {
-			r.used = true
-			c.recs[rel] = r
-		}
+	if r, hit := c.fresh[rel]; ok && hit && r.key == key { // a second COPY of it
 		return r.sum, nil
+	}
+	i := sort.Search(len(c.kept), func(i int) bool { return c.kept[i].path >= rel })
+	if ok && i < len(c.kept) && c.kept[i].path == rel && c.kept[i].key == key {
+		c.kept[i].used = true
+		return c.kept[i].sum, nil
 	}
 	dir, name, err := dirs.at(rel)
 	if err != nil {
@@ -106,93 +110,102 @@ func (c *contextDigests) sum(dirs *rootCache, rel string, fi fs.FileInfo) ([sha2
 	// ctime is safely in the past.
 	if after, err := f.Stat(); err == nil && ok && key.ctime < c.racyAfter {
 		if k, _ := keyOf(after); k == key {
-			c.recs[rel] = digestRecord{key: key, sum: sum, used: true}
-			c.fresh++
+			c.fresh[rel] = digestRecord{path: rel, key: key, sum: sum, used: true}
 		}
 	}
 	return sum, nil
 }
 
 // changed tells whether there is anything new to keep.
-func (c *contextDigests) changed() bool { return c.fresh > 0 }
+func (c *contextDigests) changed() bool { return len(c.fresh) > 0 }
 
-// encode is what to keep: this build's records, then the last build's
-// other ones (another Dockerfile on the context may copy them) while
-// there is room.
+// encode is what to keep, sorted by path: this build's records, then the
+// earlier builds' other ones (another Dockerfile on the context may copy
+// them) while there is room.
 func (c *contextDigests) encode() []byte {
-	var body bytes.Buffer
-	var b [binary.MaxVarintLen64]byte
-	body.WriteString(digestsMagic)
-	body.Write(b[:binary.PutUvarint(b[:], uint64(min(len(c.recs), maxContextRecords)))])
-	n := 0
-	put := func(rel string, r digestRecord) {
-		body.Write(b[:binary.PutUvarint(b[:], uint64(len(rel)))])
-		body.WriteString(rel)
-		for _, v := range []uint64{uint64(r.key.size), uint64(r.key.mtime), uint64(r.key.ctime), r.key.ino, r.key.dev,
-			uint64(r.key.mode), uint64(r.key.uid), uint64(r.key.gid)} {
-			body.Write(b[:binary.PutUvarint(b[:], v)])
-		}
-		body.Write(r.sum[:])
-		n++
+	recs := make([]digestRecord, 0, min(len(c.fresh)+len(c.kept), maxContextRecords))
+	for _, r := range c.fresh {
+		recs = append(recs, r)
 	}
 	for _, used := range []bool{true, false} {
-		for rel, r := range c.recs {
-			if r.used == used && n < maxContextRecords {
-				put(rel, r)
+		for _, r := range c.kept {
+			if _, dup := c.fresh[r.path]; r.used == used && !dup && len(recs) < maxContextRecords {
+				recs = append(recs, r)
 			}
 		}
 	}
-	return binary.BigEndian.AppendUint32(body.Bytes(), crc32.Checksum(body.Bytes(), crcTable))
+	recs = recs[:min(len(recs), maxContextRecords)]
+	sort.Slice(recs, func(i, j int) bool { return recs[i].path < recs[j].path })
+	var b [binary.MaxVarintLen64]byte
+	body := append([]byte(digestsMagic), b[:binary.PutUvarint(b[:], uint64(len(recs)))]...)
+	for _, r := range recs {
+		body = binary.AppendUvarint(body, uint64(len(r.path)))
+		body = append(body, r.path...)
+		for _, v := range []uint64{uint64(r.key.size), uint64(r.key.mtime), uint64(r.key.ctime), r.key.ino, r.key.dev,
+			uint64(r.key.mode), uint64(r.key.uid), uint64(r.key.gid)} {
+			body = binary.AppendUvarint(body, v)
+		}
+		body = append(body, r.sum[:]...)
+	}
+	return binary.BigEndian.AppendUint32(body, crc32.Checksum(body, crcTable))
 }
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 var errBadDigests = errors.New("bad context digests")
 
-// decodeDigests reads what encode wrote; anything damaged or of another
-// version reads as nothing kept, so every file is hashed.
-func decodeDigests(data []byte) map[string]digestRecord {
+// decodeDigests reads what encode wrote; anything damaged, unsorted or of
+// another version reads as nothing kept, so every file is hashed.
+func decodeDigests(data []byte) []digestRecord {
 	if len(data) < len(digestsMagic)+4 {
-		return map[string]digestRecord{}
+		return nil
 	}
 	body, tail := data[:len(data)-4], data[len(data)-4:]
 	if !bytes.HasPrefix(body, []byte(digestsMagic)) || crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(tail) {
-		return map[string]digestRecord{}
+		return nil
 	}
-	r := bytes.NewReader(body[len(digestsMagic):])
-	count, err := binary.ReadUvarint(r)
-	if err != nil {
-		return map[string]digestRecord{}
+	all := string(body) // one copy: each path is a part of it
+	off := len(digestsMagic)
+	count, n := binary.Uvarint(body[off:])
+	if n <= 0 || count > maxContextRecords {
+		return nil
 	}
-	out := make(map[string]digestRecord, min(count, maxContextRecords))
-	for r.Len() > 0 && len(out) < maxContextRecords {
-		rel, rec, err := readRecord(r)
-		if err != nil {
-			return map[string]digestRecord{}
+	off += n
+	out := make([]digestRecord, 0, count)
+	for off < len(body) {
+		rec, next, err := readRecord(all, body, off)
+		if err != nil || (len(out) > 0 && out[len(out)-1].path >= rec.path) || len(out) == int(count) {
+			return nil
 		}
-		out[rel] = rec
+		out = append(out, rec)
+		off = next
 	}
 	return out
 }
 
-func readRecord(r *bytes.Reader) (string, digestRecord, error) {
+// readRecord reads the record at off in body (all is body as a string)
+// and returns the offset after it.
+func readRecord(all string, body []byte, off int) (digestRecord, int, error) {
 	var rec digestRecord
-	n, err := binary.ReadUvarint(r)
-	if err != nil || n > uint64(r.Len()) {
-		return "", rec, errBadDigests
+	n, w := binary.Uvarint(body[off:])
+	if w <= 0 || n > uint64(len(body)-off-w) {
+		return rec, 0, errBadDigests
 	}
-	name := make([]byte, n)
-	io.ReadFull(r, name)
+	off += w
+	rec.path = all[off : off+int(n)]
+	off += int(n)
 	var v [8]uint64
 	for i := range v {
-		if v[i], err = binary.ReadUvarint(r); err != nil {
-			return "", rec, errBadDigests
+		if v[i], w = binary.Uvarint(body[off:]); w <= 0 {
+			return rec, 0, errBadDigests
 		}
+		off += w
 	}
 	rec.key = statKey{size: int64(v[0]), mtime: int64(v[1]), ctime: int64(v[2]), ino: v[3], dev: v[4],
 		mode: uint32(v[5]), uid: uint32(v[6]), gid: uint32(v[7])}
-	if _, err := io.ReadFull(r, rec.sum[:]); err != nil {
-		return "", rec, errBadDigests
+	if len(body)-off < sha256.Size {
+		return rec, 0, errBadDigests
 	}
-	return string(name), rec, nil
+	copy(rec.sum[:], body[off:])
+	return rec, off + sha256.Size, nil
 }

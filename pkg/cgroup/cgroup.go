@@ -361,8 +361,16 @@ func (c *Cgroup) signalAll() error {
 // Remove deletes the cgroup's directories. A cgroup cannot be removed
 // while it holds processes, so Remove waits a few seconds for killed ones
 // to exit before it gives up with ErrInUse. It is a no-op once done.
-func (c *Cgroup) Remove() error {
-	deadline := time.Now().Add(c.o.removeTimeout)
+func (c *Cgroup) Remove() error { return c.remove(c.o.removeTimeout) }
+
+// RemoveEmpty deletes the cgroup's directories at once, without reading
+// its process lists first: ErrInUse when a process is still in it (kill
+// then, and Remove). A container whose PID 1 was reaped is empty: the
+// kernel ends every other process of its PID namespace first.
+func (c *Cgroup) RemoveEmpty() error { return c.remove(0) }
+
+func (c *Cgroup) remove(wait time.Duration) error {
+	deadline := time.Now().Add(wait)
 	for _, d := range slices.Backward(c.h.leaves()) {
 		for {
 			err := c.o.rmdir(d)
@@ -372,7 +380,7 @@ func (c *Cgroup) Remove() error {
 			if !errors.Is(err, unix.EBUSY) {
 				return fmt.Errorf("remove cgroup %s: %w", c.id, err)
 			}
-			if time.Now().After(deadline) {
+			if !time.Now().Before(deadline) {
 				return fmt.Errorf("remove cgroup %s: %s: %w", c.id, d, ErrInUse)
 			}
 			time.Sleep(10 * time.Millisecond)

@@ -296,6 +296,37 @@ func TestV1RemoveWhileBusy(t *testing.T) {
 	}
 }
 
+func TestV1RemoveEmpty(t *testing.T) {
+	requireV1(t, "memory")
+	requireBusybox(t)
+	c := newCgroup(t, Limits{})
+	p := start(t, c, exec.Command(busybox, "sh", "-c", "read x; exit 0"))
+	began := time.Now()
+	if err := c.RemoveEmpty(); !errors.Is(err, ErrInUse) {
+		t.Errorf("RemoveEmpty with a live process = %v, want ErrInUse", err)
+	}
+	if waited := time.Since(began); waited > time.Second {
+		t.Errorf("RemoveEmpty with a live process took %s: it must not wait", waited)
+	}
+	for ctrl, dir := range c.Paths() {
+		if !exists(dir) {
+			t.Errorf("a failed RemoveEmpty deleted the %s cgroup %s", ctrl, dir)
+		}
+	}
+	p.stdin.Close()
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	if err := c.RemoveEmpty(); err != nil {
+		t.Fatalf("RemoveEmpty once its process was reaped = %v", err)
+	}
+	for ctrl, dir := range c.Paths() {
+		if exists(dir) {
+			t.Errorf("RemoveEmpty left the %s cgroup %s", ctrl, dir)
+		}
+	}
+}
+
 func TestV1CreateFailureLeavesNothing(t *testing.T) {
 	requireV1(t, "memory", "pids")
 	for _, tc := range []struct {

@@ -124,8 +124,12 @@ func (c *Store) Create(ctx context.Context, o CreateOptions) (State, error) {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("create container: %w", err)
 		}
-		if existing, err := c.Resolve(s.Name); err == nil && existing.Name == s.Name {
-			return fmt.Errorf("name %q is taken by container %s: %w", s.Name, existing.ID[:12], ErrContainerExists)
+		// A name made from the new ID is taken by no one: the check, which
+		// reads every container's record, is for the names users give.
+		if o.Name != "" {
+			if existing, err := c.Resolve(s.Name); err == nil && existing.Name == s.Name {
+				return fmt.Errorf("name %q is taken by container %s: %w", s.Name, existing.ID[:12], ErrContainerExists)
+			}
 		}
 		data := mustJSON(s)
 		if err := os.WriteFile(filepath.Join(tmp, "state.json"), data, 0o600); err != nil {

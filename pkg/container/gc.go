@@ -30,6 +30,7 @@ func (r GCResult) Freed() int64 {
 // far stay. On error the result holds what the phases before it freed.
 func (c *Store) GC(ctx context.Context) (GCResult, error) {
 	var res GCResult
+	c.reclaimTrash()
 	removed, err := c.layers.GC(c.referencedTops, nil)
 	if err != nil {
 		return res, err

@@ -44,7 +44,13 @@ func (c *Store) WaitExit(ctx context.Context, ref string) (int, error) {
 	}
 	var ended time.Time // when the process was first seen gone
 	for {
-		s, err = c.Get(s.ID)
+		id := s.ID
+		s, err = c.Get(id)
+		if errors.Is(err, ErrContainerNotFound) {
+			if code, ok := c.trashedExit(id); ok {
+				return code, nil // a --rm container, removed as it ended
+			}
+		}
 		if err != nil {
 			return -1, err
 		}

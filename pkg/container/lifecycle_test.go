@@ -3,6 +3,8 @@ package container_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +72,29 @@ func TestStartAgainWaitRestart(t *testing.T) {
 	gone := createRun(t, s, "gone", container.RunConfig{Cmd: []string{"true"}, Remove: true})
 	if _, err := s.Restart(gone.ID, 0, nil); err == nil {
 		t.Error("restart of a --rm container succeeded")
+	}
+}
+
+// A wait begun while a detached --rm container runs gets its exit code,
+// though the container is gone when it ends; the note goes with the trash.
+func TestWaitExitOfRemovedContainer(t *testing.T) {
+	s := openFacade(t)
+	pullBusybox(t, s)
+	st := createRun(t, s, "gone", container.RunConfig{Remove: true, Cmd: []string{"sh", "-c", "sleep 0.3; exit 7"}})
+	if err := s.StartDetached(st.ID, monitorArgv(s.Root(), st.ID)); err != nil {
+		t.Fatal(err)
+	}
+	code, err := s.WaitExit(t.Context(), st.ID)
+	if err != nil || code != 7 {
+		t.Fatalf("wait = %d, %v; want 7", code, err)
+	}
+	if _, err := s.Get(st.ID); !errors.Is(err, container.ErrContainerNotFound) {
+		t.Errorf("the --rm container is still there: %v", err)
+	}
+	if _, err := s.GC(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(s.Root(), "trash")); len(left) > 0 {
+		t.Errorf("trash after gc: %v", left)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	digest "github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
@@ -202,16 +201,12 @@ func (c *Store) Remove(ref string, force bool) (State, error) {
 		if err := union.Unmount(c.MergedDir(s.ID)); err != nil {
 			return err
 		}
-		// Renamed into tmp/ first, so a crash never leaves half a container.
-		tmp, err := c.layers.TempDir("rm-")
-		if err != nil {
-			return err
-		}
-		if err := os.Rename(c.Dir(s.ID), filepath.Join(tmp, "c")); err != nil {
-			return fmt.Errorf("remove container %s: %w", s.ID, err)
-		}
-		return os.RemoveAll(tmp)
+		// Into the trash first, so a crash never leaves half a container.
+		return c.toTrash(s.ID)
 	})
+	if err == nil {
+		removeTrashEntry(c.trashEntry(s.ID))
+	}
 	return s, err
 }
 

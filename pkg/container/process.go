@@ -112,6 +112,7 @@ type ExecOptions struct {
 // Exec starts a process in a running container's namespaces and cgroup,
 // with the image's Env, WorkingDir and User unless overridden.
 func (c *Store) Exec(ref string, o ExecOptions) (*ns.Process, error) {
+	ns.Warm() // the init step's sealed program, made while the container is checked
 	s, err := c.Resolve(ref)
 	if err != nil {
 		return nil, err

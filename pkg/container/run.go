@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -55,6 +55,9 @@ type Running struct {
 	proc  *ns.Process
 	cg    *cgroup.Cgroup
 	flush func() error
+	// reclaimed closes when the trash this start found is deleted: done
+	// while the container's process starts and runs, off its path.
+	reclaimed <-chan struct{}
 }
 
 // Pid is the container process's host PID.
@@ -72,6 +75,7 @@ var ErrOOM = errors.New("out of memory")
 // made is undone, and a container whose RunConfig asks for Remove is
 // removed.
 func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
+	ns.Warm() // the init step's sealed program, made while the rootfs is readied
 	s, err := c.Resolve(ref)
 	if err != nil {
 		return nil, err
@@ -89,44 +93,109 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// The mount is counted at once: a mount or umount by another command
-	// while the process starts must see it.
-	rootfs, err := c.Mount(s.ID)
-	if err != nil {
-		return nil, err
-	}
+	st := &starting{c: c, prev: s}
 	defer func() {
 		if err != nil {
-			c.Umount(s.ID, false)
+			st.undo()
 		}
 	}()
-	cg, err := newCgroup(s.ID, rc.Limits)
-	if err != nil {
-		return nil, err
-	}
+	reclaimed := c.reclaimTrashAsync()
 	defer func() {
 		if err != nil {
-			cg.Kill()
-			cg.Remove()
+			<-reclaimed
 		}
 	}()
 	proc, err := ns.Start(ns.Spec{
-		Rootfs: rootfs, Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net, Args: args,
+		Rootfs: c.MergedDir(s.ID), Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net, Args: args,
 		Env:        mergeEnv(cfg.Env, rc.Env),
 		WorkingDir: cmp.Or(rc.WorkingDir, cfg.WorkingDir), User: cmp.Or(rc.User, cfg.User),
 		Privileged: rc.Privileged, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges, Init: rc.Init,
 		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
-		BeforeStart: cg.Add,
+		// The rootfs, the cgroup and the record are made while the init
+		// step's runtime starts; the init step gets the rootfs's mount with
+		// its config, whatever its mount namespace, copied at the clone,
+		// shows.
+		Prepare:     func(pid int) error { return st.prepare(rc.Limits, pid) },
+		BeforeStart: func(pid int) error { return st.cg.Add(pid) },
 	})
 	if err != nil {
 		return nil, err
 	}
-	if s, err = c.recordStarted(s.ID, proc); err != nil {
-		proc.Signal(os.Kill)
-		proc.Wait()
-		return nil, err
+	return &Running{c: c, state: *st.started, proc: proc, cg: st.cg, flush: stdio.Flush, reclaimed: reclaimed}, nil
+}
+
+// starting is what a Start has made so far, undone when it fails.
+type starting struct {
+	c              *Store
+	prev           State // the container's record before the start
+	mounted, fresh bool  // its rootfs was mounted; by this start
+	cg             *cgroup.Cgroup
+	started        *State // its record once the process is in it
+}
+
+// prepare mounts the rootfs (counted with the process, in the record's one
+// write), makes the cgroup and records pid.
+func (st *starting) prepare(limits cgroup.Limits, pid int) error {
+	var err error
+	if _, st.fresh, err = st.c.mountForStart(st.prev); err != nil {
+		return err
 	}
-	return &Running{c: c, state: s, proc: proc, cg: cg, flush: stdio.Flush}, nil
+	st.mounted = true
+	if st.cg, err = newCgroup(st.prev.ID, limits); err != nil {
+		return err
+	}
+	rec, err := st.c.recordStarted(st.prev.ID, pid, st.fresh)
+	if err != nil {
+		return err
+	}
+	st.started = &rec
+	return nil
+}
+
+func (st *starting) undo() {
+	if st.cg != nil {
+		st.cg.Kill()
+		st.cg.Remove()
+	}
+	if st.mounted {
+		st.c.abortStart(st.prev, st.fresh, st.started != nil)
+	}
+}
+
+// mountForStart mounts container s's rootfs for Start, or finds it mounted
+// (fresh is false then); recordStarted counts it.
+func (c *Store) mountForStart(s State) (path string, fresh bool, err error) {
+	err = c.locked(func() error {
+		path, fresh, err = c.mountLocked(s)
+		return err
+	})
+	return path, fresh, err
+}
+
+// abortStart undoes what a failed Start did to container prev's record and
+// rootfs: the process it recorded (recorded) and the mount it counted, or
+// the mount it made that nothing counts yet (fresh).
+func (c *Store) abortStart(prev State, fresh, recorded bool) error {
+	return c.locked(func() error {
+		s, err := c.Get(prev.ID)
+		if err != nil {
+			return err
+		}
+		if recorded {
+			s.Pid, s.PidStart, s.Started, s.ExitCode = prev.Pid, prev.PidStart, prev.Started, prev.ExitCode
+			s.MountCount--
+		}
+		if s.MountCount <= 0 && (recorded || fresh) {
+			s.MountCount = 0
+			if err := union.Unmount(c.MergedDir(s.ID)); err != nil {
+				return err
+			}
+		}
+		if !recorded {
+			return nil
+		}
+		return c.put(s)
+	})
 }
 
 // command is what Start runs in container s: its image's config, its run
@@ -147,17 +216,23 @@ func (c *Store) command(s State) (*v1.Config, *RunConfig, []string, error) {
 	return cfg, rc, args, nil
 }
 
-// recordStarted records proc as container id's process, with its start time
-// (which tells it from a later process of the same PID).
-func (c *Store) recordStarted(id string, proc *ns.Process) (State, error) {
-	start, _ := ns.StartTime(proc.Pid())
+// recordStarted records pid as container id's process, with its start time
+// (which tells it from a later process of the same PID), and counts the
+// mount Start made (fresh) or found. A mount or umount by another command
+// since then shows in the count read here.
+func (c *Store) recordStarted(id string, pid int, fresh bool) (State, error) {
+	start, _ := ns.StartTime(pid)
 	var s State
 	err := c.locked(func() error {
 		cur, err := c.Get(id)
 		if err != nil {
 			return err
 		}
-		cur.Pid, cur.PidStart, cur.Started, cur.ExitCode = proc.Pid(), start, time.Now().UTC(), nil
+		if !union.Mounted(c.MergedDir(id)) {
+			return fmt.Errorf("container %s: its rootfs was unmounted while it started", cur.Name)
+		}
+		cur.MountCount = countAfterMount(cur.MountCount, fresh)
+		cur.Pid, cur.PidStart, cur.Started, cur.ExitCode = pid, start, time.Now().UTC(), nil
 		s = cur
 		return c.put(cur)
 	})
@@ -182,27 +257,50 @@ func newCgroup(id string, limits cgroup.Limits) (*cgroup.Cgroup, error) {
 }
 
 // Wait waits for the process to end, then removes its cgroup, unmounts the
-// rootfs and records the exit code (removing the container with --rm). The
-// code is the process's own, or 128+signal; an OOM kill is 137 with ErrOOM.
+// rootfs and records the exit code; with --rm the container goes instead
+// (into the trash: see discard). The code is the process's own, or
+// 128+signal; an OOM kill is 137 with ErrOOM.
 func (r *Running) Wait() (int, error) {
 	code, werr := r.proc.Wait()
 	if r.flush != nil {
 		werr = errors.Join(werr, r.flush())
 	}
-	oom, _ := r.cg.OOMKilled()
-	// Whatever the process left behind dies with its PID namespace; a kill
-	// (a freeze and thaw on v1) is only needed for what still shows.
-	if procs, err := r.cg.Procs(); err != nil || len(procs) > 0 {
+	oom := r.oomKilled(code)
+	// Whatever the process left behind died with its PID namespace before
+	// it was reaped; a kill (a freeze and thaw on v1) is only needed for
+	// what still holds the cgroup.
+	if r.cg.RemoveEmpty() != nil {
 		r.cg.Kill()
+		r.cg.Remove()
 	}
-	r.cg.Remove()
-	if err := r.c.finish(r.state.ID, r.proc.Pid(), code); err != nil && werr == nil {
+	var err error
+	if r.state.Run != nil && r.state.Run.Remove {
+		r.c.noteExit(r.state.ID, code)
+		err = r.c.discard(r.state.ID)
+	} else {
+		err = r.c.finish(r.state.ID, r.proc.Pid(), code)
+	}
+	if err != nil && werr == nil {
 		werr = err
 	}
 	if werr == nil && oom {
 		werr = fmt.Errorf("container %s was killed: %w", r.state.Name, ErrOOM)
 	}
+	<-r.reclaimed
 	return code, werr
+}
+
+// oomKilled tells whether the OOM killer killed a process of the
+// container. Only a memory limit makes the container's own OOM kills;
+// without one, just a process killed by SIGKILL may have been the system's
+// victim.
+func (r *Running) oomKilled(code int) bool {
+	limited := r.state.Run != nil && r.state.Run.Limits.Memory > 0
+	if !limited && code != 128+int(syscall.SIGKILL) {
+		return false
+	}
+	oom, _ := r.cg.OOMKilled()
+	return oom
 }
 
 // finish records that the process pid ended with code and releases the

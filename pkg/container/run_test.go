@@ -199,6 +199,32 @@ func TestRunExitCode(t *testing.T) {
 	}
 }
 
+// The run's mount counts from the start, beside a mount by another command:
+// the rootfs stays for that one when the process ends.
+func TestRunMountCounted(t *testing.T) {
+	e := newRunEnv(t)
+	s, r := e.start(t, container.RunConfig{Cmd: []string{"sleep", "1000"}}, &bytes.Buffer{})
+	if got := e.get(t, s.ID); got.MountCount != 1 || got.Pid != r.Pid() {
+		t.Errorf("while running: mount count %d, pid %d; want 1, %d", got.MountCount, got.Pid, r.Pid())
+	}
+	if _, err := e.cs.Mount(s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cs.Kill(s.ID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := r.Wait(); code != 137 || err != nil {
+		t.Fatalf("Wait = %d, %v", code, err)
+	}
+	if got := e.get(t, s.ID); got.MountCount != 1 || !union.Mounted(e.cs.MergedDir(s.ID)) {
+		t.Errorf("after the end: mount count %d, mounted %v; want the other command's mount", got.MountCount, union.Mounted(e.cs.MergedDir(s.ID)))
+	}
+	if err := e.cs.Umount(s.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	e.checkReleased(t, s.ID, "exited (137)")
+}
+
 // A failed start leaves the container as it was: created, unmounted,
 // without a cgroup; the error carries Docker's code.
 func TestRunStartFailure(t *testing.T) {

@@ -117,6 +117,10 @@ const (
 	ContainerLog    = "container.log"
 )
 
+// Trash holds removed containers' directories, each moved there whole by
+// one rename and deleted later: nothing lists it.
+func (p Paths) Trash() string { return filepath.Join(p.root, "trash") }
+
 // ContainerPart is one part (ContainerInit, ContainerRW, ...) of a
 // container's directory.
 func (p Paths) ContainerPart(id, part string) string { return filepath.Join(p.Container(id), part) }

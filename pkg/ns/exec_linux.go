@@ -52,7 +52,7 @@ func Exec(pid int, spec ExecSpec) (*Process, error) {
 		return nil, err
 	}
 	start := func(cmd *exec.Cmd) error { return startJoined(cmd, tg) }
-	return launch(cmd, cfg, spec.BeforeStart, con, start)
+	return launch(cmd, cfg, hooks{before: spec.BeforeStart}, con, start)
 }
 
 // startJoined forks cmd from a thread that joined the namespaces of tg.

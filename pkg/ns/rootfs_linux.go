@@ -13,8 +13,9 @@ import (
 //  1. / and everything under it private, so nothing below propagates to
 //     the host (the namespace is a copy of the host's, shared mounts
 //     included);
-//  2. the rootfs bound on itself: pivot_root needs a mount point, and its
-//     fd is the root every later target is resolved in;
+//  2. the rootfs attached at its path as the mount the parent sent
+//     (attachRootfs): pivot_root needs a mount point, and its fd is the
+//     root every later target is resolved in;
 //  3. /proc, /dev, /sys, then the volumes, then the masks over /proc and
 //     /sys (after the volumes, so no volume can unmask them);
 //  4. pivot_root, or chroot where it is refused.
@@ -22,8 +23,8 @@ func setupRootfs(cfg *config) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / private: %w", err)
 	}
-	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind rootfs %s: %w", cfg.Rootfs, err)
+	if err := attachRootfs(cfg.Rootfs); err != nil {
+		return err
 	}
 	root, err := unix.Open(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

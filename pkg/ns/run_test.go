@@ -321,6 +321,76 @@ func TestRunBeforeStart(t *testing.T) {
 	}
 }
 
+// Prepare runs with the init step's pid before BeforeStart, and before the
+// init step reads its rootfs: what it writes there, the container sees. Its
+// error fails Start, and the init step goes.
+func TestRunPrepare(t *testing.T) {
+	requireNS(t)
+	var order []string
+	var prepared int
+	spec := Spec{Rootfs: newRootfs(t)}
+	spec.Prepare = func(pid int) error {
+		order, prepared = append(order, "prepare"), pid
+		return os.WriteFile(filepath.Join(spec.Rootfs, "prepared"), []byte("yes\n"), 0o644)
+	}
+	spec.BeforeStart = func(int) error { order = append(order, "before"); return nil }
+	code, out, errOut := run(t, spec, "cat", "/prepared")
+	if code != 0 || out != "yes\n" {
+		t.Fatalf("cat /prepared: exit %d, %q, %q; want the file Prepare wrote", code, out, errOut)
+	}
+	if !slices.Equal(order, []string{"prepare", "before"}) || prepared == 0 {
+		t.Errorf("hooks ran as %v with pid %d, want prepare then before", order, prepared)
+	}
+
+	spec.Args = []string{"true"}
+	spec.Prepare = func(pid int) error { prepared = pid; return fmt.Errorf("no record") }
+	if _, err := Start(spec); err == nil || !strings.Contains(err.Error(), "no record") {
+		t.Fatalf("Start with a failing Prepare = %v", err)
+	}
+	if Alive(prepared) {
+		t.Errorf("the init step %d outlived the failed Prepare", prepared)
+	}
+}
+
+// The rootfs may be mounted after the init step is cloned (in Prepare): it
+// gets the mount as it is when its config is sent, not its namespace's
+// copy of the empty directory.
+func TestRunRootfsMountedInPrepare(t *testing.T) {
+	requireNS(t)
+	content := newRootfs(t)
+	spec := Spec{Rootfs: t.TempDir()}
+	spec.Prepare = func(int) error {
+		return unix.Mount(content, spec.Rootfs, "", unix.MS_BIND, "")
+	}
+	t.Cleanup(func() { unix.Unmount(spec.Rootfs, unix.MNT_DETACH) })
+	code, out, errOut := run(t, spec, "ls", "/")
+	must(t, unix.Unmount(spec.Rootfs, 0)) // before run's check for mounts left
+
+	if code != 0 || !slices.Contains(strings.Fields(out), "rootfs-marker") {
+		t.Fatalf("ls /: exit %d, %q, %q; want the rootfs mounted in Prepare", code, out, errOut)
+	}
+}
+
+// Warm makes the sealed view in the background, once: the Start after it
+// runs its init step from that very file.
+func TestWarm(t *testing.T) {
+	requireNS(t)
+	Warm()
+	Warm()
+	exe, err := selfPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Rootfs: newRootfs(t), Args: []string{"true"}}
+	spec.BeforeStart = func(pid int) error { return sameFile(fmt.Sprintf("/proc/%d/exe", pid), self.fd) }
+	if code, _, errOut := run(t, spec); code != 0 {
+		t.Fatalf("run after Warm: exit %d, %s", code, errOut)
+	}
+	if again, _ := selfPath(); again != exe {
+		t.Errorf("sealed view %s after the run, %s before: made twice", again, exe)
+	}
+}
+
 // Each way of sealing the binary gives a file that runs it and that cannot
 // be changed through its /proc path: not written (what CVE-2019-5736 did
 // through /proc/PID/exe), not chmodded.

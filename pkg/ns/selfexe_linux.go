@@ -48,6 +48,11 @@ func selfPath() (string, error) {
 	return fmt.Sprintf("/proc/self/fd/%d", self.fd), nil
 }
 
+// Warm starts making the sealed view in the background, so that a caller
+// with work of its own to do before Start or Exec (records, mounts,
+// cgroups) does it meanwhile; Start and Exec wait for it if need be.
+func Warm() { go selfPath() }
+
 // SelfCopyCost is how long making the sealed view of the binary took (zero
 // before the first Start or Exec).
 func SelfCopyCost() time.Duration { return self.cost }

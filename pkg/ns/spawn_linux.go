@@ -2,6 +2,7 @@ package ns
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,7 +44,7 @@ func Start(spec Spec) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return launch(cmd, cfg, spec.BeforeStart, con, (*exec.Cmd).Start)
+	return launch(cmd, cfg, hooks{prepare: spec.Prepare, before: spec.BeforeStart}, con, (*exec.Cmd).Start)
 }
 
 // Run starts a container, forwards this process's signals to it and waits
@@ -89,11 +90,18 @@ func setupIO(cmd *exec.Cmd, tty bool, stdin io.Reader, stdout, stderr io.Writer)
 	return newConsole(stdin, stdout)
 }
 
-// launch starts the init step with start, hands it cfg, runs before (while
-// the init step sets up the rootfs), says go, with a tty takes the pty's master and says go on, and waits until the
-// init step has exec'd (its end of the sync socket closes) or reported a
-// failure.
-func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, start func(*exec.Cmd) error) (*Process, error) {
+// hooks are the caller's steps in a launch, each given the init step's pid
+// (see Spec.Prepare and Spec.BeforeStart); nil ones are skipped.
+type hooks struct {
+	prepare, before func(pid int) error
+}
+
+// launch starts the init step with start, runs prepare (while the init
+// step's runtime starts), hands it cfg, runs before (while the init step
+// sets up the rootfs), says go, with a tty takes the pty's master and says
+// go on, and waits until the init step has exec'd (its end of the sync
+// socket closes) or reported a failure.
+func launch(cmd *exec.Cmd, cfg *config, h hooks, con *console, start func(*exec.Cmd) error) (*Process, error) {
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		con.close()
@@ -124,17 +132,11 @@ func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, st
 		p.Wait()
 		return nil, err
 	}
-	// The config goes first: the init step reads it while before runs.
-	if err := json.NewEncoder(cfgW).Encode(cfg); err != nil {
-		return fail(fmt.Errorf("start init step: send config: %w", err))
-	}
-	cfgW.Close()
-	if before != nil {
-		if err := before(cmd.Process.Pid); err != nil {
-			return fail(fmt.Errorf("before start: %w", err))
+	if err := handOver(cmd.Process.Pid, parent, cfgW, cfg, h); err != nil {
+		var gone initGone
+		if !errors.As(err, &gone) {
+			return fail(err)
 		}
-	}
-	if _, err := parent.Write([]byte{'g'}); err != nil {
 		// The init step may have failed in its setup and said why.
 		if msg, _ := io.ReadAll(parent); len(msg) > 0 {
 			p.Wait()
@@ -164,6 +166,46 @@ func launch(cmd *exec.Cmd, cfg *config, before func(int) error, con *console, st
 		return fail(fmt.Errorf("start init step: %w", err))
 	}
 	return p, nil
+}
+
+// initGone is a send to the init step that failed: it is gone.
+type initGone struct{ err error }
+
+func (e initGone) Error() string { return e.err.Error() }
+func (e initGone) Unwrap() error { return e.err }
+
+// handOver runs prepare, sends the init step its config and (run) its
+// rootfs, runs before while the init step sets up, and says go.
+func handOver(pid int, parent, cfgW *os.File, cfg *config, h hooks) error {
+	if h.prepare != nil {
+		if err := h.prepare(pid); err != nil {
+			return err
+		}
+	}
+	if err := json.NewEncoder(cfgW).Encode(cfg); err != nil {
+		return fmt.Errorf("start init step: send config: %w", err)
+	}
+	cfgW.Close()
+	if cfg.Mode == modeRun {
+		tree, err := cloneRootfs(cfg.Rootfs)
+		if err != nil {
+			return fmt.Errorf("start init step: %w", err)
+		}
+		err = sendRootfs(parent, tree)
+		unix.Close(tree)
+		if err != nil {
+			return initGone{err}
+		}
+	}
+	if h.before != nil {
+		if err := h.before(pid); err != nil {
+			return fmt.Errorf("before start: %w", err)
+		}
+	}
+	if _, err := parent.Write([]byte{'g'}); err != nil {
+		return initGone{err}
+	}
+	return nil
 }
 
 // startError decodes the failure the init step reported.

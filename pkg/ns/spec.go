@@ -60,9 +60,15 @@ type Spec struct {
 	Stdout io.Writer // nil: /dev/null
 	Stderr io.Writer // nil: /dev/null; unused with TTY
 
-	// BeforeStart runs once the init step exists and before it does
-	// anything: the place to put pid in a cgroup, so nothing runs
-	// unlimited. An error kills the init step and fails Start.
+	// Prepare runs once the init step exists and before it is sent its
+	// config, while its runtime starts: work the init step does not need
+	// until then (making the cgroup, recording pid) is off the start's
+	// path there. An error kills the init step and fails Start.
+	Prepare func(pid int) error
+	// BeforeStart runs once the init step has its config and before it
+	// does anything of the user's: the place to put pid in a cgroup, so
+	// nothing runs unlimited. An error kills the init step and fails
+	// Start.
 	BeforeStart func(pid int) error
 }
 
