@@ -107,7 +107,7 @@ func (b *builder) copyToDraft(ctx context.Context, st *stage, src source, dest s
 		return container.LayerMeta{}, false, err
 	}
 	defer draft.Discard()
-	if err := writeSources(src, "", draft, dest, r); err != nil {
+	if err := writeSources(src, "", newDraftView(draft, b.clamp()), dest, r); err != nil {
 		return container.LayerMeta{}, false, err
 	}
 	return draft.Commit(ctx, b.clamp())

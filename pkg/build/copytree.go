@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/moby/patternmatcher"
-
-	"github.com/layerctl/layerctl/pkg/container"
 )
 
 // source is a tree COPY reads: every path is opened through root, so no
@@ -80,10 +78,10 @@ type target struct {
 
 // writeSources copies the request's sources to dest, into rootfs (a
 // container's) or into draft's diff dir.
-func writeSources(src source, rootfs string, draft *container.LayerDraft, dest string, r copyRequest) error {
-	t := target{}
+func writeSources(src source, rootfs string, draft *draftView, dest string, r copyRequest) error {
+	t := target{draft: draft}
 	if draft != nil {
-		rootfs, t.draft = draft.Dir, newDraftView(draft)
+		rootfs = draft.draft.Dir
 	}
 	root, err := os.OpenRoot(rootfs)
 	if err != nil {
@@ -183,71 +181,113 @@ func (t target) copyTree(src source, from, to string, top fs.FileInfo) error {
 		}
 		return t.copyEntry(src.root, from, t.root, to, top)
 	}
-	srcDirs, dstDirs := newRootCache(src.root), newRootCache(t.root)
-	defer srcDirs.close()
-	defer dstDirs.close()
-	type dirTime struct {
-		rel   string
-		mtime time.Time
+	w := treeWalk{target: t, src: src, from: from, to: to, top: top,
+		srcDirs: newRootCache(src.root), dstDirs: newRootCache(t.root)}
+	defer w.srcDirs.close()
+	defer w.dstDirs.close()
+	if t.draft != nil {
+		w.srcFiles, w.dstFiles = newDirHandles(src.root), newDirHandles(t.root)
+		defer w.srcFiles.close()
+		defer w.dstFiles.close()
 	}
-	var dirs []dirTime
-	err := fs.WalkDir(src.root.FS(), from, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != from && src.excluded(p) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		fi := top
-		if p != from {
-			if fi, err = d.Info(); err != nil {
-				return err
-			}
-		}
-		dst := path.Join(to, strings.TrimPrefix(strings.TrimPrefix(p, from), "/"))
-		if p == from && from == "." {
-			dst = to
-		}
-		sroot, sname, err := srcDirs.at(p)
-		if err != nil {
-			return err
-		}
-		if err := t.prepare(dst, fi.IsDir()); err != nil {
-			return err
-		}
-		droot, dname, err := dstDirs.at(dst)
-		if err != nil {
-			return err
-		}
-		if err := t.copyEntry(sroot, sname, droot, dname, fi); err != nil {
-			return err
-		}
-		if fi.IsDir() {
-			dirs = append(dirs, dirTime{dst, fi.ModTime()})
-		}
-		return nil
-	})
-	if err != nil {
+	if err := fs.WalkDir(src.root.FS(), from, w.entry); err != nil {
 		return err
 	}
-	for i := len(dirs) - 1; i >= 0; i-- { // children first: their writes touch the parent
-		if err := t.root.Chtimes(dirs[i].rel, dirs[i].mtime, dirs[i].mtime); err != nil {
+	for i := len(w.dirs) - 1; i >= 0; i-- { // children first: their writes touch the parent
+		if err := t.root.Chtimes(w.dirs[i].rel, w.dirs[i].mtime, w.dirs[i].mtime); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// treeWalk is one directory's copy.
+type treeWalk struct {
+	target
+	src                source
+	from, to           string
+	top                fs.FileInfo
+	srcDirs, dstDirs   *rootCache
+	srcFiles, dstFiles *dirHandles // a draft's regular files go through these
+	dirs               []dirMtime
+}
+
+type dirMtime struct {
+	rel   string
+	mtime time.Time
+}
+
+// entry copies one entry of the walk.
+func (w *treeWalk) entry(p string, d fs.DirEntry, err error) error {
+	if err != nil {
+		return err
+	}
+	if p != w.from && w.src.excluded(p) {
+		if d.IsDir() {
+			return fs.SkipDir
+		}
+		return nil
+	}
+	fi := w.top
+	if p != w.from {
+		if fi, err = d.Info(); err != nil {
+			return err
+		}
+	}
+	dst := path.Join(w.to, strings.TrimPrefix(strings.TrimPrefix(p, w.from), "/"))
+	if p == w.from && w.from == "." {
+		dst = w.to
+	}
+	if err := w.prepare(dst, fi.IsDir()); err != nil {
+		return err
+	}
+	if w.srcFiles != nil && fi.Mode().IsRegular() {
+		if err := w.copyFile(p, dst, fi); !errors.Is(err, errTaken) {
+			return err
+		}
+	}
+	if err := w.copyOver(p, dst, fi); err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		w.dirs = append(w.dirs, dirMtime{dst, w.mtime(fi)})
+	}
+	return nil
+}
+
+// copyOver copies an entry through the directories' roots, replacing what
+// is there.
+func (w *treeWalk) copyOver(p, dst string, fi fs.FileInfo) error {
+	sroot, sname, err := w.srcDirs.at(p)
+	if err != nil {
+		return err
+	}
+	droot, dname, err := w.dstDirs.at(dst)
+	if err != nil {
+		return err
+	}
+	return w.copyEntry(sroot, sname, droot, dname, fi)
+}
+
+// copyFile copies a regular file by its directories' handles, or says
+// errTaken.
+func (w *treeWalk) copyFile(p, dst string, fi fs.FileInfo) error {
+	sdir, sname, err := w.srcFiles.at(p)
+	if err != nil {
+		return err
+	}
+	ddir, dname, err := w.dstFiles.at(dst)
+	if err != nil {
+		return err
+	}
+	chown := !w.dstFiles.madeAs(ddir, w.uid, w.gid)
+	return w.copyRegular(sdir, sname, ddir, dname, chown, w.modeOf(fi), w.mtime(fi))
+}
+
 // copyEntry makes one file, directory or symlink at to in dst, from from
 // in src.
 func (t target) copyEntry(src *os.Root, from string, dst *os.Root, to string, fi fs.FileInfo) error {
-	mode := fi.Mode().Perm() | fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
-	if t.chmod != nil {
-		mode = *t.chmod
-	}
+	mode := t.modeOf(fi)
 	switch {
 	case fi.IsDir():
 		if old, err := dst.Lstat(to); err == nil && !old.IsDir() {
@@ -281,7 +321,24 @@ func (t target) copyEntry(src *os.Root, from string, dst *os.Root, to string, fi
 	if err := dst.Chmod(to, mode); err != nil {
 		return err
 	}
-	return dst.Chtimes(to, fi.ModTime(), fi.ModTime())
+	return dst.Chtimes(to, t.mtime(fi), t.mtime(fi))
+}
+
+// modeOf is the mode COPY gives a copy of fi: its own or --chmod's.
+func (t target) modeOf(fi fs.FileInfo) fs.FileMode {
+	if t.chmod != nil {
+		return *t.chmod
+	}
+	return fi.Mode().Perm() | fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
+}
+
+// mtime is the mtime a copy of fi gets: a draft's are clamped as its
+// layer's tar will have them, sparing a change once it is written.
+func (t target) mtime(fi fs.FileInfo) time.Time {
+	if t.draft != nil && !t.draft.clamp.IsZero() && fi.ModTime().After(t.draft.clamp) {
+		return t.draft.clamp
+	}
+	return fi.ModTime()
 }
 
 // writeFile copies a regular file's content, replacing what was at to.

@@ -7,6 +7,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/layerctl/layerctl/pkg/container"
 )
@@ -28,10 +29,11 @@ type draftView struct {
 	draft *container.LayerDraft
 	below map[string]map[string]container.BelowEntry
 	fresh map[string]bool // directories made in the draft that the image has not
+	clamp time.Time       // the build's SOURCE_DATE_EPOCH, zero for none
 }
 
-func newDraftView(d *container.LayerDraft) *draftView {
-	return &draftView{draft: d, below: map[string]map[string]container.BelowEntry{}, fresh: map[string]bool{}}
+func newDraftView(d *container.LayerDraft, clamp time.Time) *draftView {
+	return &draftView{draft: d, below: map[string]map[string]container.BelowEntry{}, fresh: map[string]bool{}, clamp: clamp}
 }
 
 // entry returns what the image shows at rel (relative, cleaned); ok is

@@ -32,7 +32,8 @@ var draftDockerfile = []struct {
 	{"ADD arch.tar /unpacked/", true},                                       // tar extraction
 	{"ADD arch.tar /etc/", true},                                            // into an existing dir
 	{"COPY top.txt /proc/x/", false},                                        // an -init layer path
-	{"COPY files/sub /files/sub/", true},                                    // over dirs an earlier step made
+	{"COPY files/sub /files/sub/", true},
+	{"COPY files/sub files/sub/ /twice/", true}, // the second source's files replace the first's                                    // over dirs an earlier step made
 }
 
 // TestCopyDraftSameLayers builds one Dockerfile with COPY written into

@@ -49,9 +49,9 @@ const (
 	// maxContextRecords bounds what is kept for one context.
 	maxContextRecords = 1 << 17
 	// racyWindow is how far before a build's start a ctime must be for its
-	// file's digest to be kept: more than a coarse clock tick, and than the
-	// skew between a network filesystem's clock and ours.
-	racyWindow = time.Second
+	// file's digest to be kept: more than the coarsest timestamps (2 s on
+	// FAT) and a little clock skew of a network filesystem.
+	racyWindow = 3 * time.Second
 )
 
 func newContextDigests(kept []byte, start time.Time) *contextDigests {

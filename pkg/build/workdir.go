@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	digest "github.com/opencontainers/go-digest"
 
 	"github.com/layerctl/layerctl/pkg/container"
 )
@@ -34,32 +35,18 @@ func (b *builder) workdir(ctx context.Context, st *stage, c *instructions.Workdi
 	return nil
 }
 
-// makeWorkdir makes the directory rel in a container of the stage's image
-// and commits what that changed as the stage's next layer.
+// makeWorkdir makes the directory rel as the stage's next layer: written
+// straight into a draft layer when that is a plain write and USER needs no
+// lookup in the image's files, else through a container of the image.
 func (b *builder) makeWorkdir(ctx context.Context, st *stage, rel string) (bool, error) {
-	drop, err := b.recordStage(st)
-	if err != nil {
-		return false, err
+	user := st.cfg.Config.User
+	m, changed, err := container.LayerMeta{}, false, errNotPlain
+	if numericChown(user) && !noDraft {
+		m, changed, err = b.workdirInDraft(ctx, st.top, rel, user)
 	}
-	defer drop()
-	noEntrypoint := ""
-	ctr, err := b.store.Create(ctx, container.CreateOptions{Image: st.imageID.String(), Run: &container.RunConfig{Entrypoint: &noEntrypoint}})
-	if err != nil {
-		return false, err
+	if errors.Is(err, errNotPlain) {
+		m, changed, err = b.workdirInContainer(ctx, st, rel, user)
 	}
-	defer b.store.Remove(ctr.ID, true)
-	rootfs, err := b.store.Mount(ctr.ID)
-	if err != nil {
-		return false, err
-	}
-	err = mkdirAs(rootfs, rel, st.cfg.Config.User)
-	if uerr := b.store.Umount(ctr.ID, false); err == nil {
-		err = uerr
-	}
-	if err != nil {
-		return false, err
-	}
-	m, changed, err := b.store.CommitLayer(ctx, ctr.ID, b.clamp())
 	if err != nil {
 		return false, err
 	}
@@ -67,6 +54,65 @@ func (b *builder) makeWorkdir(ctx context.Context, st *stage, rel string) (bool,
 		b.addLayer(st, m)
 	}
 	return changed, nil
+}
+
+// workdirInDraft makes rel in a draft layer over top, as a container of the
+// image would: the parents the image has are copied up.
+func (b *builder) workdirInDraft(ctx context.Context, top digest.Digest, rel, user string) (container.LayerMeta, bool, error) {
+	draft, err := b.store.DraftLayer(top)
+	if err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	defer draft.Discard()
+	root, err := os.OpenRoot(draft.Dir)
+	if err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	defer root.Close()
+	t := target{root: root, draft: newDraftView(draft, b.clamp())}
+	if t.uid, t.gid, err = userIDs(root, user); err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	if exists, err := t.isDir(rel); err != nil || exists {
+		return container.LayerMeta{}, false, err
+	}
+	if err := t.mkdirDraft(rel); err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	for dir := range t.draft.fresh { // 0755 whatever the umask
+		if err := root.Chmod(dir, 0o755); err != nil {
+			return container.LayerMeta{}, false, err
+		}
+	}
+	return draft.Commit(ctx, b.clamp())
+}
+
+// workdirInContainer makes rel in a container of the stage's image and
+// commits what that changed.
+func (b *builder) workdirInContainer(ctx context.Context, st *stage, rel, user string) (container.LayerMeta, bool, error) {
+	drop, err := b.recordStage(st)
+	if err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	defer drop()
+	noEntrypoint := ""
+	ctr, err := b.store.Create(ctx, container.CreateOptions{Image: st.imageID.String(), Run: &container.RunConfig{Entrypoint: &noEntrypoint}})
+	if err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	defer b.store.Remove(ctr.ID, true)
+	rootfs, err := b.store.Mount(ctr.ID)
+	if err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	err = mkdirAs(rootfs, rel, user)
+	if uerr := b.store.Umount(ctr.ID, false); err == nil {
+		err = uerr
+	}
+	if err != nil {
+		return container.LayerMeta{}, false, err
+	}
+	return b.store.CommitLayer(ctx, ctr.ID, b.clamp())
 }
 
 // mkdirAs makes rel and its missing parents in rootfs (opened as a root: an

@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -82,9 +83,18 @@ func (st *Staged) Register(ctx context.Context, parent digest.Digest, clamp time
 	}
 	defer splitFile.Close()
 	zw := gzip.NewWriter(splitFile)
+	// Buffered at both ends: an io.Pipe hands each write and read over
+	// between the goroutines, some six a file.
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(st.writeTar(ctx, pw, clamp)) }()
-	res, err := recordStream(ctx, pr, zw)
+	go func() {
+		bw := bufio.NewWriterSize(pw, pipeBuffer)
+		err := st.writeTar(ctx, bw, clamp)
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err)
+	}()
+	res, err := recordStream(ctx, bufio.NewReaderSize(pr, pipeBuffer), zw)
 	pr.CloseWithError(fmt.Errorf("layer stream not read: %w", err)) // ends the writer on an error
 	if err == nil {
 		err = zw.Close()
@@ -104,6 +114,8 @@ func (st *Staged) Register(ctx context.Context, parent digest.Digest, clamp time
 	}
 	return s.publishNew(ctx, st.tmp, m)
 }
+
+const pipeBuffer = 256 << 10
 
 // writeTar writes the staged dir as WriteDiff does, clamping the mtimes in
 // the dir as it goes.
