@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -109,4 +110,22 @@ func TestRegisterStagedDir(t *testing.T) {
 			t.Errorf("left layers %v (had %v), tmp %v", layers, layersBefore, tmp)
 		}
 	})
+}
+
+// TestOpenMarksTmpTopDir: the store's tmp/, where every layer is built,
+// carries FS_TOPDIR_FL, so ext4 spreads the layers' dirs over block groups.
+func TestOpenMarksTmpTopDir(t *testing.T) {
+	s := openPutStore(t)
+	fd, err := unix.Open(filepath.Join(s.Root(), "tmp"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	flags, err := unix.IoctlGetInt(fd, unix.FS_IOC_GETFLAGS)
+	if err != nil {
+		t.Skipf("the test directory's filesystem keeps no inode flags: %v", err)
+	}
+	if flags&0x00020000 == 0 {
+		t.Errorf("tmp/ flags %#x: want FS_TOPDIR_FL", flags)
+	}
 }
