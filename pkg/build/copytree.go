@@ -46,6 +46,7 @@ func (s source) match(name string) ([]string, error) {
 		return []string{rel}, nil
 	}
 	var out []string
+	segs := strings.Split(rel, "/")
 	err := fs.WalkDir(s.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -56,8 +57,22 @@ func (s source) match(name string) ([]string, error) {
 			}
 			return nil
 		}
-		if ok, _ := path.Match(rel, p); ok && p != "." {
+		if p == "." {
+			return nil
+		}
+		if ok, _ := path.Match(rel, p); ok {
 			out = append(out, p)
+		}
+		// A wildcard matches no "/": nothing deeper than the pattern, or
+		// under a directory its leading segments do not match, can match.
+		depth := strings.Count(p, "/") + 1
+		if d.IsDir() && depth < len(segs) {
+			if ok, _ := path.Match(strings.Join(segs[:depth], "/"), p); ok {
+				return nil
+			}
+		}
+		if d.IsDir() {
+			return fs.SkipDir
 		}
 		return nil
 	})
