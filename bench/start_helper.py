@@ -374,14 +374,15 @@ def parse_trace(path):
             i_end = i
             break
     t_end = ev[i_end][1] if i_end is not None else ev[-1][1]
+    # The init step is cloned as soon as the flags are read (in a goroutine); beside its exec and runtime
+    # start the parent opens the store, creates the container, mounts the overlay, makes the cgroup dirs,
+    # writes state.json and then the init step's config.
+    i_clone = first(lambda e: e[2].startswith(("clone(", "clone3(")) and "CLONE_NEWPID" in e[2])
     i_store = first(lambda e: e[2].startswith("flock("))
     i_created = first(lambda e: e[2].startswith("renameat") and "/tmp/container-" in e[2])
-    i_clone = first(lambda e: e[2].startswith(("clone(", "clone3(")) and "CLONE_NEWPID" in e[2])
-    # after the clone, beside the init step's runtime start: the overlay mount, the cgroup dirs, state.json,
-    # then the config written to the init step
-    i_omount = first(lambda e: e[2].startswith('mount("overlay"'), i_clone or 0)
-    i_cg = first(lambda e: e[2].startswith("mkdirat(") and "/sys/fs/cgroup" in e[2], i_clone or 0)
-    i_config = first(lambda e: e[2].startswith("write(") and '\\"Mode\\"' in e[2], i_clone or 0)
+    i_omount = first(lambda e: e[2].startswith('mount("overlay"'))
+    i_cg = first(lambda e: e[2].startswith("mkdirat(") and "/sys/fs/cgroup" in e[2])
+    i_config = first(lambda e: e[2].startswith("write(") and '\\"Mode\\"' in e[2])
     i_init = first(lambda e: e[2].startswith("execve(") and ("layerctl-init" in e[2] or '"/proc/self/exe"' in e[2]))
     init = ev[i_init][0] if i_init is not None else None
     t_init_exec = None
@@ -399,12 +400,9 @@ def parse_trace(path):
     def span(a, b):
         return (b - a) * 1000 if a is not None and b is not None else None
     phases = [
-        ("exec layerctl, Go runtime, CLI, open store (to first flock)", span(t0, ts(i_store))),
-        ("create: container record + init layer (to rename into containers/)", span(ts(i_store), ts(i_created))),
-        ("start: read the record and image config, pre-spawn (to the clone of the namespaces)",
-         span(ts(i_created), ts(i_clone))),
+        ("exec layerctl, Go runtime, CLI flags (to the clone of layerctl-init)", span(t0, ts(i_clone))),
         ("clone(NEWNS|UTS|IPC|PID|NET) + exec of layerctl-init", span(ts(i_clone), t_init_exec)),
-        ("layerctl-init: Go runtime start + its config and rootfs mount (made meanwhile, see below)",
+        ("layerctl-init: Go runtime start, until its config and rootfs came (the parent's work, below)",
          span(t_init_exec, ts(i_imount))),
         ("layerctl-init: rootfs, /proc, /dev, pivot_root, hostname, lo, caps; go after the cgroup join",
          span(ts(i_imount), ts(i_cmd))),
@@ -431,10 +429,12 @@ def parse_trace(path):
         freeze = (ev[i_thw][1] + (dur(i_thw, "write") or 0) - ev[i_frz][1]) * 1000
     # the parent's work beside the init step's start, from the clone to the config sent (not in the sum above)
     beside = [
-        ("parent, beside: overlay mount (from the clone)", span(ts(i_clone), ts(i_omount))),
-        ("parent, beside: overlay mount to the cgroup dirs", span(ts(i_omount), ts(i_cg))),
-        ("parent, beside: cgroup dirs, state.json (fsync), to the config sent", span(ts(i_cg), ts(i_config))),
-        ("parent, beside: config sent, counted from layerctl-init's exec (< its runtime start: no wait)",
+        ("parent, at (ms from exec): store opened (first flock)", span(t0, ts(i_store))),
+        ("parent, at: container created (rename into containers/)", span(t0, ts(i_created))),
+        ("parent, at: overlay mounted (record and image config read)", span(t0, ts(i_omount))),
+        ("parent, at: cgroup dirs made", span(t0, ts(i_cg))),
+        ("parent, at: config sent (after state.json's fsync)", span(t0, ts(i_config))),
+        ("config sent, counted from layerctl-init's exec (< its runtime start: no wait)",
          span(t_init_exec, ts(i_config))),
     ]
     return {"total_ms": (t_end - t0) * 1000, "phases": phases, "beside": beside,

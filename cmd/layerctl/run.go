@@ -72,13 +72,25 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
+	var stdin *os.File
+	if c.Bool("interactive") {
+		stdin = os.Stdin
+	}
+	// The container's init step starts while the store opens and the
+	// container is made.
+	var sp *container.Spawned
+	if !c.Bool("detach") {
+		sp = container.Spawn(opts.Run, foregroundStdio(stdin))
+	}
 	s, err := openStores(c)
 	if err != nil {
+		sp.Abort()
 		return err
 	}
 	defer s.Close()
 	st, err := s.Create(c.Context, opts)
 	if err != nil {
+		sp.Abort()
 		return fmt.Errorf("run: %w", err)
 	}
 	if c.Bool("detach") {
@@ -88,11 +100,7 @@ func runAction(c *cli.Context) error {
 		fmt.Println(st.ID)
 		return nil
 	}
-	var stdin *os.File
-	if c.Bool("interactive") {
-		stdin = os.Stdin
-	}
-	return runForeground(s, st.ID, stdin, "run")
+	return runForeground(s, st.ID, stdin, "run", sp)
 }
 
 // checkInputTTY refuses -it when stdin is not a terminal, as Docker does:
@@ -106,14 +114,27 @@ func checkInputTTY(c *cli.Context) error {
 	return nil
 }
 
-// runForeground starts a container's process with this process's stdio and
-// exits as it does; what names the command for its errors.
-func runForeground(s *container.Store, id string, stdin *os.File, what string) error {
+// foregroundStdio is this process's stdio for a container; stdin only when
+// given.
+func foregroundStdio(stdin *os.File) container.Stdio {
 	stdio := container.Stdio{Stdout: os.Stdout, Stderr: os.Stderr}
 	if stdin != nil {
 		stdio.Stdin = stdin
 	}
-	r, err := s.Start(id, stdio)
+	return stdio
+}
+
+// runForeground starts a container's process with this process's stdio
+// (on sp, an init step spawned for it, when not nil) and exits as it does;
+// what names the command for its errors.
+func runForeground(s *container.Store, id string, stdin *os.File, what string, sp *container.Spawned) error {
+	var r *container.Running
+	var err error
+	if sp != nil {
+		r, err = s.StartSpawned(id, sp)
+	} else {
+		r, err = s.Start(id, foregroundStdio(stdin))
+	}
 	if err != nil {
 		return startFailed(what, err)
 	}

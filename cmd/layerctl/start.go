@@ -102,7 +102,7 @@ func startAttached(c *cli.Context) error {
 		}
 		stdin = os.Stdin
 	}
-	return runForeground(s, st.ID, stdin, "start")
+	return runForeground(s, st.ID, stdin, "start", nil)
 }
 
 var restartCommand = &cli.Command{

@@ -74,8 +74,25 @@ var ErrOOM = errors.New("out of memory")
 // Nothing runs before the process is in its cgroup. On error everything it
 // made is undone, and a container whose RunConfig asks for Remove is
 // removed.
-func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
+func (c *Store) Start(ref string, stdio Stdio) (*Running, error) {
 	ns.Warm() // the init step's sealed program, made while the rootfs is readied
+	return c.start(ref, stdio, nil)
+}
+
+// StartSpawned is Start with an init step Spawn started for the container
+// (its stdio is the Spawn's). One spawned for other namespaces or another
+// terminal, or whose spawn failed, is ended, and Start starts another.
+func (c *Store) StartSpawned(ref string, sp *Spawned) (*Running, error) {
+	return c.start(ref, sp.stdio, sp)
+}
+
+// start is Start, with sp (nil: none) as the init step.
+func (c *Store) start(ref string, stdio Stdio, sp *Spawned) (_ *Running, err error) {
+	defer func() {
+		if err != nil && sp != nil {
+			sp.Abort()
+		}
+	}()
 	s, err := c.Resolve(ref)
 	if err != nil {
 		return nil, err
@@ -105,7 +122,7 @@ func (c *Store) Start(ref string, stdio Stdio) (_ *Running, err error) {
 			<-reclaimed
 		}
 	}()
-	proc, err := ns.Start(ns.Spec{
+	proc, err := sp.start(ns.Spec{
 		Rootfs: c.MergedDir(s.ID), Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net, Args: args,
 		Env:        mergeEnv(cfg.Env, rc.Env),
 		WorkingDir: cmp.Or(rc.WorkingDir, cfg.WorkingDir), User: cmp.Or(rc.User, cfg.User),

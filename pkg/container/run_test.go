@@ -413,3 +413,33 @@ func TestRunRefresh(t *testing.T) {
 	}
 	e.checkReleased(t, s.ID, "exited")
 }
+
+// A container started on an init step spawned before it was created runs
+// as one Start would start; a spawned step that does not fit the
+// container (another network) is ended and a fitting one started.
+func TestRunSpawned(t *testing.T) {
+	e := newRunEnv(t)
+	for _, tc := range []struct {
+		name     string
+		spawnNet string
+	}{
+		{"fits", ""},
+		{"other network", ns.NetHost},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			stdio := container.Stdio{Stdout: &out, Stderr: &out}
+			rc := container.RunConfig{Cmd: []string{"sh", "-c", "echo $$ $(hostname); ip link | grep -c mtu"}, Remove: true}
+			sp := container.Spawn(&container.RunConfig{Net: tc.spawnNet}, stdio)
+			s := e.create(t, rc)
+			r, err := e.cs.StartSpawned(s.ID, sp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, err := r.Wait(); code != 0 || err != nil || out.String() != "1 box\n1\n" {
+				t.Errorf("Wait = %d, %v, output %q; want 0 and PID 1 in box, lo alone", code, err, out.String())
+			}
+			e.checkGone(t, s.ID)
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package ns
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -368,6 +369,41 @@ func TestRunRootfsMountedInPrepare(t *testing.T) {
 
 	if code != 0 || !slices.Contains(strings.Fields(out), "rootfs-marker") {
 		t.Fatalf("ls /: exit %d, %q, %q; want the rootfs mounted in Prepare", code, out, errOut)
+	}
+}
+
+// An init step spawned before its spec runs the spec Start gives it later,
+// as its pid; one aborted is gone; a spawned step starts once.
+func TestSpawn(t *testing.T) {
+	requireNS(t)
+	var out bytes.Buffer
+	sp, err := Spawn(Launch{Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Rootfs: newRootfs(t), Hostname: "later", Args: []string{"sh", "-c", "echo $$ $(hostname)"}}
+	p, err := sp.Start(spec)
+	if err != nil {
+		t.Fatalf("Start of the spawned init step: %v", err)
+	}
+	cleanupProcess(t, p, spec.Rootfs)
+	if p.Pid() != sp.Pid() {
+		t.Errorf("process pid %d, spawned %d", p.Pid(), sp.Pid())
+	}
+	if code, err := p.Wait(); code != 0 || err != nil || out.String() != "1 later\n" {
+		t.Errorf("Wait = %d, %v, output %q; want 0 and \"1 later\"", code, err, out.String())
+	}
+	if _, err := sp.Start(spec); err == nil {
+		t.Error("a second Start of one spawned init step succeeded")
+	}
+
+	gone, err := Spawn(Launch{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Abort()
+	if Alive(gone.Pid()) {
+		t.Errorf("the aborted init step %d still runs", gone.Pid())
 	}
 }
 

@@ -32,19 +32,26 @@ func Start(spec Spec) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(spec.Rootfs); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("start container: rootfs %s is not a directory (%v)", spec.Rootfs, err)
+	if err := checkRootfs(spec.Rootfs); err != nil {
+		return nil, err
 	}
-	cmd, err := initCommand(modeRun)
+	sp, err := Spawn(spec.launch())
 	if err != nil {
 		return nil, err
 	}
-	cmd.SysProcAttr.Cloneflags = cloneFlags(cfg.NewNet)
-	con, err := setupIO(cmd, spec.TTY, spec.Stdin, spec.Stdout, spec.Stderr)
-	if err != nil {
-		return nil, err
+	return sp.start(spec, cfg)
+}
+
+// launch is what Spawn needs of spec.
+func (spec *Spec) launch() Launch {
+	return Launch{Net: spec.Net, TTY: spec.TTY, Stdin: spec.Stdin, Stdout: spec.Stdout, Stderr: spec.Stderr}
+}
+
+func checkRootfs(rootfs string) error {
+	if fi, err := os.Stat(rootfs); err != nil || !fi.IsDir() {
+		return fmt.Errorf("start container: rootfs %s is not a directory (%v)", rootfs, err)
 	}
-	return launch(cmd, cfg, hooks{prepare: spec.Prepare, before: spec.BeforeStart}, con, (*exec.Cmd).Start)
+	return nil
 }
 
 // Run starts a container, forwards this process's signals to it and waits
@@ -96,43 +103,140 @@ type hooks struct {
 	prepare, before func(pid int) error
 }
 
-// launch starts the init step with start, runs prepare (while the init
-// step's runtime starts), hands it cfg, runs before (while the init step
-// sets up the rootfs), says go, with a tty takes the pty's master and says
-// go on, and waits until the init step has exec'd (its end of the sync
-// socket closes) or reported a failure.
+// launch starts the init step with start and hands it cfg (finish).
 func launch(cmd *exec.Cmd, cfg *config, h hooks, con *console, start func(*exec.Cmd) error) (*Process, error) {
+	sp, err := spawn(cmd, con, start)
+	if err != nil {
+		return nil, err
+	}
+	return sp.finish(cfg, h)
+}
+
+// Spawned is an init step started ahead of its spec (Spawn): in its new
+// namespaces, its runtime starting, waiting for its config.
+type Spawned struct {
+	p            *Process
+	parent, cfgW *os.File // the sync socket; the config pipe
+	newNet, tty  bool
+	used         bool
+}
+
+// Launch is what Spawn needs of a Spec: its namespaces and its stdio.
+type Launch struct {
+	Net            string
+	TTY            bool
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Spawn starts a container's init step before its spec is known, so that
+// its start overlaps the caller's work (making the container); Start on
+// the result goes on from there, Abort ends it.
+func Spawn(l Launch) (*Spawned, error) {
+	newNet, err := netNamespace(l.Net)
+	if err != nil {
+		return nil, err
+	}
+	cmd, err := initCommand(modeRun)
+	if err != nil {
+		return nil, err
+	}
+	cmd.SysProcAttr.Cloneflags = cloneFlags(newNet)
+	con, err := setupIO(cmd, l.TTY, l.Stdin, l.Stdout, l.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := spawn(cmd, con, (*exec.Cmd).Start)
+	if err != nil {
+		return nil, err
+	}
+	sp.newNet, sp.tty = newNet, l.TTY
+	return sp, nil
+}
+
+// Pid is the init step's pid.
+func (sp *Spawned) Pid() int { return sp.p.Pid() }
+
+// Start hands the init step spec and returns as the package's Start does.
+// The network, tty and stdio are the Launch's: spec's are not looked at.
+func (sp *Spawned) Start(spec Spec) (*Process, error) {
+	if sp.used {
+		return nil, errors.New("start container: the spawned init step was used already")
+	}
+	cfg, err := spec.config()
+	if err == nil {
+		err = checkRootfs(spec.Rootfs)
+	}
+	if err != nil {
+		sp.Abort()
+		return nil, err
+	}
+	return sp.start(spec, cfg)
+}
+
+func (sp *Spawned) start(spec Spec, cfg *config) (*Process, error) {
+	cfg.NewNet, cfg.TTY = sp.newNet, sp.tty
+	return sp.finish(cfg, hooks{prepare: spec.Prepare, before: spec.BeforeStart})
+}
+
+// Abort kills the init step and waits for it; a no-op once Start ran.
+func (sp *Spawned) Abort() {
+	if sp.used {
+		return
+	}
+	sp.used = true
+	sp.p.cmd.Process.Kill()
+	sp.p.Wait()
+	sp.parent.Close()
+	sp.cfgW.Close()
+}
+
+// spawn starts the init step with start, with its config pipe and sync
+// socket (and console) as its fds.
+func spawn(cmd *exec.Cmd, con *console, start func(*exec.Cmd) error) (*Spawned, error) {
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		con.close()
 		return nil, fmt.Errorf("start init step: %w", err)
 	}
-	defer cfgW.Close()
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		cfgR.Close()
+		cfgW.Close()
 		con.close()
 		return nil, fmt.Errorf("start init step: socketpair: %w", err)
 	}
 	parent, child := os.NewFile(uintptr(sp[0]), "sync"), os.NewFile(uintptr(sp[1]), "sync")
-	defer parent.Close()
 	// configFD, syncFD, consoleFD (closed without a tty), then the mode's.
 	cmd.ExtraFiles = append([]*os.File{cfgR, child, con.socket()}, cmd.ExtraFiles...)
 	err = start(cmd)
 	cfgR.Close()
 	child.Close()
 	if err != nil {
+		parent.Close()
+		cfgW.Close()
 		con.close()
 		return nil, fmt.Errorf("start init step: %w", err)
 	}
 	con.started()
-	p := newProcess(cmd, con)
+	return &Spawned{p: newProcess(cmd, con), parent: parent, cfgW: cfgW}, nil
+}
+
+// finish runs prepare (while the init step's runtime starts), hands the
+// init step cfg, runs before (while it sets up the rootfs), says go, with a
+// tty takes the pty's master and says go on, and waits until the init step
+// has exec'd (its end of the sync socket closes) or reported a failure.
+func (sp *Spawned) finish(cfg *config, h hooks) (*Process, error) {
+	sp.used = true
+	defer sp.parent.Close()
+	defer sp.cfgW.Close()
+	p, parent := sp.p, sp.parent
 	fail := func(err error) (*Process, error) {
 		p.cmd.Process.Kill()
 		p.Wait()
 		return nil, err
 	}
-	if err := handOver(cmd.Process.Pid, parent, cfgW, cfg, h); err != nil {
+	if err := handOver(p.Pid(), parent, sp.cfgW, cfg, h); err != nil {
 		var gone initGone
 		if !errors.As(err, &gone) {
 			return fail(err)
@@ -144,7 +248,7 @@ func launch(cmd *exec.Cmd, cfg *config, h hooks, con *console, start func(*exec.
 		}
 		return fail(fmt.Errorf("start init step: %w", err))
 	}
-	if err := con.connect(); err != nil {
+	if err := p.con.connect(); err != nil {
 		// No pty: the init step failed before it had one, and said why
 		// on the sync socket before it exited, or it hangs.
 		p.cmd.Process.Kill()

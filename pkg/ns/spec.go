@@ -128,6 +128,17 @@ const (
 	modeExec = "exec"
 )
 
+// netNamespace tells whether a network mode needs a new network namespace.
+func netNamespace(net string) (bool, error) {
+	switch net {
+	case "", NetNone:
+		return true, nil
+	case NetHost:
+		return false, nil
+	}
+	return false, fmt.Errorf("spec: network %q: want %q or %q", net, NetNone, NetHost)
+}
+
 func (s *Spec) config() (*config, error) {
 	if s.Rootfs == "" {
 		return nil, fmt.Errorf("spec: no rootfs")
@@ -138,12 +149,9 @@ func (s *Spec) config() (*config, error) {
 		User: s.User, Privileged: s.Privileged, TTY: s.TTY, NoNewPrivileges: s.NoNewPrivileges,
 		Init: s.Init,
 	}
-	switch s.Net {
-	case "", NetNone:
-		c.NewNet = true
-	case NetHost:
-	default:
-		return nil, fmt.Errorf("spec: network %q: want %q or %q", s.Net, NetNone, NetHost)
+	var err error
+	if c.NewNet, err = netNamespace(s.Net); err != nil {
+		return nil, err
 	}
 	for _, v := range s.Volumes {
 		if !path.IsAbs(v.Target) || !path.IsAbs(v.Source) {
