@@ -432,6 +432,21 @@ func TestRunKilledWhileSettingUp(t *testing.T) {
 	}
 }
 
+// The user's process starts with no signal ignored or blocked: what the
+// init step did about early signals does not pass to it.
+func TestRunSignalsStartDefault(t *testing.T) {
+	requireNS(t)
+	code, out, errOut := run(t, Spec{}, "cat", "/proc/1/status")
+	if code != 0 {
+		t.Fatalf("cat: exit %d, %s", code, errOut)
+	}
+	for _, field := range []string{"SigIgn:\t0000000000000000", "SigBlk:\t0000000000000000"} {
+		if !strings.Contains(out, field) {
+			t.Errorf("/proc/1/status lacks %q:\n%s", field, out)
+		}
+	}
+}
+
 // Warm makes the sealed view in the background, once: the Start after it
 // runs its init step from that very file.
 func TestWarm(t *testing.T) {
