@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/layerctl/layerctl/pkg/container"
 )
 
 var cpCommand = &cli.Command{
@@ -13,6 +15,10 @@ var cpCommand = &cli.Command{
 	Usage: "copy files between a container and the host (- for a tar stream on stdin or stdout)",
 	ArgsUsage: "CONTAINER:SRC DEST|-\n" +
 		"   layerctl cp SRC|- CONTAINER:DEST",
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "archive", Aliases: []string{"a"}, Usage: "keep the source's owners (uid and gid)"},
+		&cli.BoolFlag{Name: "follow-link", Aliases: []string{"L"}, Usage: "copy what a symlink named as SRC points to"},
+	},
 	Action: func(c *cli.Context) error {
 		if c.NArg() != 2 {
 			return fmt.Errorf("cp: want SRC DEST, one of them CONTAINER:PATH")
@@ -28,15 +34,16 @@ var cpCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
+		o := container.CopyOptions{Archive: c.Bool("archive"), FollowLink: c.Bool("follow-link")}
 		switch {
 		case srcIn && dst == "-":
-			err = s.CopyOut(srcCtr, srcPath, os.Stdout)
+			err = s.CopyOut(srcCtr, srcPath, os.Stdout, o)
 		case srcIn:
-			err = s.Copy(srcCtr, false, srcPath, dst)
+			err = s.Copy(srcCtr, false, srcPath, dst, o)
 		case src == "-":
-			err = s.CopyIn(dstCtr, dstPath, os.Stdin)
+			err = s.CopyIn(dstCtr, dstPath, os.Stdin, o)
 		default:
-			err = s.Copy(dstCtr, true, src, dstPath)
+			err = s.Copy(dstCtr, true, src, dstPath, o)
 		}
 		if err != nil {
 			return fmt.Errorf("cp %s %s: %w", src, dst, err)

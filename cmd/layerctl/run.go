@@ -130,6 +130,7 @@ func foregroundStdio(stdin *os.File) container.Stdio {
 func runForeground(s *container.Store, id string, stdin *os.File, what string, sp *container.Spawned) error {
 	var r *container.Running
 	var err error
+	container.HoldSignals()
 	if sp != nil {
 		r, err = s.StartSpawned(id, sp)
 	} else {

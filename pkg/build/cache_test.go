@@ -145,3 +145,53 @@ func TestBuildCacheArgs(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildKeepsContextDigests: a build keeps its context's file digests in
+// the store; an edit that keeps the file's size and mtime still rebuilds
+// the COPY (its ctime moved), and gc drops the digests of a context that
+// is gone.
+func TestBuildKeepsContextDigests(t *testing.T) {
+	build.RacyWindow(t, 10*time.Millisecond)
+	s := newStore(t)
+	dir := writeContext(t, map[string]string{
+		"Dockerfile": "FROM busybox\nCOPY f /f\n",
+		"f":          "one\n",
+	})
+	time.Sleep(50 * time.Millisecond) // past the window: the digest is kept
+	if _, progress, err := buildIn(t.Context(), s, dir, build.Options{Tags: []string{"kept"}}); err != nil {
+		t.Fatalf("build: %v\n%s", err, progress)
+	}
+	kept, _ := filepath.Glob(filepath.Join(s.Root(), "buildcache", "contexts", "*"))
+	if len(kept) != 1 {
+		t.Fatalf("kept context digests: %v, want one file", kept)
+	}
+	if _, progress, _ := buildIn(t.Context(), s, dir, build.Options{Tags: []string{"kept"}}); !strings.Contains(progress, "#2 CACHED") {
+		t.Errorf("rebuild with kept digests:\n%s", progress)
+	}
+	f := filepath.Join(dir, "f")
+	fi, err := os.Stat(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f, []byte("two\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(f, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if _, progress, err := buildIn(t.Context(), s, dir, build.Options{Tags: []string{"kept"}}); err != nil || strings.Contains(progress, "CACHED") {
+		t.Errorf("an edit with size and mtime kept hit the cache (%v):\n%s", err, progress)
+	}
+	if out := runIn(t, s, "kept", "cat", "/f"); out != "two\n" {
+		t.Errorf("rebuilt image has %q", out)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GC(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(s.Root(), "buildcache", "contexts", "*")); len(kept) != 0 {
+		t.Errorf("gc kept the digests of a removed context: %v", kept)
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"os"
 	"sort"
 	"syscall"
 	"time"
@@ -48,11 +50,12 @@ const (
 	digestsMagic = "layerctl context digests 2\n"
 	// maxContextRecords bounds what is kept for one context.
 	maxContextRecords = 1 << 17
-	// racyWindow is how far before a build's start a ctime must be for its
-	// file's digest to be kept: more than the coarsest timestamps (2 s on
-	// FAT) and a little clock skew of a network filesystem.
-	racyWindow = 3 * time.Second
 )
+
+// racyWindow is how far before a build's start a ctime must be for its
+// file's digest to be kept: more than the coarsest timestamps (2 s on FAT)
+// and a little clock skew of a network filesystem. Tests shorten it.
+var racyWindow = 3 * time.Second
 
 func newContextDigests(kept []byte, start time.Time) *contextDigests {
 	return &contextDigests{
@@ -90,11 +93,16 @@ func (c *contextDigests) sum(dirs *rootCache, rel string, fi fs.FileInfo) ([sha2
 	if err != nil {
 		return [sha256.Size]byte{}, err
 	}
-	f, err := dir.Open(name)
+	// Non-blocking and checked before reading: a file swapped for a FIFO
+	// since the walk's lstat must not hang the build.
+	f, err := dir.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return [sha256.Size]byte{}, err
 	}
 	defer f.Close()
+	if now, err := f.Stat(); err != nil || !now.Mode().IsRegular() {
+		return [sha256.Size]byte{}, fmt.Errorf("%s: changed while the build read it", rel)
+	}
 	if c.buf == nil {
 		c.buf = make([]byte, 64<<10)
 	}

@@ -20,6 +20,11 @@ type digestRun struct {
 // digestContext digests dir as `COPY . /` would, with what an earlier build
 // kept (nil for nothing). start is the build's start time.
 func digestContext(t *testing.T, dir string, kept []byte, start time.Time) digestRun {
+	return digestSources(t, dir, kept, start, ".")
+}
+
+// digestSources digests the sources of a COPY in dir.
+func digestSources(t *testing.T, dir string, kept []byte, start time.Time, sources ...string) digestRun {
 	t.Helper()
 	b := &builder{opts: Options{Context: dir}}
 	src, closeSrc, err := b.contextSource()
@@ -31,13 +36,15 @@ func digestContext(t *testing.T, dir string, kept []byte, start time.Time) diges
 	dirs := newRootCache(src.root)
 	defer dirs.close()
 	h := sha256.New()
-	items, err := src.match(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, item := range items {
-		if err := src.digestTree(h, sums, dirs, item); err != nil {
+	for _, source := range sources {
+		items, err := src.match(source)
+		if err != nil {
 			t.Fatal(err)
+		}
+		for _, item := range items {
+			if err := src.digestTree(h, sums, dirs, item); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	return digestRun{key: hex.EncodeToString(h.Sum(nil)), hashed: sums.hashed, keep: sums.encode()}
@@ -162,5 +169,28 @@ func TestContextDigestsNotKept(t *testing.T) {
 	}
 	if run := digestContext(t, dir, kept, later); run.hashed != 0 {
 		t.Errorf("intact kept digests: %d files read, want 0", run.hashed)
+	}
+}
+
+// TestContextDigestNamedSymlink: a symlink named as a COPY source is
+// copied as its target, so an edit of the target (size and mtime kept)
+// changes the key.
+func TestContextDigestNamedSymlink(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a": "one\n"})
+	must(t, os.Symlink("a", filepath.Join(dir, "ln")))
+	time.Sleep(20 * time.Millisecond)
+	later := time.Now().Add(2 * racyWindow)
+	first := digestSources(t, dir, nil, later, "ln")
+	if again := digestSources(t, dir, first.keep, later, "ln"); again.hashed != 0 || again.key != first.key {
+		t.Errorf("unchanged: %d files read, key changed %v", again.hashed, again.key != first.key)
+	}
+	p := filepath.Join(dir, "a")
+	fi, err := os.Stat(p)
+	must(t, err)
+	must(t, os.WriteFile(p, []byte("ONE\n"), 0o644))
+	must(t, os.Chtimes(p, fi.ModTime(), fi.ModTime()))
+	if again := digestSources(t, dir, first.keep, later, "ln"); again.hashed != 1 || again.key == first.key {
+		t.Errorf("target edited: %d files read (want 1), key changed %v (want true)", again.hashed, again.key != first.key)
 	}
 }

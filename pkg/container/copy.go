@@ -20,6 +20,16 @@ import (
 // (see copytar.go), whether it runs or not: it is mounted for the copy
 // (counted, so a running container's mount stays) and unmounted after.
 
+// CopyOptions are docker cp's flags.
+type CopyOptions struct {
+	// Archive keeps the source's owners (-a); otherwise the copy belongs to
+	// whoever runs it (root: in a container, its root user).
+	Archive bool
+	// FollowLink copies what a symlink named as the source points to
+	// (-L), under the link's name.
+	FollowLink bool
+}
+
 // ErrCopy marks a copy the rules refuse (a directory onto a file, a
 // missing destination directory).
 var ErrCopy = errors.New("cannot copy")
@@ -47,8 +57,8 @@ func copyPlan(src string, srcIsDir bool, dst string, dstExists, dstIsDir bool) (
 }
 
 // followSource tells whether a source's last symlink is followed.
-func followSource(src string) bool {
-	return strings.HasSuffix(src, "/") || strings.HasSuffix(src, "/.")
+func followSource(src string, o CopyOptions) bool {
+	return o.FollowLink || strings.HasSuffix(src, "/") || strings.HasSuffix(src, "/.")
 }
 
 // withRoot runs fn with an O_PATH fd of a container's root, mounted for
@@ -75,16 +85,16 @@ func (c *Store) withRoot(ref string, fn func(root int) error) error {
 
 // CopyOut writes the file or tree at src in the container ref to w as a
 // tar stream (docker cp CONTAINER:SRC -).
-func (c *Store) CopyOut(ref, src string, w io.Writer) error {
+func (c *Store) CopyOut(ref, src string, w io.Writer, o CopyOptions) error {
 	return c.withRoot(ref, func(root int) error {
-		return archiveTo(w, root, src, "")
+		return archiveTo(w, root, src, "", followSource(src, o))
 	})
 }
 
 // archiveTo writes the tree at src below root to w, its top entry named
 // top ("" for src's own name; a "/." source: its contents).
-func archiveTo(w io.Writer, root int, src, top string) error {
-	fd, err := openInRoot(root, src, followSource(src))
+func archiveTo(w io.Writer, root int, src, top string, follow bool) error {
+	fd, err := openInRoot(root, src, follow)
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}
@@ -103,8 +113,8 @@ func archiveTo(w io.Writer, root int, src, top string) error {
 }
 
 // CopyIn extracts the tar stream r into the directory dst of the container
-// ref (docker cp - CONTAINER:DST).
-func (c *Store) CopyIn(ref, dst string, r io.Reader) error {
+// ref (docker cp - CONTAINER:DST); with o.Archive, owned as the stream says.
+func (c *Store) CopyIn(ref, dst string, r io.Reader, o CopyOptions) error {
 	return c.withRoot(ref, func(root int) error {
 		fd, err := openInRoot(root, dst, true)
 		if err != nil {
@@ -115,13 +125,13 @@ func (c *Store) CopyIn(ref, dst string, r io.Reader) error {
 		if err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			return fmt.Errorf("%w: %s is not a directory", ErrCopy, dst)
 		}
-		return extract(tar.NewReader(r), root, dst, extractOptions{})
+		return extract(tar.NewReader(r), root, dst, extractOptions{keepOwner: o.Archive})
 	})
 }
 
 // Copy copies src to dst, one of them in the container ref: into it
 // (toContainer: src on the host, dst in the container) or out of it.
-func (c *Store) Copy(ref string, toContainer bool, src, dst string) error {
+func (c *Store) Copy(ref string, toContainer bool, src, dst string, o CopyOptions) error {
 	var err error
 	if toContainer {
 		src, err = filepath.Abs(src)
@@ -137,15 +147,15 @@ func (c *Store) Copy(ref string, toContainer bool, src, dst string) error {
 	}
 	return c.withRoot(srcRef, func(srcRoot int) error {
 		return c.withRoot(dstRef, func(dstRoot int) error {
-			return copyBetween(srcRoot, src, dstRoot, dst, extractOptions{host: !toContainer})
+			return copyBetween(srcRoot, src, dstRoot, dst, followSource(src, o), extractOptions{host: !toContainer, keepOwner: o.Archive})
 		})
 	})
 }
 
 // copyBetween copies src below srcRoot to dst below dstRoot, through a
 // tar stream.
-func copyBetween(srcRoot int, src string, dstRoot int, dst string, o extractOptions) error {
-	sfd, err := openInRoot(srcRoot, src, followSource(src))
+func copyBetween(srcRoot int, src string, dstRoot int, dst string, follow bool, o extractOptions) error {
+	sfd, err := openInRoot(srcRoot, src, follow)
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}
@@ -167,7 +177,7 @@ func copyBetween(srcRoot int, src string, dstRoot int, dst string, o extractOpti
 	pr, pw := io.Pipe()
 	archived := make(chan error, 1)
 	go func() {
-		err := archiveTo(pw, srcRoot, src, top)
+		err := archiveTo(pw, srcRoot, src, top, follow)
 		pw.CloseWithError(err)
 		archived <- err
 	}()

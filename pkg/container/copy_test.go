@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/layerctl/layerctl/pkg/container"
@@ -65,7 +66,7 @@ func TestCopyHostileSymlinks(t *testing.T) {
 	// Reading through them: the container's os-release, not the host's.
 	for _, src := range []string{"/abs/etc/os-release", "/up/os-release", "/abs/abs/up/../etc/os-release"} {
 		var buf bytes.Buffer
-		if err := e.cs.CopyOut(s.ID, src, &buf); err != nil {
+		if err := e.cs.CopyOut(s.ID, src, &buf, container.CopyOptions{}); err != nil {
 			t.Fatalf("cp %s -: %v", src, err)
 		}
 		tr := tar.NewReader(&buf)
@@ -77,7 +78,7 @@ func TestCopyHostileSymlinks(t *testing.T) {
 		}
 	}
 	// A link copied out is a link, not its target.
-	if err := e.cs.Copy(s.ID, false, "/hostfile", filepath.Join(host, "l")); err != nil {
+	if err := e.cs.Copy(s.ID, false, "/hostfile", filepath.Join(host, "l"), container.CopyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if to, err := os.Readlink(filepath.Join(host, "l")); err != nil || to != "/etc/hostname" {
@@ -90,7 +91,7 @@ func TestCopyHostileSymlinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, dst := range []string{"/up/", "/abs/etc/"} {
-		if err := e.cs.Copy(s.ID, true, src, dst); err != nil {
+		if err := e.cs.Copy(s.ID, true, src, dst, container.CopyOptions{}); err != nil {
 			t.Errorf("cp into %s: %v", dst, err)
 		}
 	}
@@ -105,8 +106,76 @@ func TestCopyHostileSymlinks(t *testing.T) {
 	tw := tar.NewWriter(&tb)
 	tw.WriteHeader(&tar.Header{Name: "../../escape", Mode: 0o644, Typeflag: tar.TypeReg})
 	tw.Close()
-	if err := e.cs.CopyIn(s.ID, "/etc", &tb); err == nil {
+	if err := e.cs.CopyIn(s.ID, "/etc", &tb, container.CopyOptions{}); err == nil {
 		t.Error("a tar entry with ../ was extracted")
+	}
+	e.checkEmpty(t, "tmp")
+}
+
+// cp -a keeps the source's owners both ways (without it the copy is
+// root's); cp -L copies what a symlink named as the source points to.
+func TestCopyArchiveAndFollowLink(t *testing.T) {
+	requireDriver(t, union.VFS)
+	e := newEnv(t, union.VFS)
+	s := e.create(t, e.pull(t, tinyImage(t)), "cpa")
+	merged := e.mount(t, s.ID)
+	if err := os.WriteFile(filepath.Join(merged, "owned"), []byte("theirs\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Join(merged, "owned"), 1234, 5678); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("owned", filepath.Join(merged, "link")); err != nil {
+		t.Fatal(err)
+	}
+	e.umount(t, s.ID)
+	host := t.TempDir()
+	hostFile := filepath.Join(host, "mine")
+	if err := os.WriteFile(hostFile, []byte("mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(hostFile, 4321, 8765); err != nil {
+		t.Fatal(err)
+	}
+	owner := func(p string) [2]int {
+		t.Helper()
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		return [2]int{int(st.Uid), int(st.Gid)}
+	}
+	rw := func(name string) string { return e.dir("containers", s.ID, "rw", name) }
+	for _, tc := range []struct {
+		name        string
+		toContainer bool
+		src, dst    string
+		o           container.CopyOptions
+		check       string
+		want        [2]int
+	}{
+		{"out", false, "/owned", filepath.Join(host, "plain"), container.CopyOptions{}, filepath.Join(host, "plain"), [2]int{0, 0}},
+		{"out -a", false, "/owned", filepath.Join(host, "kept"), container.CopyOptions{Archive: true}, filepath.Join(host, "kept"), [2]int{1234, 5678}},
+		{"in", true, hostFile, "/in-plain", container.CopyOptions{}, rw("in-plain"), [2]int{0, 0}},
+		{"in -a", true, hostFile, "/in-kept", container.CopyOptions{Archive: true}, rw("in-kept"), [2]int{4321, 8765}},
+	} {
+		if err := e.cs.Copy(s.ID, tc.toContainer, tc.src, tc.dst, tc.o); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := owner(tc.check); got != tc.want {
+			t.Errorf("%s: owner %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	followed := filepath.Join(host, "followed")
+	if err := e.cs.Copy(s.ID, false, "/link", followed, container.CopyOptions{FollowLink: true}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(followed); err != nil || string(b) != "theirs\n" {
+		t.Errorf("cp -L of a link: %q, %v; want its target's content", b, err)
+	}
+	if fi, err := os.Lstat(followed); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("cp -L made %v, %v; want a regular file", fi.Mode(), err)
 	}
 	e.checkEmpty(t, "tmp")
 }

@@ -138,6 +138,8 @@ type extractOptions struct {
 	// setgid bits (a container's files must not become the host's
 	// privileges).
 	host bool
+	// keepOwner: entries get the owners the stream gives (cp -a).
+	keepOwner bool
 }
 
 // extract writes the entries of tr below dir inside root (dir resolved in
@@ -180,6 +182,9 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, root int, dir string, parent 
 	exists := unix.Fstatat(parent, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
 	isDir := exists && st.Mode&unix.S_IFMT == unix.S_IFDIR
 	if hdr.Typeflag == tar.TypeDir && isDir {
+		if err := o.chown(parent, base, hdr); err != nil {
+			return err
+		}
 		return unix.Fchmodat(parent, base, mode, 0)
 	}
 	if exists {
@@ -196,6 +201,9 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, root int, dir string, parent 
 		if err := unix.Mkdirat(parent, base, 0o700); err != nil {
 			return err
 		}
+		if err := o.chown(parent, base, hdr); err != nil {
+			return err
+		}
 		return unix.Fchmodat(parent, base, mode, 0)
 	case tar.TypeReg, tar.TypeRegA:
 		fd, err := unix.Openat(parent, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
@@ -204,6 +212,9 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, root int, dir string, parent 
 		}
 		f := os.NewFile(uintptr(fd), base)
 		_, err = io.Copy(f, tr)
+		if err == nil {
+			err = o.chown(parent, base, hdr) // before the chmod: chown clears setuid
+		}
 		if err == nil {
 			err = f.Chmod(os.FileMode(mode&0o777) | unixModeBits(mode))
 		}
@@ -214,7 +225,10 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, root int, dir string, parent 
 			return err
 		}
 	case tar.TypeSymlink:
-		return unix.Symlinkat(hdr.Linkname, parent, base)
+		if err := unix.Symlinkat(hdr.Linkname, parent, base); err != nil {
+			return err
+		}
+		return o.chown(parent, base, hdr)
 	case tar.TypeLink:
 		target, err := openInRoot(root, path.Join(dir, hdr.Linkname), false)
 		if err != nil {
@@ -223,7 +237,10 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, root int, dir string, parent 
 		defer unix.Close(target)
 		return unix.Linkat(target, "", parent, base, unix.AT_EMPTY_PATH)
 	case tar.TypeFifo:
-		return unix.Mknodat(parent, base, unix.S_IFIFO|mode, 0)
+		if err := unix.Mknodat(parent, base, unix.S_IFIFO|mode, 0); err != nil {
+			return err
+		}
+		return o.chown(parent, base, hdr)
 	case tar.TypeChar, tar.TypeBlock:
 		if o.host {
 			return nil // no device of a container's on the host
@@ -232,12 +249,23 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, root int, dir string, parent 
 		if hdr.Typeflag == tar.TypeBlock {
 			typ = unix.S_IFBLK
 		}
-		return unix.Mknodat(parent, base, typ|mode, int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))))
+		if err := unix.Mknodat(parent, base, typ|mode, int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))); err != nil {
+			return err
+		}
+		return o.chown(parent, base, hdr)
 	default:
 		return nil
 	}
 	ts := []unix.Timespec{unix.NsecToTimespec(hdr.ModTime.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}
 	return unix.UtimesNanoAt(parent, base, ts, unix.AT_SYMLINK_NOFOLLOW)
+}
+
+// chown gives the entry base in parent the stream's owners, with cp -a.
+func (o extractOptions) chown(parent int, base string, hdr *tar.Header) error {
+	if !o.keepOwner {
+		return nil
+	}
+	return unix.Fchownat(parent, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW)
 }
 
 // unixModeBits turns setuid, setgid and sticky bits into os.FileMode's.

@@ -66,6 +66,10 @@ func (r *Running) Pid() int { return r.proc.Pid() }
 // ForwardSignals passes this process's signals on to the container's.
 func (r *Running) ForwardSignals() { r.proc.ForwardSignals() }
 
+// HoldSignals keeps the signals ForwardSignals passes on from now until a
+// Running's ForwardSignals, so that none ends this process meanwhile.
+func HoldSignals() { ns.HoldSignals() }
+
 // ErrOOM marks a container process the kernel killed for its memory limit.
 var ErrOOM = errors.New("out of memory")
 

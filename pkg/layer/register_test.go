@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -109,4 +111,58 @@ func TestRegisterStagedDir(t *testing.T) {
 			t.Errorf("left layers %v (had %v), tmp %v", layers, layersBefore, tmp)
 		}
 	})
+}
+
+// TestOpenMarksTmpTopDir: the store's tmp/, where every layer is built,
+// carries FS_TOPDIR_FL, so ext4 spreads the layers' dirs over block groups.
+func TestOpenMarksTmpTopDir(t *testing.T) {
+	s := openPutStore(t)
+	fd, err := unix.Open(filepath.Join(s.Root(), "tmp"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	flags, err := unix.IoctlGetInt(fd, unix.FS_IOC_GETFLAGS)
+	if err != nil {
+		t.Skipf("the test directory's filesystem keeps no inode flags: %v", err)
+	}
+	if flags&0x00020000 == 0 {
+		t.Errorf("tmp/ flags %#x: want FS_TOPDIR_FL", flags)
+	}
+}
+
+// TestListInChain lists a directory as the image shows it: the nearest
+// layer's entry for each name, no name a whiteout hides, and no directory
+// reached through a symlink.
+func TestListInChain(t *testing.T) {
+	requireRoot(t)
+	s := openPutStore(t)
+	ctx := t.Context()
+	opts := layer.DiffOptions{Converter: s.Converter()}
+	base, _, err := s.Put(ctx, "", bytesSource(writeDiff(t, newTree(t).file("etc/a", "a").file("etc/gone", "g").file("etc/sub/x", "x").symlink("link", "etc").mtimes().dir, opts)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, _, err := s.Put(ctx, base.ChainID, bytesSource(writeDiff(t, newTree(t).file("etc/a", "new").mknod("etc/gone", unix.S_IFCHR, 0, 0).file("etc/b", "b").mtimes().dir, opts)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListInChain(top.ChainID, "etc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": s.DiffDir(top.ChainID) + "/etc/a", "b": s.DiffDir(top.ChainID) + "/etc/b", "sub": s.DiffDir(base.ChainID) + "/etc/sub"}
+	if len(list) != len(want) {
+		t.Errorf("etc lists %v, want %v", list, want)
+	}
+	for name, p := range want {
+		if list[name] != p {
+			t.Errorf("etc/%s at %q, want %q", name, list[name], p)
+		}
+	}
+	for _, dir := range []string{"link", "etc/a", "nowhere"} {
+		if _, err := s.ListInChain(top.ChainID, dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("ListInChain(%s): %v, want fs.ErrNotExist", dir, err)
+		}
+	}
 }

@@ -70,6 +70,7 @@ func Open(root string, opts OpenOptions) (*Store, error) {
 			return nil, fmt.Errorf("create store %s: %w", root, err)
 		}
 	}
+	spreadSubdirs(paths.Tmp())
 	lock, err := os.OpenFile(paths.StoreLock(), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open store lock: %w", err)
@@ -207,6 +208,29 @@ func (s *Store) Locked(name string, fn func() error) error {
 		return fmt.Errorf("lock %s: %w", name, err)
 	}
 	return fn()
+}
+
+// fsTopDirFlag is FS_TOPDIR_FL (linux/fs.h, chattr +T).
+const fsTopDirFlag = 0x00020000
+
+// spreadSubdirs marks dir as the top of directory hierarchies, so that
+// ext4 places each directory made in it as it places top-level ones: in a
+// block group with free inodes and few directories. A layer is built in a
+// directory of tmp/; without the mark it lands in the group of the last
+// one, and where thousands of files were just deleted ext4 walks past each
+// of their inodes (recently_deleted) to make every new file: a 5,000-file
+// COPY took 1.5 to 2.5 s in its writes instead of 0.2 to 0.3. Best effort:
+// other filesystems may refuse or ignore the flag.
+func spreadSubdirs(dir string) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	flags, err := unix.IoctlGetInt(fd, unix.FS_IOC_GETFLAGS)
+	if err == nil && flags&fsTopDirFlag == 0 {
+		unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, flags|fsTopDirFlag)
+	}
 }
 
 // cleanTmp removes what interrupted runs left in tmp/: everything but the

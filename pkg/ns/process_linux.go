@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -86,6 +87,18 @@ func exitCode(ws syscall.WaitStatus) int {
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2}
 
+// held catches the signals ForwardSignals passes on between HoldSignals and
+// ForwardSignals.
+var held chan os.Signal
+
+// HoldSignals keeps the signals ForwardSignals passes on from now until it
+// is called: one that comes while a process starts (its first output may
+// already be out) reaches it then, instead of ending this process.
+func HoldSignals() {
+	held = make(chan os.Signal, 16)
+	signal.Notify(held, append(forwarded[:len(forwarded):len(forwarded)], syscall.SIGWINCH)...)
+}
+
 // ForwardSignals passes the signals this process receives (sigs, or
 // SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and, without a tty,
 // SIGWINCH) on to the process until Wait returns. For a container's PID 1,
@@ -99,6 +112,15 @@ func (p *Process) ForwardSignals(sigs ...os.Signal) {
 	}
 	ch := make(chan os.Signal, 16)
 	signal.Notify(ch, sigs...)
+	if held != nil { // what came while the process started
+		signal.Stop(held)
+		for len(held) > 0 {
+			if s := <-held; slices.Contains(sigs, s) {
+				p.Signal(s)
+			}
+		}
+		held = nil
+	}
 	go func() {
 		defer signal.Stop(ch)
 		for {
