@@ -158,7 +158,7 @@ type starting struct {
 // write), makes the cgroup and records pid.
 func (st *starting) prepare(limits cgroup.Limits, pid int) error {
 	var err error
-	if _, st.fresh, err = st.c.mountForStart(st.prev); err != nil {
+	if st.fresh, err = st.c.mountForStart(st.prev); err != nil {
 		return err
 	}
 	st.mounted = true
@@ -185,12 +185,12 @@ func (st *starting) undo() {
 
 // mountForStart mounts container s's rootfs for Start, or finds it mounted
 // (fresh is false then); recordStarted counts it.
-func (c *Store) mountForStart(s State) (path string, fresh bool, err error) {
+func (c *Store) mountForStart(s State) (fresh bool, err error) {
 	err = c.locked(func() error {
-		path, fresh, err = c.mountLocked(s)
+		_, fresh, err = c.mountLocked(s)
 		return err
 	})
-	return path, fresh, err
+	return fresh, err
 }
 
 // abortStart undoes what a failed Start did to container prev's record and

@@ -17,7 +17,9 @@
 //     container.
 //   - spec: what to run. It travels to the init step as JSON over an
 //     inherited pipe (fd 3), never on argv; fd 4 is a socket on which the
-//     parent says "go" once BeforeStart (the cgroup placement) has run (the
+//     parent sends a run's rootfs as a mount after the spec (see Spawn:
+//     the init step may be cloned before the rootfs is mounted), and says
+//     "go" once BeforeStart (the cgroup placement) has run (the
 //     init step sets up the rootfs meanwhile and waits for it just before
 //     the user's process starts), and on which the init step reports a
 //     failure. Its close on exec tells the
@@ -32,7 +34,7 @@
 //
 // Run: the parent clones the init step into new PID, mount, UTS, IPC and
 // (unless Net is "host") network namespaces. The init step makes / private,
-// binds the rootfs on itself, mounts /proc, /dev, /sys and the volumes with
+// attaches the rootfs mount the parent sent at its path, mounts /proc, /dev, /sys and the volumes with
 // the new mount API (fsopen, open_tree, move_mount) onto targets resolved
 // inside the rootfs by openat2(RESOLVE_IN_ROOT), masks /proc like Docker,
 // pivots into the rootfs (chroot when pivot_root is refused), and then does

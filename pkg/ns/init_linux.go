@@ -56,7 +56,7 @@ func Init() {
 // initStep only returns on failure.
 func initStep(mode string) error {
 	if mode == modeRun { // an exec's process is no namespace's init: a signal ends it as it would
-		catchEarly()
+		dropEarly()
 	}
 	if !isType(configFD, unix.S_IFIFO) || !isType(syncFD, unix.S_IFSOCK) {
 		fmt.Fprintf(os.Stderr, "layerctl: %s is set, but this process was not started as an init step\n", initEnv)
@@ -74,6 +74,7 @@ func initStep(mode string) error {
 		return err
 	}
 	if cfg.Init {
+		catchEarly() // for the reaper, which forwards them
 		if err := openSelf(); err != nil {
 			return err
 		}

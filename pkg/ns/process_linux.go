@@ -8,6 +8,9 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Process is a started container process: a container's PID 1 (Start) or a
@@ -49,6 +52,27 @@ func (p *Process) Wait() (int, error) {
 		close(p.done)
 	})
 	return p.code, p.err
+}
+
+// exitsWithin tells whether the process ends within d, without reaping
+// it: one whose files are closed is on its way out, not quite a zombie.
+func (p *Process) exitsWithin(d time.Duration) bool {
+	for end := time.Now().Add(d); ; time.Sleep(time.Millisecond) {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, p.Pid(), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if err == nil && info.Signo != 0 {
+			return true
+		}
+		if err != nil || time.Now().After(end) {
+			return false
+		}
+	}
+}
+
+// signaled tells whether a signal ended the process (once Wait returned).
+func (p *Process) signaled() bool {
+	ps := p.cmd.ProcessState
+	return ps != nil && ps.Sys().(syscall.WaitStatus).Signaled()
 }
 
 func exitCode(ws syscall.WaitStatus) int {

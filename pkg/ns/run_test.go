@@ -407,6 +407,46 @@ func TestSpawn(t *testing.T) {
 	}
 }
 
+// A run's init step killed while it sets up (its pid is the caller's from
+// Prepare on: a kill or rm of the container reaches it) ends as a killed
+// process, not as a failed start.
+func TestRunKilledWhileSettingUp(t *testing.T) {
+	requireNS(t)
+	for _, hook := range []string{"prepare", "before"} {
+		t.Run(hook, func(t *testing.T) {
+			spec := Spec{Rootfs: newRootfs(t), Args: []string{"true"}}
+			kill := func(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }
+			if hook == "prepare" {
+				spec.Prepare = kill
+			} else {
+				spec.BeforeStart = kill
+			}
+			p, err := Start(spec)
+			if err != nil {
+				t.Fatalf("Start = %v, want the process, killed", err)
+			}
+			if code, err := p.Wait(); code != 128+int(syscall.SIGKILL) || err != nil {
+				t.Errorf("Wait = %d, %v; want 137", code, err)
+			}
+		})
+	}
+}
+
+// The user's process starts with no signal ignored or blocked: what the
+// init step did about early signals does not pass to it.
+func TestRunSignalsStartDefault(t *testing.T) {
+	requireNS(t)
+	code, out, errOut := run(t, Spec{}, "cat", "/proc/1/status")
+	if code != 0 {
+		t.Fatalf("cat: exit %d, %s", code, errOut)
+	}
+	for _, field := range []string{"SigIgn:\t0000000000000000", "SigBlk:\t0000000000000000"} {
+		if !strings.Contains(out, field) {
+			t.Errorf("/proc/1/status lacks %q:\n%s", field, out)
+		}
+	}
+}
+
 // Warm makes the sealed view in the background, once: the Start after it
 // runs its init step from that very file.
 func TestWarm(t *testing.T) {

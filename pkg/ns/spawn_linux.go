@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -236,9 +237,21 @@ func (sp *Spawned) finish(cfg *config, h hooks) (*Process, error) {
 		p.Wait()
 		return nil, err
 	}
+	// A run's init step gone without a word was killed while it set up:
+	// the caller's record names it from Prepare on, so a kill, stop or rm
+	// of the container reaches it. Its end is the container's then.
+	gone := func(err error) (*Process, error) {
+		if !p.exitsWithin(time.Second) {
+			return fail(fmt.Errorf("start init step: %w", err))
+		}
+		if p.Wait(); cfg.Mode == modeRun && p.signaled() {
+			return p, nil
+		}
+		return nil, fmt.Errorf("start init step: %w", err)
+	}
 	if err := handOver(p.Pid(), parent, sp.cfgW, cfg, h); err != nil {
-		var gone initGone
-		if !errors.As(err, &gone) {
+		var ig initGone
+		if !errors.As(err, &ig) {
 			return fail(err)
 		}
 		// The init step may have failed in its setup and said why.
@@ -246,7 +259,7 @@ func (sp *Spawned) finish(cfg *config, h hooks) (*Process, error) {
 			p.Wait()
 			return nil, startError(msg)
 		}
-		return fail(fmt.Errorf("start init step: %w", err))
+		return gone(err)
 	}
 	if err := p.con.connect(); err != nil {
 		// No pty: the init step failed before it had one, and said why
@@ -267,7 +280,7 @@ func (sp *Spawned) finish(cfg *config, h hooks) (*Process, error) {
 		return nil, startError(msg)
 	}
 	if err != nil {
-		return fail(fmt.Errorf("start init step: %w", err))
+		return gone(err) // reset: it closed the socket by its end, not its exec
 	}
 	return p, nil
 }
@@ -286,8 +299,12 @@ func handOver(pid int, parent, cfgW *os.File, cfg *config, h hooks) error {
 			return err
 		}
 	}
-	if err := json.NewEncoder(cfgW).Encode(cfg); err != nil {
-		return fmt.Errorf("start init step: send config: %w", err)
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("start init step: config: %w", err)
+	}
+	if _, err := cfgW.Write(data); err != nil {
+		return initGone{fmt.Errorf("send config: %w", err)}
 	}
 	cfgW.Close()
 	if cfg.Mode == modeRun {
