@@ -31,7 +31,7 @@ const module = "github.com/layerctl/layerctl/"
 var allowed = map[string][]string{
 	"cmd/layerctl": {"pkg/build", "pkg/explore", "pkg/container", "pkg/image"},
 	// the init step alone, embedded in layerctl
-	"cmd/layerctl-init": {"pkg/ns"},
+	"cmd/layerctl-init": {"pkg/ns", "pkg/ns/prefault"},
 	"pkg/build":         {"pkg/container"},
 	"pkg/explore":       {"pkg/image", "pkg/layer"},
 	"pkg/container":     {"pkg/image", "pkg/layer", "pkg/union", "pkg/ns", "pkg/cgroup"},
@@ -40,13 +40,16 @@ var allowed = map[string][]string{
 	"pkg/union":         {"pkg/whiteout"},
 	"pkg/whiteout":      {},
 	"pkg/ns":            {},
-	"pkg/cgroup":        {},
+	// start-up memory mapping, for the main packages only
+	"pkg/ns/prefault": {},
+	"pkg/cgroup":      {},
 }
 
 // fileAllowed are single files with one more import than their package:
-// the CLI's main.go enters the container's init step before anything else.
+// the CLI's main.go enters the container's init step before anything else,
+// and maps its start-up memory first.
 var fileAllowed = map[string][]string{
-	"cmd/layerctl/main.go": {"pkg/ns"},
+	"cmd/layerctl/main.go": {"pkg/ns", "pkg/ns/prefault"},
 }
 
 // pending are imports the flow forbids that the code still has, each with

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/layerctl/layerctl/pkg/ns"
+	_ "github.com/layerctl/layerctl/pkg/ns/prefault" // a faster start: see its doc
 )
 
 // exitError carries an exit code other than 1 (the process's own code).

@@ -1,0 +1,144 @@
+package prefault
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// smapsEntry is one mapping of /proc/self/smaps: its range, permissions
+// and the kB fields (Size, Rss, AnonHugePages, ...).
+type smapsEntry struct {
+	start, end uintptr
+	perms      string
+	kB         map[string]int
+}
+
+func readSmaps(t *testing.T) []smapsEntry {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Skipf("no /proc/self/smaps: %v", err)
+	}
+	defer f.Close()
+	var out []smapsEntry
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		if lo, hi, ok := strings.Cut(fields[0], "-"); ok && len(fields) >= 5 {
+			s, err1 := strconv.ParseUint(lo, 16, 64)
+			e, err2 := strconv.ParseUint(hi, 16, 64)
+			if err1 == nil && err2 == nil {
+				out = append(out, smapsEntry{uintptr(s), uintptr(e), fields[1], map[string]int{}})
+				continue
+			}
+		}
+		if len(out) > 0 && len(fields) == 3 && fields[2] == "kB" {
+			n, _ := strconv.Atoi(fields[1])
+			out[len(out)-1].kB[strings.TrimSuffix(fields[0], ":")] = n
+		}
+	}
+	return out
+}
+
+func vmstat(name string) int {
+	b, _ := os.ReadFile("/proc/vmstat")
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), " "); ok && k == name {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	return -1
+}
+
+// The package's init (run in this test binary as in layerctl) made the
+// heap block it found a huge page.
+func TestHeapIsHugePage(t *testing.T) {
+	thp, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil || strings.Contains(string(thp), "[never]") {
+		t.Skip("transparent huge pages are off on this machine")
+	}
+	if vmstat("thp_collapse_alloc") < 0 {
+		t.Skip("this kernel has no MADV_COLLAPSE counters (before Linux 6.1)")
+	}
+	heap := uintptr(unsafe.Pointer(heapMark))
+	for _, m := range readSmaps(t) {
+		if m.start <= heap && heap < m.end {
+			if m.kB["AnonHugePages"] == 0 {
+				if vmstat("thp_collapse_alloc_failed") > 0 {
+					t.Skipf("the kernel found no free huge page (thp_collapse_alloc_failed %d)", vmstat("thp_collapse_alloc_failed"))
+				}
+				t.Fatalf("heap mapping %x-%x: no huge page (%v)", m.start, m.end, m.kB)
+			}
+			return
+		}
+	}
+	t.Fatalf("no mapping holds the heap object at %x", heap)
+}
+
+// The binary's code was mapped whole at start, not page by page as it ran.
+func TestImageIsMapped(t *testing.T) {
+	maps := readSmaps(t)
+	if len(maps) == 0 || maps[0].perms != "r-xp" {
+		t.Skip("the first mapping is not the binary's code")
+	}
+	code := maps[0]
+	if code.kB["Rss"] < code.kB["Size"] {
+		t.Fatalf("code mapping: %d kB of %d kB mapped", code.kB["Rss"], code.kB["Size"])
+	}
+}
+
+func TestNextMapping(t *testing.T) {
+	cases := []struct {
+		in       string
+		ok       bool
+		start    uintptr
+		end      uintptr
+		writable bool
+		rest     string
+	}{
+		{"00400000-00b4a000 r-xp 00000000 fe:00 99 /bin/layerctl\nnext", true, 0x400000, 0xb4a000, false, "next"},
+		{"012e5000-0161d000 rw-p 00ee5000 fe:00 99 /bin/layerctl", true, 0x12e5000, 0x161d000, true, ""},
+		{"7f0a720a0000-7f0a72200000 rw-p 00000000 00:00 0\n", true, 0x7f0a720a0000, 0x7f0a72200000, true, ""},
+		{"", false, 0, 0, false, ""},
+		{"-1000 r-xp", false, 0, 0, false, ""},
+		{"1000-", false, 0, 0, false, ""},
+		{"2000-1000 r-xp 0 0:0 0", false, 0, 0, false, ""},
+		{"1000-2000 r", false, 0, 0, false, ""},
+		{"1000-2000xr-xp 0 0:0 0", false, 0, 0, false, ""},
+	}
+	for _, c := range cases {
+		m, rest, ok := nextMapping([]byte(c.in))
+		if ok != c.ok {
+			t.Errorf("%q: ok %v, want %v", c.in, ok, c.ok)
+			continue
+		}
+		if ok && (m.start != c.start || m.end != c.end || m.writable != c.writable || string(rest) != c.rest) {
+			t.Errorf("%q: %x-%x writable %v rest %q", c.in, m.start, m.end, m.writable, rest)
+		}
+	}
+}
+
+func FuzzNextMapping(f *testing.F) {
+	f.Add([]byte("00400000-00b4a000 r-xp 00000000 fe:00 99 /bin/layerctl\n"))
+	f.Add([]byte("1-2 rw-p\n3-4 r--p"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for len(b) > 0 {
+			m, rest, ok := nextMapping(b)
+			if !ok {
+				return
+			}
+			if m.end <= m.start || len(rest) >= len(b) {
+				t.Fatalf("%q: %x-%x, rest %d of %d bytes", b, m.start, m.end, len(rest), len(b))
+			}
+			b = rest
+		}
+	})
+}
