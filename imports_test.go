@@ -31,7 +31,7 @@ const module = "github.com/layerctl/layerctl/"
 var allowed = map[string][]string{
 	"cmd/layerctl": {"pkg/build", "pkg/explore", "pkg/container", "pkg/image"},
 	// the init step alone, embedded in layerctl
-	"cmd/layerctl-init": {"pkg/ns", "pkg/ns/prefault"},
+	"cmd/layerctl-init": {"pkg/ns"},
 	"pkg/build":         {"pkg/container"},
 	"pkg/explore":       {"pkg/image", "pkg/layer"},
 	"pkg/container":     {"pkg/image", "pkg/layer", "pkg/union", "pkg/ns", "pkg/cgroup"},

@@ -11,7 +11,6 @@ import (
 	"os"
 
 	"github.com/layerctl/layerctl/pkg/ns"
-	_ "github.com/layerctl/layerctl/pkg/ns/prefault" // a faster start: see its doc
 )
 
 func main() {

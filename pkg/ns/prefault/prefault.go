@@ -1,7 +1,7 @@
-// Package prefault makes layerctl's own programs (the CLI and the init
-// step) start faster by mapping, in a few system calls, the memory they are
-// about to touch page by page. Import it for its side effect, from a main
-// package only.
+// Package prefault makes the layerctl CLI start faster by mapping, in a few
+// system calls, the memory it is about to touch page by page. Import it for
+// its side effect, from a main package only. (The init step's program is
+// too small to gain: its heap is a few pages, and a huge page costs more.)
 //
 // Why: a Go program's start is mostly first touches of memory (package
 // initialisation fills the heap; code and tables are read from the binary's
