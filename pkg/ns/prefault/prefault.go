@@ -10,7 +10,8 @@
 // start. Here:
 //   - the heap's first 2 MiB blocks become huge pages (MADV_COLLAPSE, and
 //     MADV_HUGEPAGE for the rest of its first mapping): one fault where
-//     there were hundreds;
+//     there were hundreds; only while the kernel has free 2 MiB blocks, so
+//     that it never compacts memory for it;
 //   - the binary's read-only segments (code, constants, tables) are mapped
 //     in one MADV_POPULATE_READ, when they are in the page cache already
 //     (else the call would read the whole file from disk, where faults read
@@ -57,7 +58,7 @@ func init() {
 		} else {
 			image = false
 		}
-		if m.start <= heap && heap < m.end {
+		if m.start <= heap && heap < m.end && hugePagesFree() {
 			hugeHeap(m.start, m.end, heap)
 		}
 	}
@@ -75,6 +76,82 @@ func hugeHeap(start, end, heap uintptr) {
 	for b := lo; b < hi && b <= heap; b += hugePage {
 		madvise(b, hugePage, madvCollapse) // fails for a block with nothing in it yet
 	}
+}
+
+// hugePagesFree tells whether the kernel has free 2 MiB blocks at hand
+// (/proc/buddyinfo, orders 9 and 10): a huge page then costs no direct
+// compaction, which on a fragmented host could stall a start for longer than
+// the faults it saves.
+func hugePagesFree() bool {
+	fd, err := syscall.Open("/proc/buddyinfo", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer syscall.Close(fd)
+	buf := make([]byte, 4096)
+	n, err := syscall.Read(fd, buf)
+	if err != nil || n <= 0 {
+		return false
+	}
+	return freeHugeBlocks(buf[:n]) > 0
+}
+
+// freeHugeBlocks sums the free blocks of order 9 and more over the zones of
+// buddyinfo ("Node 0, zone Normal c0 c1 ... c10").
+func freeHugeBlocks(info []byte) int {
+	total := 0
+	for len(info) > 0 {
+		line := info
+		info = nil
+		for i, c := range line {
+			if c == '\n' {
+				line, info = line[:i], line[i+1:]
+				break
+			}
+		}
+		// The counts are the fields after "zone NAME"; order k is count k.
+		fields := splitFields(line)
+		if len(fields) < 4+10 || string(fields[2]) != "zone" {
+			continue
+		}
+		for _, f := range fields[4+9:] {
+			v, ok := decimal(f)
+			if !ok {
+				return 0
+			}
+			total += v
+		}
+	}
+	return total
+}
+
+func splitFields(b []byte) [][]byte {
+	var out [][]byte
+	for i := 0; i < len(b); {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+			i++
+		}
+		j := i
+		for j < len(b) && b[j] != ' ' && b[j] != '\t' {
+			j++
+		}
+		if j > i {
+			out = append(out, b[i:j])
+		}
+		i = j
+	}
+	return out
+}
+
+func decimal(b []byte) (int, bool) {
+	v := 0
+	for _, c := range b {
+		if c < '0' || c > '9' || v > 1<<40 {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, len(b) > 0
 }
 
 // populate maps [start, end) of the binary's image when it is in the page

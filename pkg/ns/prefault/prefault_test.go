@@ -68,6 +68,9 @@ func TestHeapIsHugePage(t *testing.T) {
 	if vmstat("thp_collapse_alloc") < 0 {
 		t.Skip("this kernel has no MADV_COLLAPSE counters (before Linux 6.1)")
 	}
+	if !hugePagesFree() {
+		t.Skip("the kernel has no free 2 MiB block (/proc/buddyinfo): the heap stays in small pages")
+	}
 	heap := uintptr(unsafe.Pointer(heapMark))
 	for _, m := range readSmaps(t) {
 		if m.start <= heap && heap < m.end {
@@ -139,6 +142,36 @@ func FuzzNextMapping(f *testing.F) {
 				t.Fatalf("%q: %x-%x, rest %d of %d bytes", b, m.start, m.end, len(rest), len(b))
 			}
 			b = rest
+		}
+	})
+}
+
+func TestFreeHugeBlocks(t *testing.T) {
+	cases := []struct {
+		info string
+		want int
+	}{
+		{"Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n" +
+			"Node 0, zone    DMA32      4      1      2      2      2      2      1      4      4      2    752 \n" +
+			"Node 0, zone   Normal  20423  19272  16579   8731   3699   2615   2779   1743    972    650   1205 \n", 1 + 3 + 2 + 752 + 650 + 1205},
+		{"Node 0, zone   Normal  20423  19272  16579   8731   3699   2615   2779   1743    972    0   0\n", 0},
+		{"", 0},
+		{"Node 0, zone Normal 1 2 3\n", 0}, // too few orders: none counted
+		{"Node 0, zone Normal 1 2 3 4 5 6 7 8 9 x 1\n", 0}, // not a number: nothing trusted
+		{"garbage line\nNode 1, zone Normal 0 0 0 0 0 0 0 0 0 2 0", 2},
+	}
+	for _, c := range cases {
+		if got := freeHugeBlocks([]byte(c.info)); got != c.want {
+			t.Errorf("%q: %d, want %d", c.info, got, c.want)
+		}
+	}
+}
+
+func FuzzFreeHugeBlocks(f *testing.F) {
+	f.Add([]byte("Node 0, zone Normal 1 2 3 4 5 6 7 8 9 10 11\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if n := freeHugeBlocks(b); n < 0 {
+			t.Fatalf("%q: %d", b, n)
 		}
 	})
 }
