@@ -101,14 +101,8 @@ func hugePagesFree() bool {
 func freeHugeBlocks(info []byte) int {
 	total := 0
 	for len(info) > 0 {
-		line := info
-		info = nil
-		for i, c := range line {
-			if c == '\n' {
-				line, info = line[:i], line[i+1:]
-				break
-			}
-		}
+		var line []byte
+		line, info = cutLine(info)
 		// The counts are the fields after "zone NAME"; order k is count k.
 		fields := splitFields(line)
 		if len(fields) < 4+10 || string(fields[2]) != "zone" {
@@ -210,14 +204,7 @@ type mapping struct {
 
 // nextMapping parses the first line of maps ("start-end perms ...").
 func nextMapping(maps []byte) (mapping, []byte, bool) {
-	line := maps
-	rest := []byte(nil)
-	for i, c := range maps {
-		if c == '\n' {
-			line, rest = maps[:i], maps[i+1:]
-			break
-		}
-	}
+	line, rest := cutLine(maps)
 	var m mapping
 	var ok bool
 	if m.start, line, ok = hex(line); !ok || len(line) == 0 || line[0] != '-' {
@@ -228,6 +215,16 @@ func nextMapping(maps []byte) (mapping, []byte, bool) {
 	}
 	m.writable = line[2] == 'w'
 	return m, rest, true
+}
+
+// cutLine splits b after its first line.
+func cutLine(b []byte) (line, rest []byte) {
+	for i, c := range b {
+		if c == '\n' {
+			return b[:i], b[i+1:]
+		}
+	}
+	return b, nil
 }
 
 // hex parses the hex number at the start of b.
