@@ -6,7 +6,7 @@
 #   containers  bench/containers.sh  create+mount cycle vs podman, mount of 1-600 layers, diff
 #   commit      bench/commit.sh      layerctl commit vs buildah, podman, umoci repack; 10x image
 #   start       bench/start.sh       run --rm /bin/true vs crun, runc, podman, floor; --cpus share
-#   build       bench/build.sh       layerctl build vs buildah bud --layers: cold, cached, 5,000-file COPY
+#   build       bench/build.sh       layerctl build vs buildah bud --layers and docker build: cold, cached, COPY
 #   explore     bench/explore.sh     explore --format json and history of debian and its 10-layer variant
 # BENCHES selects some ("pull start"); each script's own knobs (RUNS, ...) pass through.
 set -uo pipefail

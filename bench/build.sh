@@ -1,18 +1,24 @@
 #!/bin/bash
 # Build bench: a 10-step Dockerfile (busybox base; RUN steps writing files; COPY of a 5,000-file
-# context) built by `layerctl build` and `buildah bud --layers` (overlay storage, chroot isolation,
-# each on its own store), cold (--no-cache) and fully cached; and a Dockerfile that only COPYs the
-# 5,000-file context. docker build needs dockerd, which cannot run here: it is not timed.
+# context) built by `layerctl build`, `buildah bud --layers` (overlay storage, chroot isolation) and
+# `docker build` (BuildKit, on a private dockerd 20.10 from Debian's docker.io: overlay2, cgroupfs, no
+# bridge or iptables, as in ../shared/peers), each on its own store, cold (--no-cache) and fully
+# cached; and a Dockerfile that only COPYs the 5,000-file context. RUN steps use the host network in
+# all three (layerctl's default, buildah's with chroot isolation, `--network host` for docker).
 #
 #   sudo bench/build.sh              full run
 #   sudo RUNS=3 bench/build.sh       quick run
 #
 # Tables (median of RUNS after one warm-up, hyperfine -N, whole processes):
-#   cold     layerctl build --no-cache | buildah bud --layers --no-cache     target <= 0.5x buildah
-#   cached   layerctl build | buildah bud --layers (both after one build)    target < 100 ms, <= 0.2x buildah
-#   copy     FROM busybox + COPY of 5,000 files, --no-cache                  target <= 0.5x buildah
+#   cold     layerctl build --no-cache | buildah bud --layers --no-cache | docker build --no-cache
+#            target <= 0.5x buildah
+#   cached   the same three after one build of each          target < 100 ms, <= 0.2x buildah
+#   copy     FROM busybox + COPY of 5,000 files, --no-cache  target <= 0.5x buildah
+# The targets are against buildah; the ratio to docker build is printed beside them. docker's times are
+# its client's wall clock, which waits for the daemon's build, export and tag.
 # Env: RUNS (5), BENCH_DIR (/tmp/layerctl-bench; the context and busybox layout are kept in
-#      $BENCH_DIR/build), LAYERCTL (bin/layerctl), BENCH_STRICT=1 (exit 3 when a target is missed).
+#      $BENCH_DIR/build), LAYERCTL (bin/layerctl), DOCKER_PEER=0 (leave docker out),
+#      BENCH_STRICT=1 (exit 3 when a target is missed).
 # Output: the summary on stdout, saved with the hyperfine exports in bench/out/build-latest.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +31,17 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000} LC_ALL=C
 
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 log() { printf '== %s\n' "$*" >&2; }
-for t in hyperfine buildah umoci jq; do command -v $t >/dev/null || die "$t not found (bench/install.sh)"; done
 [ "$(id -u)" = 0 ] || die "run as root: builds run containers"
+tools=(hyperfine buildah umoci jq)
+[ "${DOCKER_PEER:-1}" = 1 ] && tools+=(dockerd)
+bench/install.sh "${tools[@]}" || die "bench/install.sh ${tools[*]} failed"
+for t in "${tools[@]}"; do command -v $t >/dev/null || die "$t not found (bench/install.sh)"; done
+# dockerd's own client: a newer docker CLI on PATH wants the buildx plugin for BuildKit builds.
+DOCKER_CLI=/usr/bin/docker
+docker_peer=${DOCKER_PEER:-1}
+if [ "$docker_peer" = 1 ] && { ! command -v dockerd >/dev/null || [ ! -x $DOCKER_CLI ]; }; then
+  die "dockerd or $DOCKER_CLI not found (bench/install.sh dockerd; DOCKER_PEER=0 leaves docker out)"
+fi
 [ -x "$LAYERCTL" ] || die "$LAYERCTL not built (make build)"
 
 # The inputs, kept between runs: the busybox layout and the 5,000-file context.
@@ -60,7 +75,24 @@ fi
 S=$(mktemp -d "$W/stores.XXXXXX")
 LC="$LAYERCTL --root $S/lc"
 BAH="buildah --root $S/bah-root --runroot $S/bah-run --storage-driver overlay"
+DK=$S/dk
+DOCKER="$DOCKER_CLI -H unix://$DK/docker.sock"
+dockerd_pid=
+cgroups_before=$(ls -d /sys/fs/cgroup/*/docker 2>/dev/null || true)
+stop_dockerd() { # by the PID we started; then the cgroups it made, when they were not there before
+  [ -n "$dockerd_pid" ] || return 0
+  kill "$dockerd_pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$dockerd_pid" 2>/dev/null || true
+  dockerd_pid=
+  umount -R "$DK/root/overlay2" 2>/dev/null || true
+  if [ -z "$cgroups_before" ]; then
+    for d in /sys/fs/cgroup/*/docker; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
+  fi
+  return 0
+}
 cleanup() {
+  stop_dockerd
   $BAH rm --all >/dev/null 2>&1 || true
   $BAH unshare true >/dev/null 2>&1 || true
   umount -R "$S/bah-root/overlay" 2>/dev/null || true
@@ -70,23 +102,38 @@ trap cleanup EXIT
 $LC pull -q "oci:$W/busybox:latest" busybox:latest >/dev/null
 id=$($BAH pull -q "oci:$W/busybox:latest")
 $BAH tag "$id" busybox:latest
+if [ "$docker_peer" = 1 ]; then
+  log "starting a private dockerd in $DK"
+  mkdir -p "$DK"
+  dockerd --data-root "$DK/root" --exec-root "$DK/exec" --pidfile "$DK/docker.pid" --storage-driver overlay2 \
+    --iptables=false --ip6tables=false --bridge=none --host "unix://$DK/docker.sock" >"$DK/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 150); do $DOCKER version >/dev/null 2>&1 && break; sleep 0.2; done
+  $DOCKER version >/dev/null 2>&1 || die "dockerd did not start: $(tail -3 "$DK/dockerd.log")"
+  # the same busybox, through layerctl's docker-archive writer
+  $LC push busybox:latest "docker-archive:$DK/busybox.tar:busybox:latest" >/dev/null
+  $DOCKER load -q -i "$DK/busybox.tar" >/dev/null
+fi
 
 LCB="$LC build -q -t bench"
 BAHB="$BAH bud -q --layers --isolation chroot -t bench"
-table() { # NAME CMD1 CMD2: hyperfine both, export JSON
-  local name=$1
-  shift
+DKB="env DOCKER_BUILDKIT=1 $DOCKER build -q --network host -t bench"
+table() { # NAME ARGS: hyperfine the three builders with the same build arguments, export JSON
+  local name=$1 args=$2 peers=()
+  [ "$docker_peer" = 1 ] && peers=(-n docker "$DKB $args")
   hyperfine -N --style basic --warmup 1 --runs "$RUNS" --export-json "$S/$name.json" \
-    -n layerctl "$1" -n buildah "$2" >&2
+    -n layerctl "$LCB $args" -n buildah "$BAHB $args" "${peers[@]}" >&2
 }
-log "cold: both, --no-cache"
-table cold "$LCB --no-cache $CTX" "$BAHB --no-cache $CTX"
-log "cached: both, after one build"
+log "cold: --no-cache"
+table cold "--no-cache $CTX"
+log "cached: after one build of each"
 $LCB "$CTX" >/dev/null
 $BAHB "$CTX" >/dev/null
-table cached "$LCB $CTX" "$BAHB $CTX"
+[ "$docker_peer" = 1 ] && $DKB "$CTX" >/dev/null
+table cached "$CTX"
 log "copy: COPY of 5,000 files, --no-cache"
-table copy "$LCB --no-cache -f $CTX/Dockerfile.copy $CTX" "$BAHB --no-cache -f $CTX/Dockerfile.copy $CTX"
+table copy "--no-cache -f $CTX/Dockerfile.copy $CTX"
+stop_dockerd
 
 median() { jq -r ".results[] | select(.command==\"$2\") | .median" "$S/$1.json"; }
 miss=0
@@ -101,13 +148,20 @@ check() { # NAME MAX_RATIO [MAX_MS]
   printf '%-7s layerctl %8.1f ms   buildah %8.1f ms   ratio %s (target <= %s%s)  %s\n' \
     "$1" "$(echo "$l" | awk '{print $1*1000}')" "$(echo "$b" | awk '{print $1*1000}')" "$ratio" "$2" \
     "${3:+, < $3 ms}" "$verdict"
+  if [ "$docker_peer" = 1 ]; then
+    d=$(median "$1" docker)
+    printf '%-7s layerctl %8.1f ms   docker  %8.1f ms   ratio %s\n' "$1" "$(echo "$l" | awk '{print $1*1000}')" \
+      "$(echo "$d" | awk '{print $1*1000}')" "$(echo "$l $d" | awk '{printf "%.3f", $1/$2}')"
+  fi
 }
 {
   echo "build bench, $(date -u +%FT%TZ), $RUNS runs each (medians), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
   check cold 0.5
   check cached 0.2 100
   check copy 0.5
-  echo "docker build: not run (dockerd cannot run on this machine)"
+  if [ "$docker_peer" = 1 ]; then
+    echo "docker build: BuildKit on dockerd $($DOCKER_CLI --version | awk '{print $3}' | tr -d ,)"
+  fi
 } | tee "$OUT/build-latest.txt"
 [ "${BENCH_STRICT:-0}" = 1 ] && [ $miss = 1 ] && exit 3
 exit 0

@@ -8,8 +8,8 @@ log() { printf '== %s\n' "$*" >&2; }
 # command -> the package that provides it
 declare -A pkg=([hyperfine]=hyperfine [skopeo]=skopeo [umoci]=umoci [docker-registry]=docker-registry
   [podman]=podman [buildah]=buildah [runc]=runc [crun]=crun [debootstrap]=debootstrap [pigz]=pigz [zstd]=zstd
-  [strace]=strace [nsenter]=util-linux [unshare]=util-linux [python3]=python3 [go]=golang-go [tmux]=tmux)
-[ $# -gt 0 ] || set -- hyperfine skopeo umoci docker-registry podman buildah runc crun debootstrap pigz zstd strace nsenter unshare tmux
+  [strace]=strace [dockerd]=docker.io [nsenter]=util-linux [unshare]=util-linux [python3]=python3 [go]=golang-go [tmux]=tmux [jq]=jq)
+[ $# -gt 0 ] || set -- hyperfine skopeo umoci docker-registry podman buildah runc crun debootstrap pigz zstd strace nsenter unshare tmux dockerd
 need=()
 for t in "$@" python3; do
   [ -n "${pkg[$t]:-}" ] || { echo "install.sh: no package known for $t" >&2; exit 2; }
