@@ -1,33 +1,8 @@
-// Package prefault makes the layerctl CLI start faster by mapping, in a few
-// system calls, the memory it is about to touch page by page. Import it for
-// its side effect, from a main package only. (The init step's program is
-// too small to gain: its heap is a few pages, and a huge page costs more.)
-//
-// Why: a Go program's start is mostly first touches of memory (package
-// initialisation fills the heap; code and tables are read from the binary's
-// image), and on a virtual machine with shadow page tables each first
-// touch is a fault costing 10-20 µs: 600 of them are 8 ms of a 15 ms
-// start. Here:
-//   - the heap's first 2 MiB blocks become huge pages (MADV_COLLAPSE, and
-//     MADV_HUGEPAGE for the rest of its first mapping): one fault where
-//     there were hundreds; only while the kernel has free 2 MiB blocks, so
-//     that it never compacts memory for it;
-//   - the binary's read-only segments (code, constants, tables) are mapped
-//     in one MADV_POPULATE_READ, when they are in the page cache already
-//     (else the call would read the whole file from disk, where faults read
-//     only what runs).
-//
-// Each step is an optimisation only: on a kernel or a THP setting without
-// it, the call fails and nothing changes. The package imports only syscall
-// and unsafe so that it initialises before the packages that fill the heap
-// (Go initialises, among the packages whose imports are done, the one with
-// the lowest import path first).
+//go:build linux && (amd64 || arm64)
+
 package prefault
 
-import (
-	"syscall"
-	"unsafe"
-)
+import "unsafe"
 
 const (
 	madvHugepage     = 14 // MADV_HUGEPAGE
@@ -83,14 +58,14 @@ func hugeHeap(start, end, heap uintptr) {
 // compaction, which on a fragmented host could stall a start for longer than
 // the faults it saves.
 func hugePagesFree() bool {
-	fd, err := syscall.Open("/proc/buddyinfo", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
+	fd, ok := openRead("/proc/buddyinfo\x00")
+	if !ok {
 		return false
 	}
-	defer syscall.Close(fd)
+	defer closeFD(fd)
 	buf := make([]byte, 4096)
-	n, err := syscall.Read(fd, buf)
-	if err != nil || n <= 0 {
+	n := read(fd, buf)
+	if n <= 0 {
 		return false
 	}
 	return freeHugeBlocks(buf[:n]) > 0
@@ -157,7 +132,7 @@ func populate(start, end uintptr) {
 		return
 	}
 	vec := make([]byte, n) // one byte a page, bit 0: in the page cache
-	if _, _, e := syscall.Syscall(syscall.SYS_MINCORE, start, end-start, uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+	if !mincore(start, end-start, vec) {
 		return
 	}
 	var cached uintptr
@@ -169,23 +144,19 @@ func populate(start, end uintptr) {
 	}
 }
 
-func madvise(addr, length uintptr, advice int) {
-	syscall.Syscall(syscall.SYS_MADVISE, addr, length, uintptr(advice))
-}
-
 // readMaps reads /proc/self/maps, whose first lines (the binary's image and
 // the heap) are all this needs: at most 16 KiB of it.
 func readMaps() ([]byte, bool) {
-	fd, err := syscall.Open("/proc/self/maps", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
+	fd, ok := openRead("/proc/self/maps\x00")
+	if !ok {
 		return nil, false
 	}
-	defer syscall.Close(fd)
+	defer closeFD(fd)
 	buf := make([]byte, 16<<10)
 	n := 0
 	for n < len(buf) {
-		m, err := syscall.Read(fd, buf[n:])
-		if err != nil || m <= 0 {
+		m := read(fd, buf[n:])
+		if m <= 0 {
 			break
 		}
 		n += m

@@ -1,13 +1,52 @@
+//go:build linux && (amd64 || arm64)
+
 package prefault
 
 import (
 	"bufio"
 	"os"
+	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
 )
+
+// In a program, the package initialises before the standard library's
+// packages that allocate (syscall, time, os): their faults are then the
+// cheap ones. (Not in this test binary: its test files import them.)
+func TestInitialisesFirst(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the traced program")
+	}
+	prog := t.TempDir() + "/initorder"
+	if out, err := exec.Command(goTool, "build", "-o", prog, "./testdata/initorder").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	cmd := exec.Command(prog)
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var order []string // "init PKG @..." lines, in order
+	for line := range strings.Lines(string(out)) {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "init" {
+			order = append(order, f[1])
+		}
+	}
+	self := slices.Index(order, "github.com/layerctl/layerctl/pkg/ns/prefault")
+	if self < 0 {
+		t.Fatalf("no init of this package in the trace:\n%s", out)
+	}
+	for _, later := range []string{"syscall", "time", "os"} {
+		if i := slices.Index(order, later); i >= 0 && i < self {
+			t.Errorf("%s initialised before this package (order %v)", later, order[:self+1])
+		}
+	}
+}
 
 // smapsEntry is one mapping of /proc/self/smaps: its range, permissions
 // and the kB fields (Size, Rss, AnonHugePages, ...).

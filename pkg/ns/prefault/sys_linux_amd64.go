@@ -1,0 +1,9 @@
+package prefault
+
+const (
+	sysRead    = 0
+	sysClose   = 3
+	sysMincore = 27
+	sysMadvise = 28
+	sysOpenat  = 257
+)

@@ -1,0 +1,9 @@
+package prefault
+
+const (
+	sysOpenat  = 56
+	sysClose   = 57
+	sysRead    = 63
+	sysMincore = 232
+	sysMadvise = 233
+)
