@@ -3,7 +3,9 @@ package build_test
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +187,29 @@ func TestBuildHostileContext(t *testing.T) {
 	}
 	if out := runIn(t, s, "ctx", "sh", "-c", "readlink /ctx/d/shadow; ls /ctx"); out != "/etc/shadow\nd\n" {
 		t.Errorf("copied context: %q", out)
+	}
+}
+
+// TestBuildCopyThroughImageSymlink: a COPY destination through a symlink of
+// the image resolves as in the container (an absolute target from its
+// root, never above it), as Docker's does; nothing reaches the host.
+func TestBuildCopyThroughImageSymlink(t *testing.T) {
+	s := newStore(t)
+	marker := "layerctl-copy-symlink-" + strconv.Itoa(os.Getpid())
+	dir := writeContext(t, map[string]string{"f": "inside\n", "Dockerfile": "FROM busybox\n" +
+		"RUN mkdir -p /app /deep/a && ln -s /etc /app/etc && ln -s ../../../../../tmp /deep/a/up\n" +
+		"COPY f /app/etc/" + marker + "\nCOPY f /deep/a/up/" + marker + "\nCOPY f /app/etc/\n"})
+	if _, progress, err := buildIn(t.Context(), s, dir, build.Options{Tags: []string{"through"}}); err != nil {
+		t.Fatalf("build: %v\n%s", err, progress)
+	}
+	for _, host := range []string{"/etc/" + marker, "/tmp/" + marker} {
+		if _, err := os.Lstat(host); err == nil {
+			os.Remove(host)
+			t.Errorf("the COPY wrote %s on the host", host)
+		}
+	}
+	if out := runIn(t, s, "through", "cat", "/etc/"+marker, "/tmp/"+marker, "/etc/f"); out != "inside\ninside\ninside\n" {
+		t.Errorf("copied through the image's symlinks: %q", out)
 	}
 }
 

@@ -128,6 +128,11 @@ func writeSources(src source, rootfs string, draft *draftView, dest string, r co
 		destRel = "."
 	}
 	destIsDir := strings.HasSuffix(dest, "/") || len(items) > 1
+	if draft == nil { // a draft sends a write through a symlink to a container
+		if destRel, err = resolveDest(root, destRel); err != nil {
+			return err
+		}
+	}
 	if isDir, err := t.isDir(destRel); err != nil {
 		return err
 	} else if isDir {
