@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/layerctl/layerctl/pkg/build"
 	"github.com/layerctl/layerctl/pkg/container"
@@ -44,9 +46,13 @@ var buildCommand = &cli.Command{
 		}
 		defer s.Close()
 		// Ctrl-C cancels the build, which then removes its container.
-		ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+		ctx, stop := cancelOnSignal(c.Context, os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		id, err := build.Build(ctx, s, o)
+		if sig, ok := context.Cause(ctx).(signalled); ok {
+			// As a shell reports a process a signal ended: 128 + the signal.
+			return exitError{code: 128 + int(sig.Signal), err: fmt.Errorf("build: interrupted (%s): nothing was tagged", unix.SignalName(sig.Signal))}
+		}
 		if err != nil {
 			return fmt.Errorf("build: %w", err)
 		}
@@ -97,4 +103,29 @@ func buildOptions(c *cli.Context) (build.Options, error) {
 		o.Progress = os.Stderr
 	}
 	return o, nil
+}
+
+// signalled is the cause of a context that cancelOnSignal cancelled.
+type signalled struct{ syscall.Signal }
+
+func (s signalled) Error() string { return s.String() + " signal received" }
+
+// cancelOnSignal is signal.NotifyContext that also says which signal came
+// (context.Cause is a signalled), for the exit code.
+func cancelOnSignal(parent context.Context, sigs ...os.Signal) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sigs...)
+	go func() {
+		select {
+		case s := <-ch:
+			if n, ok := s.(syscall.Signal); ok {
+				cancel(signalled{n})
+			} else {
+				cancel(nil)
+			}
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel(nil) }
 }

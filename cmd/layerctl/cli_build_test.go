@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/layerctl/layerctl/pkg/union/uniontest"
+)
+
+// lockedBuffer is a bytes.Buffer a process writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestCLIBuildInterrupted: Ctrl-C during a RUN ends build as a shell reports
+// a process SIGINT ended (130), with a one-line reason, and leaves no tag,
+// container, mount or process.
+func TestCLIBuildInterrupted(t *testing.T) {
+	b := newBox(t)
+	dir := t.TempDir()
+	dockerfile := "FROM busybox\nRUN echo step-started && exec sleep 30\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := command(b.root, "build", "-t", "interrupted", dir)
+	var errOut lockedBuffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(errOut.String(), "step-started"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the RUN step did not start: %s", errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit code %d, want 130", code)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("build took %v to end after SIGINT", d)
+	}
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	if last := lines[len(lines)-1]; last != "layerctl: build: interrupted (SIGINT): nothing was tagged" {
+		t.Errorf("last line %q, want the interruption", last)
+	}
+	if _, _, code := b.run(t, "inspect", "interrupted"); code == 0 {
+		t.Error("an interrupted build tagged its image")
+	}
+	if m := uniontest.MountsUnder(t, b.root); len(m) != 0 {
+		t.Errorf("mounts left: %v", m)
+	}
+	if left, _ := os.ReadDir(filepath.Join(b.root, "containers")); len(left) != 0 {
+		t.Errorf("containers left: %d", len(left))
+	}
+}
