@@ -46,6 +46,7 @@ RUN echo "$GREETING" > /app/x && mkdir -p /data/sub && echo d > /data/sub/d && c
 COPY f sub /app/
 COPY --chown=65534:65534 f /owned/f
 COPY sub/l /app/followed
+COPY . /all/
 USER nobody
 WORKDIR /home/nobody/w
 RUN true
@@ -57,6 +58,8 @@ ENTRYPOINT ["sh"]
 CMD ["-c", "true"]
 `,
 		"f": "f\n", "sub/a": "a\n", "sub/l": "->a", "sub/deeper/b": "b\n",
+		// COPY . of a context's dot files, the .dockerignore itself and its exceptions.
+		".env": "E=1\n", "sub/.hidden": "h\n", ".dockerignore": "*.md\n!keep.md\n", "keep.md": "k\n", "drop.md": "d\n",
 	})
 	os.Chmod(filepath.Join(dir, "sub", "a"), 0o751)
 	work := t.TempDir()

@@ -254,10 +254,7 @@ func (w *treeWalk) entry(p string, d fs.DirEntry, err error) error {
 			return err
 		}
 	}
-	dst := path.Join(w.to, strings.TrimPrefix(strings.TrimPrefix(p, w.from), "/"))
-	if p == w.from && w.from == "." {
-		dst = w.to
-	}
+	dst := path.Join(w.to, w.rel(p))
 	if err := w.prepare(dst, fi.IsDir()); err != nil {
 		return err
 	}
@@ -273,6 +270,15 @@ func (w *treeWalk) entry(p string, d fs.DirEntry, err error) error {
 		w.dirs = append(w.dirs, dirMtime{dst, w.mtime(fi)})
 	}
 	return nil
+}
+
+// rel is p's path under the walk's source: a walk from "." gives names
+// without a "./" (".env", not "./.env"), so no prefix is cut from them.
+func (w *treeWalk) rel(p string) string {
+	if w.from == "." {
+		return p
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(p, w.from), "/")
 }
 
 // copyOver copies an entry through the directories' roots, replacing what
