@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -24,7 +25,7 @@ var buildCommand = &cli.Command{
 	ArgsUsage: "CONTEXT",
 	Flags: []cli.Flag{
 		&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "name the image `NAME[:TAG]` (repeatable)"},
-		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the Dockerfile (default: CONTEXT/Dockerfile)"},
+		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the Dockerfile, - for standard input (default: CONTEXT/Dockerfile)"},
 		&cli.StringSliceFlag{Name: "build-arg", Usage: "set an ARG: `K=V` (repeatable)"},
 		&cli.StringFlag{Name: "target", Usage: "build this `STAGE` (default: the last)"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "run every step, whatever the cache holds"},
@@ -66,6 +67,13 @@ func buildOptions(c *cli.Context) (build.Options, error) {
 	o := build.Options{Context: c.Args().First(), Dockerfile: c.String("file"), Target: c.String("target"), NoCache: c.Bool("no-cache"), BuildArgs: map[string]string{}}
 	if fi, err := os.Stat(o.Context); err != nil || !fi.IsDir() {
 		return o, fmt.Errorf("context %q is not a directory", o.Context)
+	}
+	if o.Dockerfile == "-" {
+		text, err := readDockerfile(os.Stdin)
+		if err != nil {
+			return o, err
+		}
+		o.Text = text
 	}
 	for _, t := range c.StringSlice("tag") {
 		n, err := image.ParseName(t)
@@ -128,4 +136,20 @@ func cancelOnSignal(parent context.Context, sigs ...os.Signal) (context.Context,
 		}
 	}()
 	return ctx, func() { signal.Stop(ch); cancel(nil) }
+}
+
+// maxDockerfile bounds a Dockerfile read from standard input, as a file
+// would be bounded by its size.
+const maxDockerfile = 4 << 20
+
+// readDockerfile reads a Dockerfile from r (-f -).
+func readDockerfile(r io.Reader) ([]byte, error) {
+	text, err := io.ReadAll(io.LimitReader(r, maxDockerfile+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("read Dockerfile from standard input: %w", err)
+	case len(text) > maxDockerfile:
+		return nil, fmt.Errorf("Dockerfile on standard input is over %d MiB", maxDockerfile>>20)
+	}
+	return text, nil
 }

@@ -77,3 +77,32 @@ func TestCLIBuildInterrupted(t *testing.T) {
 		t.Errorf("containers left: %d", len(left))
 	}
 }
+
+// TestCLIBuildDockerfileFromStdin: -f - reads the Dockerfile from standard
+// input, as docker build -f - does; the context is still the directory.
+func TestCLIBuildDockerfileFromStdin(t *testing.T) {
+	b := newBox(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("from the context\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	build := func(dockerfile string) (string, string, int) {
+		cmd := command(b.root, "build", "-q", "-t", "stdin", "-f", "-", dir)
+		cmd.Stdin = strings.NewReader(dockerfile)
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		cmd.Run()
+		return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+	}
+	if out, errOut, code := build("FROM busybox\nCOPY f /f\n"); code != 0 {
+		t.Fatalf("build -f -: exit %d: %s%s", code, out, errOut)
+	}
+	if got := b.mustRun(t, "run", "--rm", "stdin", "cat", "/f"); got != "from the context\n" {
+		t.Errorf("/f is %q", got)
+	}
+	_, errOut, code := build("")
+	if code != 1 {
+		t.Errorf("empty Dockerfile on stdin: exit %d, want 1", code)
+	}
+	checkOneLine(t, errOut, "Dockerfile", "no instructions")
+}

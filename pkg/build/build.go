@@ -23,6 +23,7 @@ import (
 type Options struct {
 	Context    string            // the build context directory
 	Dockerfile string            // "" for Context/Dockerfile
+	Text       []byte            // the Dockerfile's text when not read from a file (-f -)
 	Tags       []string          // names given to the image, already checked
 	BuildArgs  map[string]string // --build-arg
 	Target     string            // "" for the last stage
@@ -45,11 +46,14 @@ func Build(ctx context.Context, s *container.Store, o Options) (digest.Digest, e
 	if o.Network == "" {
 		o.Network = container.NetHost
 	}
-	data, err := os.ReadFile(o.Dockerfile)
-	if err != nil {
-		return "", fmt.Errorf("read Dockerfile: %w", err)
+	data, name := o.Text, "Dockerfile"
+	if data == nil {
+		var err error
+		if data, err = os.ReadFile(o.Dockerfile); err != nil {
+			return "", fmt.Errorf("read Dockerfile: %w", err)
+		}
+		name = filepath.Base(o.Dockerfile)
 	}
-	name := filepath.Base(o.Dockerfile)
 	stages, metaArgs, err := parse(name, data)
 	if err != nil {
 		return "", err
@@ -121,7 +125,7 @@ func parse(name string, data []byte) ([]instructions.Stage, []instructions.ArgCo
 // found it on.
 func located(name string, err error) error {
 	var le *parser.LocationError
-	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
+	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 && le.Locations[0][0].Start.Line > 0 {
 		return fmt.Errorf("%s:%d: %v", name, le.Locations[0][0].Start.Line, le.Unwrap())
 	}
 	return fmt.Errorf("%s: %v", name, err)

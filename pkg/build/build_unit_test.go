@@ -24,6 +24,7 @@ func TestParseErrorNamesLine(t *testing.T) {
 		{"no FROM", "ENV A=1\n", "Dockerfile:1:"},
 		{"bad flag", "FROM scratch\nCOPY --nope=1 a b\n", "Dockerfile:2:"},
 		{"empty", "# nothing\n", "Dockerfile:1:"},
+		{"no text at all", "", "Dockerfile: file with no instructions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := parse("Dockerfile", []byte(tc.file))
