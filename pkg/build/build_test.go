@@ -232,3 +232,51 @@ func TestBuildReproducible(t *testing.T) {
 		t.Errorf("two stores, two IDs: %v", ids)
 	}
 }
+
+// TestBuildCopyHeredoc: COPY <<EOF writes the heredoc as a file named by its
+// word (0644, or --chmod), its variables expanded unless the word is quoted,
+// as BuildKit does; the heredoc's expanded text is in the step's cache key.
+func TestBuildCopyHeredoc(t *testing.T) {
+	s := newStore(t)
+	dir := writeContext(t, map[string]string{"Dockerfile": `FROM busybox
+ARG WHO=you
+COPY <<X /c.txt
+hello $WHO "q"
+X
+COPY --chmod=600 <<A <<"B" /d/
+a ${WHO}
+A
+b $WHO
+B
+`})
+	build1 := func(who string) string {
+		t.Helper()
+		_, progress, err := buildIn(t.Context(), s, dir, build.Options{Tags: []string{"doc"}, BuildArgs: map[string]string{"WHO": who}})
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, progress)
+		}
+		return progress
+	}
+	build1("you")
+	out := runIn(t, s, "doc", "sh", "-c", "cat /c.txt /d/A /d/B; stat -c '%n %a %u:%g' /c.txt /d/A /d/B")
+	want := "hello you \"q\"\na you\nb $WHO\n/c.txt 644 0:0\n/d/A 600 0:0\n/d/B 600 0:0\n"
+	if out != want {
+		t.Errorf("heredoc files:\n%s\nwant:\n%s", out, want)
+	}
+	var history []string
+	for _, h := range configOf(t, s, "doc").History {
+		history = append(history, h.CreatedBy)
+	}
+	if !slices.Contains(history, "COPY <<X /c.txt # buildkit") || !slices.Contains(history, `COPY --chmod=600 <<A <<B /d/ # buildkit`) {
+		t.Errorf("history %q: want BuildKit's entries", history)
+	}
+	if progress := build1("you"); strings.Count(progress, "CACHED") != 2 {
+		t.Errorf("a rebuild with nothing changed: %s", progress)
+	}
+	if progress := build1("me"); strings.Contains(progress, "CACHED") {
+		t.Errorf("a heredoc whose variable changed was cached: %s", progress)
+	}
+	if out := runIn(t, s, "doc", "cat", "/c.txt"); out != "hello me \"q\"\n" {
+		t.Errorf("/c.txt after the ARG changed: %q", out)
+	}
+}

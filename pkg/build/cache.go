@@ -45,6 +45,13 @@ func (b *builder) stepExtra(ctx context.Context, st *stage, c instructions.Comma
 		if err := r.check(); err != nil {
 			return "", err
 		}
+		if len(r.SourceContents) > 0 { // the text after expansion, which the key's text is not
+			h := sha256.New()
+			for _, doc := range r.SourceContents {
+				fmt.Fprintf(h, "%d:%s\n%d:%s\n", len(doc.Path), doc.Path, len(doc.Data), doc.Data)
+			}
+			return "heredocs " + hex.EncodeToString(h.Sum(nil)), nil
+		}
 		return b.sourcesDigest(ctx, r.from, r.SourcePaths)
 	}
 	return "", nil

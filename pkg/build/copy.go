@@ -37,8 +37,13 @@ func (r copyRequest) check() error {
 		return fmt.Errorf("%s --exclude is not supported", r.name)
 	case r.checksum != "":
 		return fmt.Errorf("%s --checksum is not supported", r.name)
-	case len(r.SourceContents) > 0:
-		return fmt.Errorf("%s of a heredoc is not supported", r.name)
+	case len(r.SourceContents) > 0 && (len(r.SourcePaths) > 0 || r.from != ""):
+		return fmt.Errorf("%s of heredocs together with files is not supported", r.name)
+	}
+	for _, doc := range r.SourceContents {
+		if doc.Path == "" || doc.Path == "." || doc.Path == ".." || strings.ContainsAny(doc.Path, "/\x00") {
+			return fmt.Errorf("%s <<%s: a heredoc's name must be a file name", r.name, doc.Path)
+		}
 	}
 	for _, src := range r.SourcePaths {
 		if r.add && (strings.Contains(src, "://") || strings.HasPrefix(src, "git@")) {
@@ -56,7 +61,16 @@ func (b *builder) copy(ctx context.Context, st *stage, r copyRequest) error {
 	if err := r.check(); err != nil {
 		return err
 	}
-	src, closeSrc, err := b.copySource(ctx, st, r.from)
+	history := r.history()
+	var src source
+	var closeSrc func()
+	var err error
+	if len(r.SourceContents) > 0 {
+		src, closeSrc, err = heredocSource(r.SourceContents)
+		r.SourcePaths = heredocNames(r.SourceContents) // the files heredocSource made
+	} else {
+		src, closeSrc, err = b.copySource(ctx, st, r.from)
+	}
 	if err != nil {
 		return err
 	}
@@ -86,8 +100,63 @@ func (b *builder) copy(ctx context.Context, st *stage, r copyRequest) error {
 	if changed {
 		b.addLayer(st, m)
 	}
-	b.addHistory(st, fmt.Sprintf("%s %s %s # buildkit", r.name, strings.Join(r.SourcePaths, " "), r.DestPath), !changed)
+	b.addHistory(st, history, !changed)
 	return nil
+}
+
+// history is the step's history entry, as BuildKit writes it.
+func (r copyRequest) history() string {
+	var b strings.Builder
+	b.WriteString(r.name)
+	if r.chown != "" {
+		b.WriteString(" --chown=" + r.chown)
+	}
+	if r.chmod != "" {
+		b.WriteString(" --chmod=" + r.chmod)
+	}
+	for _, s := range r.SourcePaths {
+		b.WriteString(" " + s)
+	}
+	for _, doc := range r.SourceContents {
+		b.WriteString(" <<" + doc.Path)
+	}
+	b.WriteString(" " + r.DestPath + " # buildkit")
+	return b.String()
+}
+
+// heredocSource holds the heredocs of a COPY <<EOF as files named by their
+// words, mode 0644, as BuildKit makes them, for the copy to read.
+func heredocSource(docs []instructions.SourceContent) (source, func(), error) {
+	dir, err := os.MkdirTemp("", "layerctl-heredoc-")
+	if err != nil {
+		return source{}, nil, err
+	}
+	remove := func() { os.RemoveAll(dir) }
+	for _, doc := range docs {
+		name := filepath.Join(dir, doc.Path)
+		if err := os.WriteFile(name, []byte(doc.Data), 0o644); err != nil {
+			remove()
+			return source{}, nil, err
+		}
+		if err := os.Chmod(name, 0o644); err != nil { // whatever the umask
+			remove()
+			return source{}, nil, err
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		remove()
+		return source{}, nil, err
+	}
+	return source{root: root}, func() { root.Close(); remove() }, nil
+}
+
+func heredocNames(docs []instructions.SourceContent) []string {
+	names := make([]string, len(docs))
+	for i, doc := range docs {
+		names[i] = doc.Path
+	}
+	return names
 }
 
 // Tests' hooks: noDraft sends every COPY through a container, and

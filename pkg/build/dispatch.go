@@ -22,6 +22,11 @@ func (b *builder) dispatch(ctx context.Context, st *stage, c instructions.Comman
 			return false, err
 		}
 	}
+	if ex, ok := c.(instructions.SupportsSingleWordExpansionRaw); ok {
+		if err := ex.ExpandRaw(func(w string) (string, error) { return expandRaw(w, vars) }); err != nil {
+			return false, err
+		}
+	}
 	extra, err := b.stepExtra(ctx, st, c)
 	if err != nil {
 		return false, err
@@ -233,8 +238,7 @@ func (b *builder) layerHistory(st *stage, c instructions.Command) string {
 	case *instructions.WorkdirCommand:
 		return "WORKDIR " + st.cfg.Config.WorkingDir
 	}
-	r := copyRequestOf(c)
-	return fmt.Sprintf("%s %s %s # buildkit", r.name, strings.Join(r.SourcePaths, " "), r.DestPath)
+	return copyRequestOf(c).history()
 }
 
 // copyRequestOf is a COPY or ADD as a copyRequest.

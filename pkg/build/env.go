@@ -39,6 +39,20 @@ func (e env) Keys() []string {
 
 var lexer = shell.NewLex('\\')
 
+// rawLexer expands a heredoc's text (COPY <<EOF with an unquoted word):
+// variables only, quotes kept, as BuildKit's ExpandRaw does.
+var rawLexer = func() *shell.Lex {
+	l := shell.NewLex('\\')
+	l.SkipProcessQuotes = true
+	return l
+}()
+
+// expandRaw expands a heredoc's text as BuildKit's raw lexer does.
+func expandRaw(text string, e shell.EnvGetter) (string, error) {
+	out, _, err := rawLexer.ProcessWord(text, e)
+	return out, err
+}
+
 // expandWord expands one Dockerfile word as BuildKit's lexer does.
 func expandWord(word string, e shell.EnvGetter) (string, error) {
 	out, _, err := lexer.ProcessWord(word, e)
