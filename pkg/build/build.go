@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -62,8 +63,14 @@ func Build(ctx context.Context, s *container.Store, o Options) (digest.Digest, e
 	if b.contextDir, err = filepath.Abs(o.Context); err != nil {
 		return "", fmt.Errorf("build context: %w", err)
 	}
-	if b.meta, err = b.evalArgs(metaArgs, newEnv(nil, nil)); err != nil {
+	platform := platformArgs()
+	if b.meta, err = b.evalArgs(metaArgs, newEnv(nil, platform)); err != nil {
 		return "", err
+	}
+	for k, v := range platform {
+		if _, ok := b.meta[k]; !ok {
+			b.meta[k] = v
+		}
 	}
 	target, err := findTarget(stages, o.Target)
 	if err != nil {
@@ -195,4 +202,49 @@ func neededStages(stages []instructions.Stage, target int, meta map[string]strin
 		}
 	}
 	return order, nil
+}
+
+// platformArgs are the ARGs BuildKit defines for every build: in scope of
+// FROM lines and global ARGs, and in a stage that names them (ARG
+// TARGETARCH). The build runs and targets this machine's platform.
+func platformArgs() map[string]string {
+	p, variant := hostPlatform()
+	args := map[string]string{}
+	for _, side := range []string{"BUILD", "TARGET"} {
+		args[side+"PLATFORM"] = p
+		args[side+"OS"] = runtime.GOOS
+		args[side+"ARCH"] = runtime.GOARCH
+		args[side+"VARIANT"] = variant
+	}
+	return args
+}
+
+// checkPlatform accepts FROM --platform only for this machine's platform:
+// RUN steps run here, and no other platform's binaries would.
+func (b *builder) checkPlatform(platform string) error {
+	if platform == "" {
+		return nil
+	}
+	p, err := expandWord(platform, newEnv(nil, b.meta))
+	if err != nil {
+		return err
+	}
+	here, _ := hostPlatform()
+	if p != "" && p != here && p != runtime.GOOS+"/"+runtime.GOARCH {
+		return fmt.Errorf("FROM --platform=%s: only this machine's platform (%s) is built", p, here)
+	}
+	return nil
+}
+
+// hostPlatform is this machine's platform as BuildKit names it
+// (os/arch[/variant]), and its variant.
+func hostPlatform() (platform, variant string) {
+	if runtime.GOARCH == "arm" {
+		variant = "v7"
+	}
+	platform = runtime.GOOS + "/" + runtime.GOARCH
+	if variant != "" {
+		platform += "/" + variant
+	}
+	return platform, variant
 }

@@ -3,7 +3,9 @@ package build_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -278,5 +280,36 @@ B
 	}
 	if out := runIn(t, s, "doc", "cat", "/c.txt"); out != "hello me \"q\"\n" {
 		t.Errorf("/c.txt after the ARG changed: %q", out)
+	}
+}
+
+// TestBuildPlatformArgs: BuildKit's platform ARGs are set for FROM lines and
+// for a stage that declares them; FROM --platform of another platform is
+// refused rather than built with this machine's binaries.
+func TestBuildPlatformArgs(t *testing.T) {
+	s := newStore(t)
+	dir := writeContext(t, map[string]string{"Dockerfile": `ARG BASE_ARCH=$TARGETARCH
+FROM --platform=$BUILDPLATFORM busybox
+ARG TARGETOS TARGETARCH TARGETPLATFORM BASE_ARCH
+RUN echo "$TARGETOS $TARGETARCH $TARGETPLATFORM $BASE_ARCH [$BUILDARCH]" > /p
+`})
+	if _, progress, err := buildIn(t.Context(), s, dir, build.Options{Tags: []string{"plat"}}); err != nil {
+		t.Fatalf("build: %v\n%s", err, progress)
+	}
+	arch := runtime.GOARCH
+	want := fmt.Sprintf("linux %s linux/%s %s []\n", arch, arch, arch)
+	if arch == "arm" {
+		want = "linux arm linux/arm/v7 arm []\n"
+	}
+	if out := runIn(t, s, "plat", "cat", "/p"); out != want {
+		t.Errorf("platform ARGs: %q, want %q", out, want)
+	}
+	other := "linux/s390x"
+	if arch == "s390x" {
+		other = "linux/amd64"
+	}
+	dir = writeContext(t, map[string]string{"Dockerfile": "FROM --platform=" + other + " busybox\nRUN true\n"})
+	if _, _, err := buildIn(t.Context(), s, dir, build.Options{}); err == nil || !strings.Contains(err.Error(), "--platform="+other) {
+		t.Errorf("FROM --platform=%s: %v, want an error naming it", other, err)
 	}
 }

@@ -96,6 +96,9 @@ func (b *builder) buildStage(ctx context.Context, stages []instructions.Stage, i
 	if err != nil {
 		return b.fail(def.Location, err)
 	}
+	if err := b.checkPlatform(def.Platform); err != nil {
+		return b.fail(def.Location, err)
+	}
 	triggers, err := b.from(ctx, stages, i, base, st)
 	if err != nil {
 		return b.fail(def.Location, err)
