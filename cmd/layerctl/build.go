@@ -32,6 +32,10 @@ var buildCommand = &cli.Command{
 		&cli.StringFlag{Name: "network", Value: "host", Usage: "RUN's network: host or none"},
 		&cli.StringFlag{Name: "timestamp", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "`UNIX` seconds: every time in the image, and the newest mtime in its layers"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the image ID"},
+		&cli.StringFlag{Name: "progress", Value: "auto", Usage: "step lines: auto, plain or tty (all BuildKit's plain lines), or quiet (as -q)"},
+		&cli.StringSliceFlag{Name: "label", Usage: "set a label on the image: `K=V` (repeatable)"},
+		&cli.BoolFlag{Name: "pull", Usage: "pull each FROM image, even one the store has"},
+		&cli.StringFlag{Name: "iidfile", Usage: "write the image ID to `FILE`"},
 	},
 	Action: func(c *cli.Context) error {
 		if c.NArg() != 1 {
@@ -56,6 +60,11 @@ var buildCommand = &cli.Command{
 		}
 		if err != nil {
 			return fmt.Errorf("build: %w", err)
+		}
+		if f := c.String("iidfile"); f != "" {
+			if err := os.WriteFile(f, []byte(id.String()), 0o644); err != nil {
+				return fmt.Errorf("build: --iidfile: %w", err)
+			}
 		}
 		fmt.Fprintln(os.Stdout, id)
 		return nil
@@ -107,7 +116,26 @@ func buildOptions(c *cli.Context) (build.Options, error) {
 		t := time.Unix(sec, 0).UTC()
 		o.Epoch = &t
 	}
-	if !c.Bool("quiet") {
+	for _, kv := range c.StringSlice("label") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "" {
+			return o, fmt.Errorf("--label %q: want K=V", kv)
+		}
+		if o.Labels == nil {
+			o.Labels = map[string]string{}
+		}
+		o.Labels[k] = v
+	}
+	o.Pull = c.Bool("pull")
+	quiet := c.Bool("quiet")
+	switch p := c.String("progress"); p {
+	case "auto", "plain", "tty":
+	case "quiet":
+		quiet = true
+	default:
+		return o, fmt.Errorf("--progress %q: want auto, plain, tty or quiet", p)
+	}
+	if !quiet {
 		o.Progress = os.Stderr
 	}
 	return o, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,4 +106,39 @@ func TestCLIBuildDockerfileFromStdin(t *testing.T) {
 		t.Errorf("empty Dockerfile on stdin: exit %d, want 1", code)
 	}
 	checkOneLine(t, errOut, "Dockerfile", "no instructions")
+}
+
+// TestCLIBuildDockerFlags: the docker build flags scripts pass: --progress
+// (plain output either way; quiet as -q), --iidfile and --label.
+func TestCLIBuildDockerFlags(t *testing.T) {
+	b := newBox(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nLABEL a=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	iid := filepath.Join(t.TempDir(), "iid")
+	out, errOut, code := b.run(t, "build", "--progress=quiet", "--iidfile", iid, "--label", "b=2", "--label", "a=3", "-t", "flags", dir)
+	if code != 0 || errOut != "" {
+		t.Fatalf("build: exit %d, stderr %q", code, errOut)
+	}
+	written, err := os.ReadFile(iid)
+	if err != nil || string(written)+"\n" != out {
+		t.Errorf("--iidfile holds %q (%v), stdout %q", written, err, out)
+	}
+	var one struct {
+		Config struct {
+			Config struct{ Labels map[string]string } `json:"config"`
+		}
+	}
+	if err := json.Unmarshal([]byte(b.mustRun(t, "inspect", "flags")), &one); err != nil {
+		t.Fatal(err)
+	}
+	if l := one.Config.Config.Labels; l["a"] != "3" || l["b"] != "2" {
+		t.Errorf("labels %v, want a=3 (--label over LABEL) and b=2", l)
+	}
+	_, errOut, code = b.run(t, "build", "--progress=fancy", dir)
+	if code != 1 {
+		t.Errorf("--progress=fancy: exit %d", code)
+	}
+	checkOneLine(t, errOut, "--progress", "fancy")
 }

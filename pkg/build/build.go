@@ -32,6 +32,8 @@ type Options struct {
 	Epoch      *time.Time        // --timestamp/SOURCE_DATE_EPOCH: every time in the image
 	Progress   io.Writer         // step lines; nil for none
 	NoCache    bool              // run every step, whatever the cache holds
+	Pull       bool              // pull each FROM image, even one the store has
+	Labels     map[string]string // --label: set on the image, as by a last LABEL
 }
 
 // Build builds the image the Dockerfile's target stage describes, names it
@@ -59,7 +61,7 @@ func Build(ctx context.Context, s *container.Store, o Options) (digest.Digest, e
 	if err != nil {
 		return "", err
 	}
-	b := &builder{store: s, opts: o, file: name, built: map[int]*stage{}, stageNames: map[int]string{}, start: time.Now()}
+	b := &builder{store: s, opts: o, file: name, built: map[int]*stage{}, stageNames: map[int]string{}, pulled: map[string]bool{}, start: time.Now()}
 	if b.contextDir, err = filepath.Abs(o.Context); err != nil {
 		return "", fmt.Errorf("build context: %w", err)
 	}
@@ -91,6 +93,12 @@ func Build(ctx context.Context, s *container.Store, o Options) (digest.Digest, e
 	final := b.built[target]
 	// The last step's time, not now: a build that is all cache hits gives
 	// the same image.
+	for k, v := range o.Labels {
+		if final.cfg.Config.Labels == nil {
+			final.cfg.Config.Labels = map[string]string{}
+		}
+		final.cfg.Config.Labels[k] = v
+	}
 	final.cfg.Created = v1.Time{Time: b.now()}
 	if h := final.cfg.History; len(h) > 0 && len(h) > final.baseHistory {
 		final.cfg.Created = h[len(h)-1].Created

@@ -12,7 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/crane"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
 	"github.com/layerctl/layerctl/pkg/build"
+	"github.com/layerctl/layerctl/pkg/image/registrytest"
 )
 
 // TestBuildEveryInstruction builds one Dockerfile using every instruction
@@ -311,5 +315,54 @@ RUN echo "$TARGETOS $TARGETARCH $TARGETPLATFORM $BASE_ARCH [$BUILDARCH]" > /p
 	dir = writeContext(t, map[string]string{"Dockerfile": "FROM --platform=" + other + " busybox\nRUN true\n"})
 	if _, _, err := buildIn(t.Context(), s, dir, build.Options{}); err == nil || !strings.Contains(err.Error(), "--platform="+other) {
 		t.Errorf("FROM --platform=%s: %v, want an error naming it", other, err)
+	}
+}
+
+// TestBuildPull: FROM uses the store's image until --pull fetches the tag's
+// newer image from the registry, as docker build --pull does; --label sets
+// labels on the image built.
+func TestBuildPull(t *testing.T) {
+	s := newStore(t)
+	busybox, err := busyboxLayout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := registrytest.Start(t)
+	registrytest.PushLayout(t, busybox, "latest", host, "base:latest")
+	ref := host + "/base:latest"
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM " + ref + "\nRUN cat /v2 > /seen 2>/dev/null; true\n"})
+	seen := func(o build.Options) string {
+		t.Helper()
+		o.Tags = []string{"pulled"}
+		if _, progress, err := buildIn(t.Context(), s, dir, o); err != nil {
+			t.Fatalf("build: %v\n%s", err, progress)
+		}
+		return runIn(t, s, "pulled", "cat", "/seen")
+	}
+	if got := seen(build.Options{}); got != "" {
+		t.Fatalf("first build saw %q", got)
+	}
+	img, err := crane.Pull(ref, crane.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := crane.Layer(map[string][]byte{"v2": []byte("2\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, err = mutate.AppendLayers(img, layer); err != nil {
+		t.Fatal(err)
+	}
+	if err := crane.Push(img, ref, crane.Insecure); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen(build.Options{}); got != "" {
+		t.Errorf("without --pull the build used the registry's newer image: %q", got)
+	}
+	if got := seen(build.Options{Pull: true, Labels: map[string]string{"k": "v"}}); got != "2\n" {
+		t.Errorf("with --pull the build saw %q, want the newer image's /v2", got)
+	}
+	if l := configOf(t, s, "pulled").Config.Labels; l["k"] != "v" {
+		t.Errorf("labels %v, want k=v from --label", l)
 	}
 }

@@ -31,6 +31,7 @@ type builder struct {
 	start      time.Time       // when the build began
 	contextDir string          // the context's absolute path
 	digests    *contextDigests // the context's file digests, once a COPY needs them
+	pulled     map[string]bool // FROM images pulled by --pull
 }
 
 // stage is a stage being built: its image so far.
@@ -142,6 +143,12 @@ func (b *builder) from(ctx context.Context, stages []instructions.Stage, i int, 
 		st.baseLayers = prev.baseLayers
 		st.key, st.shell = b.fromKey("stage "+prev.key.String()), prev.shell
 		return nil, nil
+	}
+	if b.opts.Pull && !b.pulled[base] {
+		if _, err := b.store.Pull(ctx, base, pullOptions()); err != nil {
+			return nil, fmt.Errorf("FROM %s: --pull: %w", base, err)
+		}
+		b.pulled[base] = true
 	}
 	id, cfg, err := b.store.ImageConfigFile(base)
 	if err != nil && isNotFound(err) {
