@@ -62,6 +62,7 @@ func main() {
 		CommandNotFound: func(_ *cli.Context, name string) { unknown = name },
 	}
 	app.Commands = append(app.Commands, extraCommands...)
+	addManagementNames()
 	setUsageError(app.Commands)
 	setCompletion(app.Commands)
 	err := app.Run(os.Args)
@@ -90,7 +91,18 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 		return fmt.Errorf("%s: --%s is a global flag: global flags go before the command (layerctl --%s ... %s)",
 			c.Command.Name, g, g, c.Command.Name)
 	}
-	return fmt.Errorf("%s: %w", strings.TrimPrefix(c.Command.FullName(), c.App.Name+" "), err)
+	return fmt.Errorf("%s: %w", commandPath(c), err)
+}
+
+// commandPath is the command's names under the app: "image ls".
+func commandPath(c *cli.Context) string {
+	var names []string
+	for _, l := range c.Lineage() {
+		if l.Command != nil && l.Command.Name != "" && l.Command.Name != c.App.Name {
+			names = append([]string{l.Command.Name}, names...)
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 // globalFlagIn tells which global flag an "not defined" error is about, if

@@ -13,13 +13,13 @@ var forceFlag = &cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do 
 
 var imageCommand = &cli.Command{
 	Name:        "image",
-	Usage:       "image prune: remove unused images",
+	Usage:       "images by Docker's management names (image ls, rm, inspect, ...) and image prune",
 	Subcommands: []*cli.Command{imagePruneCommand},
 }
 
 var containerCommand = &cli.Command{
 	Name:        "container",
-	Usage:       "container prune: remove stopped containers",
+	Usage:       "containers by Docker's management names (container ls, rm, run, ...) and container prune",
 	Subcommands: []*cli.Command{containerPruneCommand},
 }
 
