@@ -34,6 +34,10 @@ func TestCLIRunIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	envFile := filepath.Join(t.TempDir(), "env")
+	if err := os.WriteFile(envFile, []byte("# comment\nA=1\n  B=\"two words\"\n\nC=3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name  string
 		flags []string
@@ -83,6 +87,9 @@ func TestCLIRunIsolation(t *testing.T) {
 		{name: "exit-code", cmd: []string{"sh", "-c", "exit 7"}, code: 7},
 		{name: "net-none", cmd: []string{"ls", "/sys/class/net"}, want: "lo\n"},
 		{name: "net-host", flags: []string{"--net", "host"}, cmd: []string{"readlink", "/proc/self/ns/net"}, want: hostNet + "\n"},
+		{name: "network-host", flags: []string{"--network=host"}, cmd: []string{"readlink", "/proc/self/ns/net"}, want: hostNet + "\n"},
+		// Docker's format: quotes kept, comments and blank lines skipped, --env wins.
+		{name: "env-file", flags: []string{"--env-file", envFile, "-e", "C=over"}, cmd: []string{"sh", "-c", `echo "$A|$B|$C"`}, want: "1|\"two words\"|over\n"},
 		{name: "env", flags: []string{"-e", "FOO=bar baz", "-e", "PATH=/bin"}, cmd: []string{"sh", "-c", `echo "$FOO:$PATH"`}, want: "bar baz:/bin\n"},
 		{name: "workdir", flags: []string{"-w", "/tmp"}, cmd: []string{"pwd"}, want: "/tmp\n"},
 		{name: "user", flags: []string{"-u", "nobody"}, cmd: []string{"id"}, want: "uid=65534(nobody) gid=65534(nogroup)\n"},
@@ -125,6 +132,8 @@ func TestCLIRunStartFailures(t *testing.T) {
 		{"no-user", []string{"-u", "nosuchuser", busyboxImage, "id"}, 125, []string{"nosuchuser"}},
 		{"no-image", []string{"nosuchimage", "true"}, 125, []string{"nosuchimage"}},
 		{"bad-net", []string{"--net", "bridge", busyboxImage, "true"}, 125, []string{"bridge"}},
+		{"publish", []string{"-p", "8080:80", busyboxImage, "true"}, 125, []string{"--publish 8080:80", "--network host"}},
+		{"env-file-missing", []string{"--env-file", "/nonexistent/env", busyboxImage, "true"}, 125, []string{"--env-file", "/nonexistent/env"}},
 		{"volume-on-root", []string{"-v", "/tmp:/", busyboxImage, "true"}, 125, []string{"cannot be /"}},
 	}
 	for _, tc := range tests {

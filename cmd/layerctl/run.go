@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,7 +32,9 @@ var runFlags = []cli.Flag{
 	&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit in `BYTES` (k, m, g suffixes)"},
 	&cli.Float64Flag{Name: "cpus", Usage: "CPU limit in cores (0.5: half a core)"},
 	&cli.Int64Flag{Name: "pids-limit", Usage: "most processes at once"},
-	&cli.StringFlag{Name: "net", Value: container.NetNone, Usage: "network: none (own namespace, lo only) or host"},
+	&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: container.NetNone, Usage: "network: none (own namespace, lo only) or host"},
+	&cli.StringSliceFlag{Name: "env-file", Usage: "set the variables of `FILE` (K=V lines, # comments), before --env's"},
+	&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "refused: there is no bridge network to map ports from (with --network host the container's ports are the host's)"},
 	&cli.BoolFlag{Name: "init", Usage: "run a small init as PID 1 that forwards signals and reaps orphans (so ^C and stop reach sh or sleep)"},
 	&cli.BoolFlag{Name: "privileged", Usage: "keep every capability, unmask /proc and /sys, no seccomp filter"},
 	securityOptFlag,
@@ -187,7 +190,7 @@ func createOptions(c *cli.Context) (container.CreateOptions, error) {
 
 func runConfig(c *cli.Context) (*container.RunConfig, error) {
 	rc := &container.RunConfig{
-		WorkingDir: c.String("workdir"), User: c.String("user"), Net: c.String("net"),
+		WorkingDir: c.String("workdir"), User: c.String("user"), Net: c.String("network"),
 		TTY: c.Bool("tty"), Privileged: c.Bool("privileged"), Remove: c.Bool("rm"), Init: c.Bool("init"),
 	}
 	if c.NArg() > 1 {
@@ -198,12 +201,23 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 		rc.Entrypoint = &ep
 	}
 	if rc.Net != container.NetNone && rc.Net != container.NetHost {
-		return nil, fmt.Errorf("--net %q: want none or host", rc.Net)
+		return nil, fmt.Errorf("--network %q: want none or host", rc.Net)
+	}
+	if p := c.StringSlice("publish"); len(p) > 0 {
+		return nil, fmt.Errorf("--publish %s: no port mapping without a bridge network: with --network host the container's ports are the host's", p[0])
 	}
 	if rc.WorkingDir != "" && !filepath.IsAbs(rc.WorkingDir) {
 		return nil, fmt.Errorf("--workdir %q: want an absolute path", rc.WorkingDir)
 	}
-	for _, e := range c.StringSlice("env") {
+	env := c.StringSlice("env")
+	for _, f := range slices.Backward(c.StringSlice("env-file")) {
+		vars, err := readEnvFile(f)
+		if err != nil {
+			return nil, err
+		}
+		env = append(vars, env...) // --env wins, as in Docker
+	}
+	for _, e := range env {
 		if !strings.Contains(e, "=") {
 			v, ok := os.LookupEnv(e)
 			if !ok {
