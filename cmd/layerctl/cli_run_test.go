@@ -92,6 +92,12 @@ func TestCLIRunIsolation(t *testing.T) {
 		{name: "env-file", flags: []string{"--env-file", envFile, "-e", "C=over"}, cmd: []string{"sh", "-c", `echo "$A|$B|$C"`}, want: "1|\"two words\"|over\n"},
 		{name: "env", flags: []string{"-e", "FOO=bar baz", "-e", "PATH=/bin"}, cmd: []string{"sh", "-c", `echo "$FOO:$PATH"`}, want: "bar baz:/bin\n"},
 		{name: "workdir", flags: []string{"-w", "/tmp"}, cmd: []string{"pwd"}, want: "/tmp\n"},
+		// Docker's --cap-add and --cap-drop; the user switch needs no capability kept.
+		{name: "cap-drop-all", flags: []string{"--cap-drop", "ALL"}, cmd: []string{"grep", "CapEff", "/proc/self/status"}, want: "CapEff:\t0000000000000000\n"},
+		{name: "cap-drop-all-user", flags: []string{"--cap-drop", "ALL", "-u", "nobody"}, cmd: []string{"id", "-u"}, want: "65534\n"},
+		{name: "cap-drop-chown", flags: []string{"--cap-drop", "chown"}, cmd: []string{"sh", "-c", "chown 1 /tmp 2>/dev/null || echo refused"}, want: "refused\n"},
+		{name: "cap-add", flags: []string{"--cap-add", "NET_ADMIN"}, cmd: []string{"sh", "-c", "ip link set lo mtu 1280 && echo changed"}, want: "changed\n"},
+		{name: "no-cap-add", cmd: []string{"sh", "-c", "ip link set lo mtu 1280 2>/dev/null || echo refused"}, want: "refused\n"},
 		{name: "user", flags: []string{"-u", "nobody"}, cmd: []string{"id"}, want: "uid=65534(nobody) gid=65534(nogroup)\n"},
 		{name: "entrypoint", flags: []string{"--entrypoint", "echo"}, cmd: []string{"one", "two"}, want: "one two\n"},
 	}
@@ -132,6 +138,7 @@ func TestCLIRunStartFailures(t *testing.T) {
 		{"no-user", []string{"-u", "nosuchuser", busyboxImage, "id"}, 125, []string{"nosuchuser"}},
 		{"no-image", []string{"nosuchimage", "true"}, 125, []string{"nosuchimage"}},
 		{"bad-net", []string{"--net", "bridge", busyboxImage, "true"}, 125, []string{"bridge"}},
+		{"bad-cap", []string{"--cap-add", "FLY", busyboxImage, "true"}, 125, []string{"--cap-add", "FLY"}},
 		{"publish", []string{"-p", "8080:80", busyboxImage, "true"}, 125, []string{"--publish 8080:80", "--network host"}},
 		{"env-file-missing", []string{"--env-file", "/nonexistent/env", busyboxImage, "true"}, 125, []string{"--env-file", "/nonexistent/env"}},
 		{"volume-on-root", []string{"-v", "/tmp:/", busyboxImage, "true"}, 125, []string{"cannot be /"}},
@@ -401,6 +408,12 @@ func TestCLIExec(t *testing.T) {
 		out := b.mustRun(t, "exec", "svc", "ps", "-o", "pid,args")
 		if !hasRow(out, "1", "sleep 1000") {
 			t.Errorf("ps in the container:\n%s\nwant PID 1 sleep 1000", out)
+		}
+	})
+	t.Run("caps", func(t *testing.T) { // the container's, as docker exec's
+		b.detach(t, "--name", "nocaps", "--cap-drop", "ALL", "--cap-add", "KILL", busyboxImage, "sleep", "1000")
+		if out := b.mustRun(t, "exec", "nocaps", "grep", "CapEff", "/proc/self/status"); out != "CapEff:\t0000000000000020\n" {
+			t.Errorf("exec into --cap-drop ALL --cap-add KILL: %q, want only CAP_KILL", out)
 		}
 	})
 	t.Run("stdin", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/layerctl/layerctl/pkg/container"
+	"github.com/layerctl/layerctl/pkg/ns"
 )
 
 var runFlags = []cli.Flag{
@@ -37,6 +38,8 @@ var runFlags = []cli.Flag{
 	&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "refused: there is no bridge network to map ports from (with --network host the container's ports are the host's)"},
 	&cli.BoolFlag{Name: "init", Usage: "run a small init as PID 1 that forwards signals and reaps orphans (so ^C and stop reach sh or sleep)"},
 	&cli.BoolFlag{Name: "privileged", Usage: "keep every capability, unmask /proc and /sys, no seccomp filter"},
+	&cli.StringSliceFlag{Name: "cap-add", Usage: "add `CAP` (NET_ADMIN, CAP_SYS_TIME; ALL) to Docker's default capabilities"},
+	&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop `CAP` (ALL: every one but those added)"},
 	securityOptFlag,
 }
 
@@ -229,6 +232,10 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 			return nil, fmt.Errorf("--env %q: no variable name", e)
 		}
 		rc.Env = append(rc.Env, e)
+	}
+	rc.CapAdd, rc.CapDrop = c.StringSlice("cap-add"), c.StringSlice("cap-drop")
+	if _, err := ns.Capabilities(rc.CapAdd, rc.CapDrop); err != nil {
+		return nil, err
 	}
 	if err := securityOpts(rc, c.StringSlice("security-opt")); err != nil {
 		return nil, err

@@ -138,11 +138,14 @@ func (c *Store) Exec(ref string, o ExecOptions) (*ns.Process, error) {
 		TTY: o.TTY, Privileged: o.Privileged || s.Run != nil && s.Run.Privileged,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 	}
-	// The container's filter, whatever this exec's privileges (as docker
-	// exec): none for a privileged container.
+	// The container's filter and capabilities, whatever this exec's
+	// privileges (as docker exec): no filter for a privileged container.
 	if s.Run != nil {
 		spec.Seccomp, spec.NoNewPrivileges = s.Run.Seccomp, s.Run.NoNewPrivileges
 		spec.Seccomp.Unconfined = spec.Seccomp.Unconfined || s.Run.Privileged
+		if spec.Caps, err = ns.Capabilities(s.Run.CapAdd, s.Run.CapDrop); err != nil {
+			return nil, err
+		}
 	}
 	if spec.WorkingDir == "" {
 		spec.WorkingDir = cfg.WorkingDir

@@ -31,8 +31,10 @@ type RunConfig struct {
 	Limits     cgroup.Limits `json:"limits"`
 	TTY        bool          `json:"tty,omitempty"`
 	Privileged bool          `json:"privileged,omitempty"`
-	Remove     bool          `json:"remove,omitempty"` // --rm
-	Init       bool          `json:"init,omitempty"`   // --init: a reaper and signal forwarder as PID 1
+	CapAdd     []string      `json:"capAdd,omitempty"`  // --cap-add, as given
+	CapDrop    []string      `json:"capDrop,omitempty"` // --cap-drop, as given
+	Remove     bool          `json:"remove,omitempty"`  // --rm
+	Init       bool          `json:"init,omitempty"`    // --init: a reaper and signal forwarder as PID 1
 	// Seccomp and NoNewPrivileges hold for the container's process and
 	// every exec into it.
 	Seccomp         ns.Seccomp `json:"seccomp,omitzero"`
@@ -114,6 +116,10 @@ func (c *Store) start(ref string, stdio Stdio, sp *Spawned) (_ *Running, err err
 	if err != nil {
 		return nil, err
 	}
+	caps, err := ns.Capabilities(rc.CapAdd, rc.CapDrop)
+	if err != nil {
+		return nil, err
+	}
 	st := &starting{c: c, prev: s}
 	defer func() {
 		if err != nil {
@@ -130,7 +136,7 @@ func (c *Store) start(ref string, stdio Stdio, sp *Spawned) (_ *Running, err err
 		Rootfs: c.MergedDir(s.ID), Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net, Args: args,
 		Env:        mergeEnv(cfg.Env, rc.Env),
 		WorkingDir: cmp.Or(rc.WorkingDir, cfg.WorkingDir), User: cmp.Or(rc.User, cfg.User),
-		Privileged: rc.Privileged, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges, Init: rc.Init,
+		Privileged: rc.Privileged, Caps: caps, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges, Init: rc.Init,
 		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
 		// The rootfs, the cgroup and the record are made while the init
 		// step's runtime starts; the init step gets the rootfs's mount with

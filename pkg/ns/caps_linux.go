@@ -17,19 +17,13 @@ var defaultCaps = []int{
 	unix.CAP_MKNOD, unix.CAP_AUDIT_WRITE, unix.CAP_SETFCAP,
 }
 
-// limitCaps drops every capability outside keep from the bounding set (so no
-// file capability or setuid binary can bring it back), sets the effective
-// and permitted sets to keep and empties the inheritable set, which would
-// otherwise hand keep to programs with inheritable file capabilities even
-// as non-root (CVE-2022-24769). Root still gets keep at execve: its
-// permitted set is then the bounding set. Capabilities belong to
-// the thread: the caller execs from this same locked thread. Switching to a
-// non-root uid afterwards clears them, as for any process.
-func limitCaps(keep []int) error {
-	var sets [2]uint32
-	for _, c := range keep {
-		sets[c/32] |= 1 << (c % 32)
-	}
+// limitBounding drops every capability outside keep from the bounding set
+// (so no file capability or setuid binary can bring it back) and clears
+// the ambient set. It runs before the user switch, which needs
+// CAP_SETUID and CAP_SETGID even when keep lacks them (as runc: bounding
+// set first, then the user, then the process's own sets).
+func limitBounding(keep []int) error {
+	sets := capBits(keep)
 	for c := 0; c < 64; c++ {
 		if sets[c/32]&(1<<(c%32)) != 0 {
 			continue
@@ -45,13 +39,40 @@ func limitCaps(keep []int) error {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
+	return nil
+}
+
+// setCaps sets the effective and permitted sets to keep, as far as this
+// process has them (a host whose own bounding set lacks one cannot give
+// it), and empties the inheritable set, which would otherwise hand keep to
+// programs with inheritable file capabilities even as non-root
+// (CVE-2022-24769). Root keeps them at execve: its permitted set is then
+// the bounding set. Capabilities belong to the thread: the caller execs
+// from this same locked thread.
+func setCaps(keep []int) error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var have [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &have[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	sets := capBits(keep)
 	var data [2]unix.CapUserData
 	for i := range data {
-		data[i] = unix.CapUserData{Effective: sets[i], Permitted: sets[i]}
+		p := sets[i] & have[i].Permitted
+		data[i] = unix.CapUserData{Effective: p, Permitted: p}
 	}
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("capset: %w", err)
 	}
 	return nil
+}
+
+func capBits(caps []int) [2]uint32 {
+	var sets [2]uint32
+	for _, c := range caps {
+		if c >= 0 && c < 64 {
+			sets[c/32] |= 1 << (c % 32)
+		}
+	}
+	return sets
 }

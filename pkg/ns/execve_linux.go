@@ -48,12 +48,19 @@ func execProcess(cfg *config) error {
 		}
 	}
 	if !cfg.Privileged {
-		if err := limitCaps(defaultCaps); err != nil {
+		if err := limitBounding(cfg.Caps); err != nil {
 			return err
 		}
 	}
 	if err := switchUser(u); err != nil {
 		return err
+	}
+	// A switch to another user cleared the process's capabilities, as
+	// for any process; root keeps cfg.Caps.
+	if !cfg.Privileged && u.UID == 0 {
+		if err := setCaps(cfg.Caps); err != nil {
+			return err
+		}
 	}
 	if err := enterWorkingDir(cfg.WorkingDir); err != nil {
 		return err

@@ -41,6 +41,10 @@ type Spec struct {
 	// Privileged keeps every capability, leaves /proc and /sys unmasked
 	// and /sys writable, and installs no seccomp filter (as Docker).
 	Privileged bool
+	// Caps are the capabilities the process keeps (kernel names, see
+	// Capabilities); nil for Docker's default set. The seccomp profile's
+	// rules for capabilities follow them.
+	Caps []string
 	// Seccomp is the system call filter: Docker's default profile unless
 	// set.
 	Seccomp Seccomp
@@ -84,6 +88,7 @@ type ExecSpec struct {
 	WorkingDir string
 	User       string
 	Privileged bool
+	Caps       []string // the container's capabilities; nil for Docker's default set
 	// Seccomp and NoNewPrivileges are the container's: an exec, even a
 	// privileged one, gets the container's filter, as docker exec does.
 	Seccomp         Seccomp
@@ -112,6 +117,7 @@ type config struct {
 	WorkingDir string
 	User       string
 	Privileged bool
+	Caps       []int // kept unless Privileged
 	TTY        bool
 	Init       bool
 
@@ -161,9 +167,11 @@ func (s *Spec) config() (*config, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
+	if c.Caps, err = capNumbers(s.Caps); err != nil {
+		return nil, err
+	}
 	if !s.Privileged { // as Docker: a privileged container has no filter
-		var err error
-		if c.seccompLater, err = s.Seccomp.later(defaultCaps); err != nil {
+		if c.seccompLater, err = s.Seccomp.later(c.Caps); err != nil {
 			return nil, err
 		}
 	}
@@ -178,10 +186,13 @@ func (s *ExecSpec) config() (*config, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
+	var err error
+	if c.Caps, err = capNumbers(s.Caps); err != nil {
+		return nil, err
+	}
 	// The rules follow the container's capabilities, whatever this process
 	// keeps: only an unprivileged container has a filter.
-	var err error
-	if c.seccompLater, err = s.Seccomp.later(defaultCaps); err != nil {
+	if c.seccompLater, err = s.Seccomp.later(c.Caps); err != nil {
 		return nil, err
 	}
 	return c, nil
