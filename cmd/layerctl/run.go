@@ -26,6 +26,8 @@ var runFlags = []cli.Flag{
 	&cli.StringSliceFlag{Name: "add-host", Usage: "add `HOST:IP` to /etc/hosts"},
 	&cli.StringSliceFlag{Name: "dns", Usage: "nameserver `IP` for /etc/resolv.conf"},
 	&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount `SRC:DST[:ro]`"},
+	&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a new tmpfs at `PATH[:OPTS]` (OPTS: size=64m,mode=1777,exec,...; default noexec,nosuid)"},
+	&cli.BoolFlag{Name: "read-only", Usage: "mount the rootfs read-only (volumes and --tmpfs as they are)"},
 	&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `K=V` (K alone: the host's value)"},
 	&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working `DIR` inside the container"},
 	&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "`USER[:GROUP]` (name or id)"},
@@ -239,6 +241,14 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 	}
 	if err := securityOpts(rc, c.StringSlice("security-opt")); err != nil {
 		return nil, err
+	}
+	rc.ReadOnly = c.Bool("read-only")
+	for _, v := range c.StringSlice("tmpfs") {
+		t, err := ns.ParseTmpfs(v)
+		if err != nil {
+			return nil, err
+		}
+		rc.Tmpfs = append(rc.Tmpfs, t)
 	}
 	for _, v := range c.StringSlice("volume") {
 		vol, err := parseVolume(v)

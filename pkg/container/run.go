@@ -27,6 +27,8 @@ type RunConfig struct {
 	WorkingDir string        `json:"workingDir,omitempty"`
 	User       string        `json:"user,omitempty"`
 	Volumes    []ns.Volume   `json:"volumes,omitempty"`
+	Tmpfs      []ns.Tmpfs    `json:"tmpfs,omitempty"`
+	ReadOnly   bool          `json:"readOnly,omitempty"` // --read-only: the rootfs, not its mounts
 	Net        string        `json:"net,omitempty"`
 	Limits     cgroup.Limits `json:"limits"`
 	TTY        bool          `json:"tty,omitempty"`
@@ -133,7 +135,8 @@ func (c *Store) start(ref string, stdio Stdio, sp *Spawned) (_ *Running, err err
 		}
 	}()
 	proc, err := sp.start(ns.Spec{
-		Rootfs: c.MergedDir(s.ID), Hostname: s.Hostname, Volumes: rc.Volumes, Net: rc.Net, Args: args,
+		Rootfs: c.MergedDir(s.ID), Hostname: s.Hostname, Volumes: rc.Volumes, Tmpfs: rc.Tmpfs, ReadOnly: rc.ReadOnly,
+		Net: rc.Net, Args: args,
 		Env:        mergeEnv(cfg.Env, rc.Env),
 		WorkingDir: cmp.Or(rc.WorkingDir, cfg.WorkingDir), User: cmp.Or(rc.User, cfg.User),
 		Privileged: rc.Privileged, Caps: caps, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges, Init: rc.Init,

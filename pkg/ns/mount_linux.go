@@ -108,6 +108,10 @@ func attachIn(root int, p string, mfd int, dir bool, what string) error {
 		return fmt.Errorf("mount %s on %s: %w", what, p, err)
 	}
 	defer unix.Close(t)
+	var st unix.Stat_t
+	if err := unix.Fstat(t, &st); err == nil && dir && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("mount %s on %s: the image has a file there, not a directory", what, p)
+	}
 	if err := attach(mfd, t, what); err != nil {
 		return fmt.Errorf("mount %s on %s: %w", what, p, err)
 	}

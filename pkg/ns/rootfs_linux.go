@@ -16,8 +16,9 @@ import (
 //  2. the rootfs attached at its path as the mount the parent sent
 //     (attachRootfs): pivot_root needs a mount point, and its fd is the
 //     root every later target is resolved in;
-//  3. /proc, /dev, /sys, then the volumes, then the masks over /proc and
-//     /sys (after the volumes, so no volume can unmask them);
+//  3. /proc, /dev, /sys, then the volumes and tmpfs mounts, then the masks
+//     over /proc and /sys (after the volumes, so no volume can unmask them),
+//     then, for --read-only, the root mount read-only;
 //  4. pivot_root, or chroot where it is refused.
 func setupRootfs(cfg *config) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
@@ -58,12 +59,48 @@ func setupRootfs(cfg *config) error {
 			return err
 		}
 	}
+	for _, t := range cfg.Tmpfs {
+		if err := mountTmpfs(root, t, cfg.Privileged); err != nil {
+			return err
+		}
+	}
 	if !cfg.Privileged {
 		if err := maskPaths(proc, sys, nodes); err != nil {
 			return err
 		}
 	}
+	// Last, once every mount point the steps above made exists: the root
+	// mount alone, not the mounts on it.
+	if cfg.ReadOnly {
+		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := unix.MountSetattr(root, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+			return fmt.Errorf("rootfs read-only: %w", err)
+		}
+	}
 	return enterRoot(root, cfg.NoPivot)
+}
+
+// mountTmpfs mounts a new tmpfs at its target inside the rootfs: noexec and
+// nosuid unless asked (Docker's defaults), nodev as the rootfs.
+func mountTmpfs(root int, t Tmpfs, privileged bool) error {
+	attrs := 0
+	if t.ReadOnly {
+		attrs |= unix.MOUNT_ATTR_RDONLY
+	}
+	if !t.Exec {
+		attrs |= unix.MOUNT_ATTR_NOEXEC
+	}
+	if !t.Suid {
+		attrs |= unix.MOUNT_ATTR_NOSUID
+	}
+	if !privileged {
+		attrs |= unix.MOUNT_ATTR_NODEV
+	}
+	mfd, err := mountAt(root, t.Target, "tmpfs", attrs, t.Options...)
+	if err != nil {
+		return err
+	}
+	return unix.Close(mfd)
 }
 
 // mountProc mounts a procfs of the new PID namespace at /proc and checks,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -561,5 +562,64 @@ func TestRunSignalBeforeExec(t *testing.T) {
 	p := start(t, spec)
 	if code, err := p.Wait(); err != nil || code != 7 {
 		t.Fatalf("Wait = %d, %v; want the command's 7", code, err)
+	}
+}
+
+// --tmpfs: a new tmpfs at its target (Docker's noexec and nosuid unless
+// asked, nodev always), made inside the rootfs whatever image symlinks
+// point at; --read-only makes the root mount alone read-only.
+func TestRunTmpfsAndReadOnly(t *testing.T) {
+	requireNS(t)
+	rootfs, outside := newRootfs(t), t.TempDir()
+	must(t, os.Symlink(outside, filepath.Join(rootfs, "escape")))
+	tmp, err := ParseTmpfs("/tmp")
+	must(t, err)
+	run, err := ParseTmpfs("/run:size=1m,mode=700,exec")
+	must(t, err)
+	esc, err := ParseTmpfs("/escape/t")
+	must(t, err)
+	spec := Spec{Rootfs: rootfs, ReadOnly: true, Tmpfs: []Tmpfs{tmp, run, esc}}
+	got := sh(t, spec, `touch /x 2>/dev/null || echo root-ro
+echo ok > /tmp/f && cat /tmp/f
+grep -E " /(tmp|run) " /proc/mounts | cut -d" " -f2,4
+stat -c %a /run
+grep -c " $(readlink /escape)/t tmpfs" /proc/mounts`)
+	// /escape/t is the image's link target, inside the rootfs: under /tmp.
+	want := "root-ro\nok\n/tmp rw,nosuid,nodev,noexec,relatime\n/run rw,nosuid,nodev,relatime,size=1024k,mode=700\n" +
+		"700\n1"
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("a tmpfs target was made outside the rootfs: %v", entries)
+	}
+	checkNoMounts(t, rootfs)
+}
+
+func TestParseTmpfs(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    Tmpfs
+		wantErr string
+	}{
+		{in: "/run", want: Tmpfs{Target: "/run"}},
+		{in: "/run/:size=64m,mode=1777,ro,exec,suid,nodev", want: Tmpfs{Target: "/run", Options: []string{"size=64m", "mode=1777"}, ReadOnly: true, Exec: true, Suid: true}},
+		{in: "/x:noexec,nosuid,rw", want: Tmpfs{Target: "/x"}},
+		{in: "run", wantErr: "absolute"},
+		{in: "/", wantErr: "absolute"},
+		{in: "/x:dev", wantErr: `unknown option "dev"`},
+		{in: "/x:size=", wantErr: `unknown option "size="`},
+		{in: "/x:nr_inodes=1,huge=always", wantErr: "huge"},
+	} {
+		got, err := ParseTmpfs(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: error %v, want one with %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
 	}
 }

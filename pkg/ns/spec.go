@@ -29,7 +29,9 @@ type Spec struct {
 	Rootfs   string // host directory that becomes /
 	Hostname string
 	Volumes  []Volume
-	Net      string // NetNone (default) or NetHost
+	Tmpfs    []Tmpfs // mounted after the volumes
+	ReadOnly bool    // the rootfs read-only (its mounts as they are), as docker run --read-only
+	Net      string  // NetNone (default) or NetHost
 	// NoPivot chroots into the rootfs instead of pivot_root, as when the
 	// rootfs is on an initramfs.
 	NoPivot bool
@@ -109,6 +111,8 @@ type config struct {
 	Rootfs   string
 	Hostname string
 	Volumes  []Volume
+	Tmpfs    []Tmpfs
+	ReadOnly bool
 	NewNet   bool
 	NoPivot  bool
 
@@ -150,7 +154,7 @@ func (s *Spec) config() (*config, error) {
 		return nil, fmt.Errorf("spec: no rootfs")
 	}
 	c := &config{
-		Mode: modeRun, Rootfs: s.Rootfs, Hostname: s.Hostname, Volumes: s.Volumes,
+		Mode: modeRun, Rootfs: s.Rootfs, Hostname: s.Hostname, Volumes: s.Volumes, Tmpfs: s.Tmpfs, ReadOnly: s.ReadOnly,
 		NoPivot: s.NoPivot, Args: s.Args, Env: s.Env, WorkingDir: s.WorkingDir,
 		User: s.User, Privileged: s.Privileged, TTY: s.TTY, NoNewPrivileges: s.NoNewPrivileges,
 		Init: s.Init,
@@ -162,6 +166,11 @@ func (s *Spec) config() (*config, error) {
 	for _, v := range s.Volumes {
 		if !path.IsAbs(v.Target) || !path.IsAbs(v.Source) {
 			return nil, fmt.Errorf("spec: volume %s:%s: both paths must be absolute", v.Source, v.Target)
+		}
+	}
+	for _, t := range s.Tmpfs {
+		if !path.IsAbs(t.Target) || path.Clean(t.Target) == "/" {
+			return nil, fmt.Errorf("spec: tmpfs %s: want an absolute path other than /", t.Target)
 		}
 	}
 	if err := c.check(); err != nil {
