@@ -13,7 +13,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/layerctl/layerctl/pkg/container"
-	"github.com/layerctl/layerctl/pkg/ns"
 )
 
 var runFlags = []cli.Flag{
@@ -236,7 +235,7 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 		rc.Env = append(rc.Env, e)
 	}
 	rc.CapAdd, rc.CapDrop = c.StringSlice("cap-add"), c.StringSlice("cap-drop")
-	if _, err := ns.Capabilities(rc.CapAdd, rc.CapDrop); err != nil {
+	if err := container.CheckCapabilities(rc.CapAdd, rc.CapDrop); err != nil {
 		return nil, err
 	}
 	if err := securityOpts(rc, c.StringSlice("security-opt")); err != nil {
@@ -244,7 +243,7 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 	}
 	rc.ReadOnly = c.Bool("read-only")
 	for _, v := range c.StringSlice("tmpfs") {
-		t, err := ns.ParseTmpfs(v)
+		t, err := container.ParseTmpfs(v)
 		if err != nil {
 			return nil, err
 		}

@@ -31,6 +31,19 @@ type LayerMeta = layer.Meta
 // Volume is a bind mount into a container (RunConfig.Volumes).
 type Volume = ns.Volume
 
+// Tmpfs is a new tmpfs in a container (RunConfig.Tmpfs).
+type Tmpfs = ns.Tmpfs
+
+// ParseTmpfs reads docker run's --tmpfs PATH[:OPTIONS].
+func ParseTmpfs(s string) (Tmpfs, error) { return ns.ParseTmpfs(s) }
+
+// CheckCapabilities checks docker run's --cap-add and --cap-drop names
+// (RunConfig.CapAdd and CapDrop).
+func CheckCapabilities(add, drop []string) error {
+	_, err := ns.Capabilities(add, drop)
+	return err
+}
+
 // Seccomp is a container's seccomp filter (RunConfig.Seccomp): Docker's
 // default profile when zero.
 type Seccomp = ns.Seccomp
