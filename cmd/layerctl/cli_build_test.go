@@ -1,36 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/layerctl/layerctl/pkg/union/uniontest"
 )
-
-// lockedBuffer is a bytes.Buffer a process writes while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestCLIBuildInterrupted: Ctrl-C during a RUN ends build as a shell reports
 // a process SIGINT ended (130), with a one-line reason, and leaves no tag,
@@ -43,20 +25,37 @@ func TestCLIBuildInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := command(b.root, "build", "-t", "interrupted", dir)
-	var errOut lockedBuffer
-	cmd.Stderr = &errOut
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	for deadline := time.Now().Add(time.Minute); !strings.Contains(errOut.String(), "step-started"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the RUN step did not start: %s", errOut.String())
+	// The reader alone touches lines until done closes.
+	var lines []string
+	started, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+			if strings.Contains(sc.Text(), "step-started") {
+				close(started)
+			}
 		}
-		time.Sleep(20 * time.Millisecond)
+	}()
+	select {
+	case <-started:
+	case <-done:
+		t.Fatal("build ended before its RUN step started")
+	case <-time.After(time.Minute):
+		t.Fatal("the RUN step did not start")
 	}
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
+	<-done
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Errorf("exit code %d, want 130", code)
@@ -64,7 +63,6 @@ func TestCLIBuildInterrupted(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("build took %v to end after SIGINT", d)
 	}
-	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
 	if last := lines[len(lines)-1]; last != "layerctl: build: interrupted (SIGINT): nothing was tagged" {
 		t.Errorf("last line %q, want the interruption", last)
 	}

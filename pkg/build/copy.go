@@ -131,24 +131,26 @@ func heredocSource(docs []instructions.SourceContent) (source, func(), error) {
 	if err != nil {
 		return source{}, nil, err
 	}
-	remove := func() { os.RemoveAll(dir) }
+	root, err := writeHeredocs(dir, docs)
+	if err != nil {
+		os.RemoveAll(dir)
+		return source{}, nil, err
+	}
+	return source{root: root}, func() { root.Close(); os.RemoveAll(dir) }, nil
+}
+
+// writeHeredocs writes each heredoc into dir and opens dir.
+func writeHeredocs(dir string, docs []instructions.SourceContent) (*os.Root, error) {
 	for _, doc := range docs {
 		name := filepath.Join(dir, doc.Path)
 		if err := os.WriteFile(name, []byte(doc.Data), 0o644); err != nil {
-			remove()
-			return source{}, nil, err
+			return nil, err
 		}
 		if err := os.Chmod(name, 0o644); err != nil { // whatever the umask
-			remove()
-			return source{}, nil, err
+			return nil, err
 		}
 	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		remove()
-		return source{}, nil, err
-	}
-	return source{root: root}, func() { root.Close(); remove() }, nil
+	return os.OpenRoot(dir)
 }
 
 func heredocNames(docs []instructions.SourceContent) []string {
