@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/layerctl/layerctl/pkg/union/uniontest"
 )
 
 // cp both ways, with a container running or not (mounted for the copy
@@ -83,4 +85,31 @@ func readMounts(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A reader that stops early (cp c:/. - | head) ends cp quietly with 141, as
+// a writer killed by SIGPIPE, and the container it mounted for the copy is
+// unmounted: rm needs no -f.
+func TestCLICpReaderGone(t *testing.T) {
+	t.Parallel()
+	b := newBox(t)
+	id := strings.TrimSpace(b.mustRun(t, "create", "--name", "gone", busyboxImage))
+	b.track(id)
+	cmd := command(b.root, "cp", "gone:/.", "-")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // no reader at all: the first write fails
+	var errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = w, &errOut
+	cmd.Run()
+	w.Close()
+	if code := cmd.ProcessState.ExitCode(); code != 141 || errOut.Len() != 0 {
+		t.Errorf("cp to a closed pipe: exit %d, stderr %q; want 141 and nothing", code, errOut.String())
+	}
+	if m := uniontest.MountsUnder(t, b.root); len(m) != 0 {
+		t.Errorf("mounts left: %v", m)
+	}
+	b.mustRun(t, "rm", "gone")
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -31,6 +33,12 @@ func main() {
 	// In a container's init step this execs the container's process and
 	// never returns; it must run before anything starts threads or opens files.
 	ns.Init()
+	// A reader that went away (| head) fails a write to stdout with EPIPE
+	// instead of killing layerctl mid-command, so that what the command
+	// mounted or locked is undone; main then ends quietly, as any writer
+	// to a closed pipe. Handled, not ignored: a container's processes get
+	// the default back at execve.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	// urfave/cli reports an unknown command through CommandNotFound, which
 	// cannot return an error: note it and fail after Run.
 	var unknown string
@@ -70,6 +78,9 @@ func main() {
 		err = fmt.Errorf("unknown command %q", unknown)
 	}
 	if err != nil {
+		if stdoutGone(err) {
+			os.Exit(128 + int(syscall.SIGPIPE))
+		}
 		if !errors.Is(err, errSilent) {
 			fmt.Fprintf(os.Stderr, "layerctl: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
 		}
@@ -79,6 +90,12 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// stdoutGone tells an error of a write to a stdout whose reader has gone.
+func stdoutGone(err error) bool {
+	var pe *os.PathError
+	return errors.Is(err, syscall.EPIPE) && errors.As(err, &pe) && pe.Path == os.Stdout.Name()
 }
 
 // usageError turns a usage error (an unknown flag, a bad flag value) into the
