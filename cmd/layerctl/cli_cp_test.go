@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/layerctl/layerctl/pkg/union/uniontest"
 )
@@ -112,4 +114,40 @@ func TestCLICpReaderGone(t *testing.T) {
 		t.Errorf("mounts left: %v", m)
 	}
 	b.mustRun(t, "rm", "gone")
+}
+
+// Ctrl-C while cp is blocked on a reader that does not read ends it with
+// 130 and gives back the mount it held: rm needs no -f.
+func TestCLICpInterrupted(t *testing.T) {
+	t.Parallel()
+	b := newBox(t)
+	b.mustRun(t, "run", "--name", "big", busyboxImage, "dd", "if=/dev/zero", "of=/big", "bs=1M", "count=8")
+	cmd := command(b.root, "cp", "big:/big", "-")
+	r, w, err := os.Pipe() // never read: cp blocks once the pipe is full
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = w, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	defer cmd.Process.Kill()
+	for deadline := time.Now().Add(30 * time.Second); len(uniontest.MountsUnder(t, b.root)) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("cp never mounted the container")
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // into the copy, blocked on the pipe
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || errOut.String() != "layerctl: cp: interrupted (SIGINT)\n" {
+		t.Errorf("exit %d, stderr %q; want 130 and the interruption", code, errOut.String())
+	}
+	if m := uniontest.MountsUnder(t, b.root); len(m) != 0 {
+		t.Errorf("mounts left: %v", m)
+	}
+	b.mustRun(t, "rm", "big")
 }

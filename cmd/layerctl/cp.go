@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/layerctl/layerctl/pkg/container"
 )
@@ -34,6 +37,7 @@ var cpCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
+		defer releaseOnSignal(s, "cp")()
 		o := container.CopyOptions{Archive: c.Bool("archive"), FollowLink: c.Bool("follow-link")}
 		switch {
 		case srcIn && dst == "-":
@@ -60,4 +64,27 @@ func splitContainerPath(arg string) (ctr, path string, ok bool) {
 		return "", arg, false
 	}
 	return arg[:i], arg[i+1:], true
+}
+
+// releaseOnSignal ends the process on SIGINT, SIGTERM or SIGHUP after giving
+// back the mounts its copies hold (a copy blocked on a slow pipe cannot be
+// unwound), as a shell reports a signal's end (128 + the signal). The
+// returned func stops it.
+func releaseOnSignal(s *container.Store, what string) func() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			n := sig.(syscall.Signal)
+			if err := s.ReleaseCopies(); err != nil {
+				fmt.Fprintf(os.Stderr, "layerctl: %s: %v\n", what, err)
+			}
+			fmt.Fprintf(os.Stderr, "layerctl: %s: interrupted (%s)\n", what, unix.SignalName(n))
+			os.Exit(128 + int(n))
+		case <-done:
+		}
+	}()
+	return func() { signal.Stop(sigs); close(done) }
 }

@@ -77,6 +77,7 @@ type Store struct {
 	images   *image.Images
 	driver   union.Driver
 	features union.Features
+	copies   heldMounts // containers mounted for a copy, see ReleaseCopies
 }
 
 // NewStore opens the containers of a store with its recorded driver, over

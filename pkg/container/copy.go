@@ -8,8 +8,11 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/union"
 )
 
 // cp follows docker cp's rules: a source ending in "/." copies a
@@ -73,7 +76,8 @@ func (c *Store) withRoot(ref string, fn func(root int) error) error {
 		if dir, err = c.Mount(s.ID); err != nil {
 			return err
 		}
-		defer c.Umount(s.ID, false)
+		c.copies.hold(s.ID)
+		defer c.releaseCopy(s.ID, false)
 	}
 	root, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -81,6 +85,75 @@ func (c *Store) withRoot(ref string, fn func(root int) error) error {
 	}
 	defer unix.Close(root)
 	return fn(root)
+}
+
+// heldMounts counts the mounts a copy of this process holds, by container.
+type heldMounts struct {
+	mu  sync.Mutex
+	ids map[string]int
+}
+
+func (h *heldMounts) hold(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ids == nil {
+		h.ids = map[string]int{}
+	}
+	h.ids[id]++
+}
+
+// drop takes one hold of id away, and tells whether there was one.
+func (h *heldMounts) drop(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ids[id] == 0 {
+		return false
+	}
+	h.ids[id]--
+	return true
+}
+
+// releaseCopy gives back a copy's mount of container id, once: the end of
+// the copy and ReleaseCopies may both try.
+func (c *Store) releaseCopy(id string, lazy bool) error {
+	if !c.copies.drop(id) {
+		return nil
+	}
+	return c.locked(func() error {
+		s, err := c.Resolve(id)
+		if err != nil {
+			return err
+		}
+		if lazy && s.MountCount <= 1 {
+			// The copy's fds of the tree stay valid: the mount goes once
+			// they close, with the process.
+			if err := union.UnmountDetached(c.MergedDir(s.ID)); err != nil {
+				return err
+			}
+			s.MountCount = 0
+			return c.put(s)
+		}
+		return c.umountLocked(s, false)
+	})
+}
+
+// ReleaseCopies gives back the mounts this process's copies hold, while
+// they run: for a process that a signal is about to end mid-copy, which
+// would otherwise leave the containers mounted (and counted) for good.
+func (c *Store) ReleaseCopies() error {
+	c.copies.mu.Lock()
+	var ids []string
+	for id, n := range c.copies.ids {
+		for range n {
+			ids = append(ids, id)
+		}
+	}
+	c.copies.mu.Unlock()
+	var errs []error
+	for _, id := range ids {
+		errs = append(errs, c.releaseCopy(id, true))
+	}
+	return errors.Join(errs...)
 }
 
 // CopyOut writes the file or tree at src in the container ref to w as a

@@ -119,6 +119,16 @@ func Unmount(target string) error {
 	return fmt.Errorf("unmount %s: %w", target, err)
 }
 
+// UnmountDetached detaches the mount at target now and frees it once the
+// last fd of a file under it closes (MNT_DETACH).
+func UnmountDetached(target string) error {
+	err := unix.Unmount(target, unix.MNT_DETACH)
+	if err == nil || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	return fmt.Errorf("unmount %s: %w", target, err)
+}
+
 // Mounted reports whether target is a mount point. statx tells it directly
 // (STATX_ATTR_MOUNT_ROOT, kernel 5.8+); comparing st_dev with the parent's
 // would miss a bind mount from the same filesystem, which is what the vfs
