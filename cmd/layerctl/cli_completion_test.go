@@ -47,7 +47,7 @@ func TestCLIBashCompletion(t *testing.T) {
 		words []string
 		want  []string
 	}{
-		{[]string{"im"}, []string{"image", "images"}},
+		{[]string{"im"}, []string{"image", "images", "import"}},
 		{[]string{"sys"}, []string{"system"}},
 		{[]string{"system", ""}, []string{"df", "h", "help"}},
 		{[]string{"images", "--fi"}, []string{"--filter"}},

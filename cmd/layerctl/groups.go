@@ -7,13 +7,13 @@ import "github.com/urfave/cli/v2"
 // names Docker gives them there.
 func addManagementNames() {
 	imageCommand.Subcommands = append(imageCommand.Subcommands,
-		as(buildCommand, "build"), as(historyCommand, "history"), as(inspectCommand, "inspect"),
+		as(buildCommand, "build"), as(historyCommand, "history"), as(importCommand, "import"), as(inspectCommand, "inspect"),
 		as(loadCommand, "load"), as(imagesCommand, "ls", "list"), as(pullCommand, "pull"),
 		as(pushCommand, "push"), as(rmiCommand, "rm", "remove"), as(saveCommand, "save"),
 		as(tagCommand, "tag"))
 	containerCommand.Subcommands = append(containerCommand.Subcommands,
 		as(commitCommand, "commit"), as(cpCommand, "cp"), as(createCommand, "create"),
-		as(diffCommand, "diff"), as(execCommand, "exec"), as(inspectCommand, "inspect"),
+		as(diffCommand, "diff"), as(execCommand, "exec"), as(exportCommand, "export"), as(inspectCommand, "inspect"),
 		as(killCommand, "kill"), as(logsCommand, "logs"), as(psCommand, "ls", "list", "ps"),
 		as(mountCommand, "mount"), as(restartCommand, "restart"), as(rmCommand, "rm", "remove"),
 		as(runCommand, "run"), as(startCommand, "start"), as(stopCommand, "stop"),

@@ -62,7 +62,7 @@ func main() {
 			startCommand, restartCommand, waitCommand, cpCommand,
 			commitCommand, buildCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand,
 			completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
-			historyCommand, exploreCommand,
+			historyCommand, exploreCommand, exportCommand, importCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},

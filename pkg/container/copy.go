@@ -262,3 +262,10 @@ func copyBetween(srcRoot int, src string, dstRoot int, dst string, follow bool, 
 	}
 	return err
 }
+
+// Export writes a container's filesystem, as its processes see it (its
+// image with its changes; no volume or other mount), to w as one tar
+// stream (docker export).
+func (c *Store) Export(ref string, w io.Writer) error {
+	return c.CopyOut(ref, "/.", w, CopyOptions{})
+}

@@ -22,6 +22,7 @@ type CommitOptions struct {
 	CreatedBy string    // history created_by
 	Created   time.Time // config and history time
 	Changes   []string  // Dockerfile-style instructions (see ApplyChange)
+	Source    string    // the record's source: "" for "commit"
 
 	// ParseSignal checks a STOPSIGNAL change (pkg/container passes
 	// ns.ParseSignal).
@@ -91,7 +92,10 @@ func Commit(s *layer.Store, im *Images, parent *Record, m layer.Meta, opts Commi
 	rec.DiffIDs = append(rec.DiffIDs, m.DiffID)
 	rec.ChainIDs = layer.ChainIDs(rec.DiffIDs)
 	rec.Size += m.Size
-	rec.Source = "commit"
+	rec.Source = opts.Source
+	if rec.Source == "" {
+		rec.Source = "commit"
+	}
 	rec.Pulled = time.Now().UTC()
 	if rec.ID, err = s.PutBlob(raw); err != nil {
 		return Record{}, err
