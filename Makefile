@@ -4,8 +4,8 @@ GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
 # Tools the tests and the demo need, and the Debian packages that provide them.
-TEST_TOOLS := skopeo umoci docker-registry mkfs.ext4 buildah tmux
-TEST_PKGS := docker-registry skopeo umoci busybox-static e2fsprogs buildah tmux
+TEST_TOOLS := skopeo umoci docker-registry mkfs.ext4 buildah tmux ps
+TEST_PKGS := docker-registry skopeo umoci busybox-static e2fsprogs buildah tmux procps
 
 .PHONY: build deps test demo bench clean man install
 

@@ -15,8 +15,8 @@ func addManagementNames() {
 		as(commitCommand, "commit"), as(cpCommand, "cp"), as(createCommand, "create"),
 		as(diffCommand, "diff"), as(execCommand, "exec"), as(exportCommand, "export"), as(inspectCommand, "inspect"),
 		as(killCommand, "kill"), as(logsCommand, "logs"), as(psCommand, "ls", "list", "ps"),
-		as(mountCommand, "mount"), as(restartCommand, "restart"), as(rmCommand, "rm", "remove"),
-		as(runCommand, "run"), as(startCommand, "start"), as(stopCommand, "stop"),
+		as(mountCommand, "mount"), as(renameCommand, "rename"), as(restartCommand, "restart"), as(rmCommand, "rm", "remove"),
+		as(runCommand, "run"), as(startCommand, "start"), as(stopCommand, "stop"), as(topCommand, "top"),
 		as(umountCommand, "umount", "unmount"), as(waitCommand, "wait"))
 }
 

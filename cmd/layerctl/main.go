@@ -62,7 +62,7 @@ func main() {
 			startCommand, restartCommand, waitCommand, cpCommand,
 			commitCommand, buildCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand,
 			completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
-			historyCommand, exploreCommand, exportCommand, importCommand,
+			historyCommand, exploreCommand, exportCommand, importCommand, renameCommand, topCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},
@@ -159,7 +159,7 @@ func setUsageError(cmds []*cli.Command) {
 
 // takesCommand names the commands whose arguments end with a command line
 // of the container's own, flags included.
-var takesCommand = map[string]bool{"run": true, "create": true, "exec": true}
+var takesCommand = map[string]bool{"run": true, "create": true, "exec": true, "top": true}
 
 // flagsFirst refuses a flag after the arguments ("rm c1 -f"): the parser
 // stops at the first argument, so the flag would be taken for a name and
