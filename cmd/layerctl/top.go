@@ -41,6 +41,9 @@ var topCommand = &cli.Command{
 	SkipFlagParsing: true,
 	Action: func(c *cli.Context) error {
 		args := c.Args().Slice()
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			return cli.ShowSubcommandHelp(c)
+		}
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 			return fmt.Errorf("top: want CONTAINER [PS OPTIONS]")
 		}
