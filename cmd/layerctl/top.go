@@ -44,7 +44,10 @@ var topCommand = &cli.Command{
 		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 			return cli.ShowSubcommandHelp(c)
 		}
-		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && strings.HasPrefix(args[0], "-") { // top has no flags of its own
+			return fmt.Errorf("top: flag provided but not defined: -%s", strings.TrimLeft(args[0], "-"))
+		}
+		if len(args) == 0 {
 			return fmt.Errorf("top: want CONTAINER [PS OPTIONS]")
 		}
 		s, err := openStores(c)
