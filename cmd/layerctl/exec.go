@@ -47,7 +47,7 @@ var execCommand = &cli.Command{
 		}
 		p, err := s.Exec(c.Args().First(), o)
 		if err != nil {
-			if errors.Is(err, container.ErrNotRunning) {
+			if errors.Is(err, container.ErrNotRunning) || errors.Is(err, container.ErrPaused) {
 				return fmt.Errorf("exec: %w", err)
 			}
 			return startFailed("exec "+c.Args().First(), err)
@@ -99,6 +99,30 @@ var killCommand = &cli.Command{
 		return eachContainer(c, "kill", func(s *container.Store, ref string) (container.State, error) {
 			return s.Kill(ref, sig)
 		})
+	},
+}
+
+var pauseCommand = &cli.Command{
+	Name:      "pause",
+	Usage:     "freeze every process of running containers until unpause",
+	ArgsUsage: "CONTAINER...",
+	Action: func(c *cli.Context) error {
+		if c.NArg() < 1 {
+			return fmt.Errorf("pause: want CONTAINER...")
+		}
+		return eachContainer(c, "pause", (*container.Store).Pause)
+	},
+}
+
+var unpauseCommand = &cli.Command{
+	Name:      "unpause",
+	Usage:     "thaw paused containers",
+	ArgsUsage: "CONTAINER...",
+	Action: func(c *cli.Context) error {
+		if c.NArg() < 1 {
+			return fmt.Errorf("unpause: want CONTAINER...")
+		}
+		return eachContainer(c, "unpause", (*container.Store).Unpause)
 	},
 }
 

@@ -15,9 +15,9 @@ func addManagementNames() {
 		as(commitCommand, "commit"), as(cpCommand, "cp"), as(createCommand, "create"),
 		as(diffCommand, "diff"), as(execCommand, "exec"), as(exportCommand, "export"), as(inspectCommand, "inspect"),
 		as(killCommand, "kill"), as(logsCommand, "logs"), as(psCommand, "ls", "list", "ps"),
-		as(mountCommand, "mount"), as(renameCommand, "rename"), as(restartCommand, "restart"), as(rmCommand, "rm", "remove"),
+		as(mountCommand, "mount"), as(pauseCommand, "pause"), as(renameCommand, "rename"), as(restartCommand, "restart"), as(rmCommand, "rm", "remove"),
 		as(runCommand, "run"), as(startCommand, "start"), as(stopCommand, "stop"), as(topCommand, "top"),
-		as(umountCommand, "umount", "unmount"), as(waitCommand, "wait"))
+		as(umountCommand, "umount", "unmount"), as(unpauseCommand, "unpause"), as(waitCommand, "wait"))
 }
 
 // as is cmd under another name: a copy, so that each place it is listed

@@ -42,6 +42,9 @@ type State struct {
 	// FrozenBy are the processes holding the running container frozen,
 	// recorded before they freeze it (see freeze).
 	FrozenBy []Freezer `json:"frozenBy,omitempty"`
+	// Paused is a pause by the user (pause): frozen until unpause,
+	// whatever freezers come and go.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // Top is the chainID of the container's image top layer.
@@ -56,7 +59,7 @@ func (s State) Top() digest.Digest {
 // settles the record first (Refresh).
 func (s State) Status() string {
 	switch {
-	case s.Pid > 0 && len(s.FrozenBy) > 0:
+	case s.Pid > 0 && (s.Paused || len(s.FrozenBy) > 0):
 		return "paused"
 	case s.Pid > 0:
 		return "running"

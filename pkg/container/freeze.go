@@ -92,7 +92,7 @@ func (c *Store) unfreeze(s State, me Freezer, cg *cgroup.Cgroup) error {
 		if i := slices.Index(live, me); i >= 0 {
 			live = slices.Delete(live, i, i+1)
 		}
-		if len(live) == 0 {
+		if len(live) == 0 && !cur.Paused {
 			if err := thawUnlessGone(cg); err != nil {
 				return err
 			}
@@ -126,7 +126,7 @@ func (c *Store) settleFreeze(s State) (State, error) {
 			s = cur // settled by another command meanwhile
 			return nil
 		}
-		if len(live) == 0 {
+		if len(live) == 0 && !cur.Paused {
 			cg, err := cgroup.Open(cur.ID)
 			if err == nil {
 				err = thawUnlessGone(cg)

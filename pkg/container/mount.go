@@ -178,7 +178,7 @@ func (c *Store) Remove(ref string, force bool) (State, error) {
 		if !force {
 			return s, fmt.Errorf("container %s is running: %w (stop it or use -f)", s.Name, ErrContainerInUse)
 		}
-		if _, err := c.Stop(s.ID, 0); err != nil {
+		if _, err := c.stop(s, 0); err != nil {
 			return s, err
 		}
 		// A --rm container is gone once stopped: nothing more to remove.

@@ -51,6 +51,9 @@ func (c *Store) Kill(ref string, sig syscall.Signal) (State, error) {
 	if !c.alive(s) {
 		return s, fmt.Errorf("container %s: %w", s.Name, ErrNotRunning)
 	}
+	if s.Paused {
+		return s, fmt.Errorf("container %s: %w", s.Name, ErrPaused)
+	}
 	if err := syscall.Kill(s.Pid, sig); err != nil {
 		return s, fmt.Errorf("signal container %s: %w", s.Name, err)
 	}
@@ -72,6 +75,15 @@ func (c *Store) Stop(ref string, timeout time.Duration) (State, error) {
 		_, err := c.Refresh(s)
 		return s, err
 	}
+	if s.Paused {
+		return s, fmt.Errorf("container %s: %w", s.Name, ErrPaused)
+	}
+	return c.stop(s, timeout)
+}
+
+// stop is Stop of a running container, paused or not (rm -f's): a frozen
+// process takes its signals once the cgroup kill thaws it.
+func (c *Store) stop(s State, timeout time.Duration) (State, error) {
 	sig := syscall.SIGTERM
 	if cfg, err := c.imageConfig(s); err == nil && cfg.StopSignal != "" {
 		if n, ok := signalByName(cfg.StopSignal); ok {
@@ -80,7 +92,7 @@ func (c *Store) Stop(ref string, timeout time.Duration) (State, error) {
 	}
 	syscall.Kill(s.Pid, sig)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	err = ns.WaitPid(ctx, s.Pid)
+	err := ns.WaitPid(ctx, s.Pid)
 	cancel()
 	if err != nil {
 		if cg, cerr := cgroup.Open(s.ID); cerr == nil {
@@ -124,6 +136,9 @@ func (c *Store) Exec(ref string, o ExecOptions) (*ns.Process, error) {
 	}
 	if !c.alive(s) {
 		return nil, fmt.Errorf("container %s: %w", s.Name, ErrNotRunning)
+	}
+	if s.Paused {
+		return nil, fmt.Errorf("container %s: %w", s.Name, ErrPaused)
 	}
 	cfg, err := c.imageConfig(s)
 	if err != nil {

@@ -353,7 +353,7 @@ func (c *Store) finish(id string, pid, code int) error {
 			remove = true // no record to keep: Remove unmounts and deletes
 			return nil
 		}
-		s.Pid, s.PidStart, s.FrozenBy = 0, 0, nil
+		s.Pid, s.PidStart, s.FrozenBy, s.Paused = 0, 0, nil, false
 		s.Finished = time.Now().UTC()
 		if code >= 0 {
 			s.ExitCode = &code
