@@ -187,7 +187,7 @@ type containerInspect struct {
 type containerState struct {
 	Status     string `json:"Status"`
 	Running    bool   `json:"Running"`
-	Paused     bool   `json:"Paused"` // frozen by a commit reading its rw layer
+	Paused     bool   `json:"Paused"` // paused, or frozen by a commit reading its rw layer
 	Pid        int    `json:"Pid"`
 	ExitCode   *int   `json:"ExitCode,omitempty"`
 	StartedAt  string `json:"StartedAt,omitempty"`
