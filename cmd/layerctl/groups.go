@@ -16,7 +16,7 @@ func addManagementNames() {
 		as(diffCommand, "diff"), as(execCommand, "exec"), as(exportCommand, "export"), as(inspectCommand, "inspect"),
 		as(killCommand, "kill"), as(logsCommand, "logs"), as(psCommand, "ls", "list", "ps"),
 		as(mountCommand, "mount"), as(pauseCommand, "pause"), as(renameCommand, "rename"), as(restartCommand, "restart"), as(rmCommand, "rm", "remove"),
-		as(runCommand, "run"), as(startCommand, "start"), as(stopCommand, "stop"), as(topCommand, "top"),
+		as(runCommand, "run"), as(startCommand, "start"), as(statsCommand, "stats"), as(stopCommand, "stop"), as(topCommand, "top"),
 		as(umountCommand, "umount", "unmount"), as(unpauseCommand, "unpause"), as(waitCommand, "wait"))
 }
 

@@ -63,7 +63,7 @@ func main() {
 			commitCommand, buildCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand,
 			completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
 			historyCommand, exploreCommand, exportCommand, importCommand, renameCommand, topCommand,
-			pauseCommand, unpauseCommand,
+			pauseCommand, unpauseCommand, statsCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},
