@@ -15,7 +15,7 @@ var ErrPaused = errors.New("paused: unpause it first")
 // pause). The pause is recorded before the freeze, so a commit's freeze and
 // thaw meanwhile leave it frozen.
 func (c *Store) Pause(ref string) (State, error) {
-	s, err := c.runningToPause(ref)
+	s, err := c.running(ref)
 	if err != nil {
 		return s, err
 	}
@@ -59,7 +59,7 @@ var (
 // Unpause thaws a paused container, unless a commit holds it frozen: its
 // thaw comes when it is done.
 func (c *Store) Unpause(ref string) (State, error) {
-	s, err := c.runningToPause(ref)
+	s, err := c.running(ref)
 	if err != nil {
 		return s, err
 	}
@@ -93,8 +93,8 @@ func (c *Store) Unpause(ref string) (State, error) {
 	return s, nil
 }
 
-// runningToPause resolves a running container, its dead freezers settled.
-func (c *Store) runningToPause(ref string) (State, error) {
+// running resolves a running container, its dead freezers settled.
+func (c *Store) running(ref string) (State, error) {
 	s, err := c.Resolve(ref)
 	if err != nil {
 		return s, err

@@ -41,15 +41,9 @@ func (c *Store) release(s State, code int) error {
 
 // Kill sends a signal to a running container's process.
 func (c *Store) Kill(ref string, sig syscall.Signal) (State, error) {
-	s, err := c.Resolve(ref)
+	s, err := c.running(ref)
 	if err != nil {
 		return s, err
-	}
-	if s, err = c.settleFreeze(s); err != nil {
-		return s, err
-	}
-	if !c.alive(s) {
-		return s, fmt.Errorf("container %s: %w", s.Name, ErrNotRunning)
 	}
 	if s.Paused {
 		return s, fmt.Errorf("container %s: %w", s.Name, ErrPaused)
@@ -125,17 +119,11 @@ type ExecOptions struct {
 // with the image's Env, WorkingDir and User unless overridden.
 func (c *Store) Exec(ref string, o ExecOptions) (*ns.Process, error) {
 	ns.Warm() // the init step's sealed program, made while the container is checked
-	s, err := c.Resolve(ref)
+	// A process joining a frozen cgroup would wait for a thaw that no one
+	// sends when its freezer died: running settles them.
+	s, err := c.running(ref)
 	if err != nil {
 		return nil, err
-	}
-	// A process joining a frozen cgroup would wait for a thaw that no one
-	// sends when its freezer died.
-	if s, err = c.settleFreeze(s); err != nil {
-		return nil, err
-	}
-	if !c.alive(s) {
-		return nil, fmt.Errorf("container %s: %w", s.Name, ErrNotRunning)
 	}
 	if s.Paused {
 		return nil, fmt.Errorf("container %s: %w", s.Name, ErrPaused)

@@ -36,12 +36,9 @@ func (c *Store) Rename(ref, name string) (State, error) {
 // Processes lists the PIDs of a running container's processes (its
 // cgroup's: the init process, its children and every exec), sorted.
 func (c *Store) Processes(ref string) ([]int, error) {
-	s, err := c.Resolve(ref)
+	s, err := c.running(ref)
 	if err != nil {
 		return nil, err
-	}
-	if !c.alive(s) {
-		return nil, fmt.Errorf("container %s: %w", s.Name, ErrNotRunning)
 	}
 	cg, err := cgroup.Open(s.ID)
 	if err != nil {

@@ -28,12 +28,9 @@ type ContainerStats struct {
 // Stats reads a running container's use of CPU, memory, network and PIDs
 // from its cgroup and its network namespace.
 func (c *Store) Stats(ref string) (ContainerStats, error) {
-	s, err := c.Resolve(ref)
+	s, err := c.running(ref)
 	if err != nil {
 		return ContainerStats{}, err
-	}
-	if !c.alive(s) {
-		return ContainerStats{}, fmt.Errorf("container %s: %w", s.Name, ErrNotRunning)
 	}
 	cg, err := cgroup.Open(s.ID)
 	if err != nil {
