@@ -49,7 +49,7 @@ func TestCLIBashCompletion(t *testing.T) {
 	}{
 		{[]string{"im"}, []string{"image", "images", "import"}},
 		{[]string{"sys"}, []string{"system"}},
-		{[]string{"system", ""}, []string{"df", "h", "help"}},
+		{[]string{"system", ""}, []string{"df", "h", "help", "prune"}},
 		{[]string{"images", "--fi"}, []string{"--filter"}},
 		{[]string{"ps", "--"}, []string{"--all", "--filter", "--format", "--help", "--quiet"}},
 		{[]string{"inspect", "a"}, []string{"app:1", "app:2"}},

@@ -71,3 +71,32 @@ func TestCLIPrune(t *testing.T) {
 		t.Errorf("image prune -a left images %v, layers %v:\n%s", images(), listLayers(t, root), out)
 	}
 }
+
+// system prune removes stopped containers, then dangling images (-a: every
+// unused one), then what nothing uses, as docker system prune.
+func TestCLISystemPrune(t *testing.T) {
+	t.Parallel()
+	root, appID, webID, danglingID := formatStore(t)
+	images := func() []string { return lines(mustRun(t, root, "images", "-q")) }
+	stdout, stderr, code := runWithConfig(t, dockerConfig, root, "n\n", "system", "prune")
+	if code != 0 || !strings.Contains(stderr, "stopped containers") || stdout != "" || len(images()) != 3 {
+		t.Errorf("system prune answered n: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	out := mustRun(t, root, "system", "prune", "-f")
+	if !strings.Contains(out, "Deleted Containers:") || !strings.Contains(out, "deleted: "+danglingID) ||
+		strings.Contains(out, "deleted: "+appID) || strings.Contains(out, "Total reclaimed space: 0B") {
+		t.Errorf("system prune -f:\n%s", out)
+	}
+	if ps := lines(mustRun(t, root, "ps", "-aq")); len(ps) != 0 {
+		t.Errorf("containers left: %v", ps)
+	}
+	out = mustRun(t, root, "system", "prune", "-af")
+	for _, id := range []string{appID, webID} {
+		if !strings.Contains(out, "deleted: "+id) {
+			t.Errorf("system prune -a lacks %s:\n%s", id, out)
+		}
+	}
+	if len(images()) != 0 || len(listLayers(t, root)) != 0 {
+		t.Errorf("system prune -a left images %v, layers %v", images(), listLayers(t, root))
+	}
+}

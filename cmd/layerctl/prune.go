@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/layerctl/layerctl/pkg/container"
 )
 
 var forceFlag = &cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask for confirmation"}
@@ -94,6 +96,70 @@ var containerPruneCommand = &cli.Command{
 		}
 		return nil
 	},
+}
+
+var systemPruneCommand = &cli.Command{
+	Name:  "prune",
+	Usage: "remove stopped containers, images without a name no container uses (-a: every unused image), and then unused layers and build cache",
+	Flags: []cli.Flag{forceFlag, &cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "every image no container uses, named or not"}},
+	Action: func(c *cli.Context) error {
+		if c.NArg() != 0 {
+			return fmt.Errorf("system prune: takes no arguments")
+		}
+		images := "all dangling images"
+		if c.Bool("all") {
+			images = "all images without at least one container associated to them"
+		}
+		warning := "This will remove:\n  - all stopped containers\n  - " + images + "\n  - unused layers and build cache\n"
+		if !c.Bool("force") && !confirm(warning) {
+			return nil
+		}
+		s, err := openStores(c)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		containers, err := s.PruneContainers()
+		if len(containers) > 0 {
+			fmt.Println("Deleted Containers:")
+			for _, r := range containers {
+				fmt.Println(r.ID)
+			}
+			fmt.Println()
+		}
+		if err != nil {
+			return fmt.Errorf("system prune: %w", err)
+		}
+		removed, imagesFreed, err := s.PruneImages(c.Bool("all"))
+		if len(removed) > 0 {
+			fmt.Println("Deleted Images:")
+			for _, r := range removed {
+				for _, n := range r.Untagged {
+					fmt.Printf("untagged: %s\n", displayName(n))
+				}
+				fmt.Printf("deleted: %s\n", r.ID)
+			}
+			fmt.Println()
+		}
+		if err != nil {
+			return fmt.Errorf("system prune: %w", err)
+		}
+		// What the containers and images held, and any layer nothing held.
+		res, err := s.GC(c.Context)
+		fmt.Printf("Total reclaimed space: %s\n", humanSize(rwSizes(containers)+imagesFreed+res.Freed()))
+		if err != nil {
+			return fmt.Errorf("system prune: %w", err)
+		}
+		return nil
+	},
+}
+
+func rwSizes(removed []container.PrunedContainer) int64 {
+	var n int64
+	for _, r := range removed {
+		n += r.RWSize
+	}
+	return n
 }
 
 // confirm asks Docker's question on stderr and reads the answer from stdin:

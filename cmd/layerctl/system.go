@@ -12,8 +12,8 @@ import (
 
 var systemCommand = &cli.Command{
 	Name:        "system",
-	Usage:       "the store as a whole: df (its disk space)",
-	Subcommands: []*cli.Command{systemDfCommand},
+	Usage:       "the store as a whole: df (its disk space), prune (what nothing uses)",
+	Subcommands: []*cli.Command{systemDfCommand, systemPruneCommand},
 }
 
 var systemDfCommand = &cli.Command{
