@@ -77,6 +77,21 @@ func TestCLILogs(t *testing.T) {
 			t.Errorf("logs -t line %q: %v", line, err)
 		}
 	}
+	// --since and --until by the times -t printed: o1 came a second before o2.
+	stamps := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	first, _, _ := strings.Cut(stamps[0], " ")
+	second, _, _ := strings.Cut(stamps[1], " ")
+	if out, errOut, _ := b.run(t, "logs", "--since", second, "talk"); out != "o2\n" || errOut != "e2\n" {
+		t.Errorf("logs --since %s: stdout %q stderr %q, want o2 and e2", second, out, errOut)
+	}
+	if out, _, _ := b.run(t, "logs", "--until", first, "talk"); out != "o1\n" {
+		t.Errorf("logs --until %s: stdout %q, want o1", first, out)
+	}
+	if out, _, _ := b.run(t, "logs", "--since", "1h", "--tail", "1", "talk"); out != "" {
+		t.Errorf("logs --since 1h --tail 1: stdout %q, want nothing (e2 is the last line)", out)
+	}
 	_, stderr, code := b.run(t, "logs", "--tail", "x", "talk")
+	checkOneLineError(t, stderr, code)
+	_, stderr, code = b.run(t, "logs", "--since", "yesterday", "talk")
 	checkOneLineError(t, stderr, code)
 }

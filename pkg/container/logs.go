@@ -112,6 +112,9 @@ type LogOptions struct {
 	Follow     bool // go on while the container runs
 	Tail       int  // only the last Tail entries; < 0: all
 	Timestamps bool // each entry prefixed by its time (RFC 3339, nanoseconds)
+	// Since and Until keep the entries written in [Since, Until]; zero
+	// leaves that end open. Tail counts the entries kept.
+	Since, Until time.Time
 }
 
 // Logs prints a container's log: its stdout entries to stdout, its
@@ -140,6 +143,10 @@ func (c *Store) Logs(ctx context.Context, ref string, o LogOptions, stdout, stde
 		line, err := r.ReadBytes('\n')
 		partial = append(partial, line...)
 		if err == nil {
+			if !p.inTime(partial) {
+				partial = partial[:0]
+				continue
+			}
 			if err := p.print(partial); err != nil {
 				return err
 			}
@@ -198,6 +205,9 @@ func (p logPrinter) tail(r *bufio.Reader) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !p.inTime(line) {
+			continue
+		}
 		if p.o.Tail < 0 {
 			if err := p.print(line); err != nil {
 				return nil, err
@@ -215,6 +225,19 @@ func (p logPrinter) tail(r *bufio.Reader) ([]byte, error) {
 		}
 	}
 	return partial, nil
+}
+
+// inTime tells whether a log line was written in [Since, Until]; the
+// monitor's own lines, which carry no time, always are.
+func (p logPrinter) inTime(line []byte) bool {
+	if p.o.Since.IsZero() && p.o.Until.IsZero() {
+		return true
+	}
+	var e LogEntry
+	if json.Unmarshal(line, &e) != nil || e.Stream == "" {
+		return true
+	}
+	return !e.Time.Before(p.o.Since) && (p.o.Until.IsZero() || !e.Time.After(p.o.Until))
 }
 
 func (p logPrinter) print(line []byte) error {
