@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -71,7 +72,11 @@ func main() {
 		CommandNotFound: func(_ *cli.Context, name string) { unknown = name },
 	}
 	app.Commands = append(app.Commands, extraCommands...)
-	addManagementNames()
+	// Only a command line that names a group sets up its subcommands:
+	// every other start goes without them.
+	if slices.ContainsFunc(os.Args[1:], func(a string) bool { return a == imageCommand.Name || a == containerCommand.Name }) {
+		addManagementNames()
+	}
 	setUsageError(app.Commands)
 	setCompletion(app.Commands)
 	err := app.Run(os.Args)
