@@ -174,3 +174,33 @@ func TestCLIInspectSeveralAndTemplate(t *testing.T) {
 
 // short12 is the 12 hex digits an ID is listed by.
 func short12(id string) string { return strings.TrimPrefix(id, "sha256:")[:12] }
+
+// --label on create and run: the container's labels over its image's, as
+// ps --filter label= and inspect see them.
+func TestCLIContainerLabels(t *testing.T) {
+	t.Parallel()
+	root, _, _, _ := formatStore(t)
+	mustRun(t, root, "create", "--name", "lab", "--label", "own=1", "--label", "tier=back", "web:1")
+	for _, tc := range []struct {
+		filter string
+		want   []string
+	}{
+		{"label=own", []string{"lab own=1,team=a,tier=back"}},
+		{"label=tier=back", []string{"lab own=1,team=a,tier=back"}},
+		{"label=tier=front", []string{"two team=a,tier=front"}},
+	} {
+		got := lines(mustRun(t, root, "ps", "-a", "--format", "{{.Names}} {{.Labels}}", "--filter", tc.filter))
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("ps --filter %s: %q, want %q", tc.filter, got, tc.want)
+		}
+	}
+	var info struct{ Config struct{ Labels map[string]string } }
+	if err := json.Unmarshal([]byte(mustRun(t, root, "inspect", "lab")), &info); err != nil {
+		t.Fatal(err)
+	}
+	if l := info.Config.Labels; len(l) != 2 || l["own"] != "1" || l["tier"] != "back" {
+		t.Errorf("inspect's Config.Labels %v, want own=1 and tier=back", l)
+	}
+	_, stderr, code := run(t, root, "create", "--label", "=x", "web:1")
+	checkOneLineError(t, stderr, code)
+}

@@ -209,6 +209,13 @@ type containerConfig struct {
 	TTY        bool        `json:"Tty"`
 	Privileged bool        `json:"Privileged"`
 	AutoRemove bool        `json:"AutoRemove"`
+	// The container's own labels (--label), and Docker's HostConfig
+	// settings of its capabilities and mounts.
+	Labels         map[string]string `json:"Labels,omitempty"`
+	CapAdd         []string          `json:"CapAdd,omitempty"`
+	CapDrop        []string          `json:"CapDrop,omitempty"`
+	ReadonlyRootfs bool              `json:"ReadonlyRootfs"`
+	Tmpfs          []string          `json:"Tmpfs,omitempty"`
 }
 
 type limitsJSON struct {
@@ -241,6 +248,10 @@ func containerJSON(info container.Info) containerInspect {
 		cfg := &out.Config
 		cfg.Cmd, cfg.Entrypoint, cfg.Env, cfg.WorkingDir, cfg.User = rc.Cmd, rc.Entrypoint, rc.Env, rc.WorkingDir, rc.User
 		cfg.Net, cfg.TTY, cfg.Privileged, cfg.AutoRemove = rc.Net, rc.TTY, rc.Privileged, rc.Remove
+		cfg.Labels, cfg.CapAdd, cfg.CapDrop, cfg.ReadonlyRootfs = rc.Labels, rc.CapAdd, rc.CapDrop, rc.ReadOnly
+		for _, t := range rc.Tmpfs {
+			cfg.Tmpfs = append(cfg.Tmpfs, t.Target)
+		}
 		for _, v := range rc.Volumes {
 			bind := v.Source + ":" + v.Target
 			if v.ReadOnly {

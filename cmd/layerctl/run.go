@@ -35,6 +35,7 @@ var runFlags = []cli.Flag{
 	&cli.Float64Flag{Name: "cpus", Usage: "CPU limit in cores (0.5: half a core)"},
 	&cli.Int64Flag{Name: "pids-limit", Usage: "most processes at once"},
 	&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: container.NetNone, Usage: "network: none (own namespace, lo only) or host"},
+	&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set a label on the container: `K=V` (repeatable; ps --filter label= finds it)"},
 	&cli.StringSliceFlag{Name: "env-file", Usage: "set the variables of `FILE` (K=V lines, # comments), before --env's"},
 	&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "refused: there is no bridge network to map ports from (with --network host the container's ports are the host's)"},
 	&cli.BoolFlag{Name: "init", Usage: "run a small init as PID 1 that forwards signals and reaps orphans (so ^C and stop reach sh or sleep)"},
@@ -240,6 +241,16 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 	}
 	if err := securityOpts(rc, c.StringSlice("security-opt")); err != nil {
 		return nil, err
+	}
+	for _, kv := range c.StringSlice("label") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, fmt.Errorf("--label %q: want K=V", kv)
+		}
+		if rc.Labels == nil {
+			rc.Labels = map[string]string{}
+		}
+		rc.Labels[k] = v
 	}
 	rc.ReadOnly = c.Bool("read-only")
 	for _, v := range c.StringSlice("tmpfs") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -182,6 +183,13 @@ func (c *Store) ListContainers(all bool, f Filters) ([]ContainerSummary, error) 
 		if err == nil { // an image's config may be gone with the image: no labels then
 			sum.Labels = cfg.Labels
 			sum.Command = runCommand(cfg, s.Run)
+		}
+		if s.Run != nil && len(s.Run.Labels) > 0 {
+			sum.Labels = maps.Clone(sum.Labels)
+			if sum.Labels == nil {
+				sum.Labels = map[string]string{}
+			}
+			maps.Copy(sum.Labels, s.Run.Labels)
 		}
 		if keepContainer(sum, f, ancestors) {
 			out = append(out, sum)
