@@ -194,7 +194,9 @@ func TestCLIContainerLabels(t *testing.T) {
 			t.Errorf("ps --filter %s: %q, want %q", tc.filter, got, tc.want)
 		}
 	}
-	var info struct{ Config struct{ Labels map[string]string } }
+	var info struct {
+		Config struct{ Labels map[string]string }
+	}
 	if err := json.Unmarshal([]byte(mustRun(t, root, "inspect", "lab")), &info); err != nil {
 		t.Fatal(err)
 	}

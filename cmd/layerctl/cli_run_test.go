@@ -146,6 +146,7 @@ func TestCLIRunStartFailures(t *testing.T) {
 		{"bad-cap", []string{"--cap-add", "FLY", busyboxImage, "true"}, 125, []string{"--cap-add", "FLY"}},
 		{"publish", []string{"-p", "8080:80", busyboxImage, "true"}, 125, []string{"--publish 8080:80", "--network host"}},
 		{"env-file-missing", []string{"--env-file", "/nonexistent/env", busyboxImage, "true"}, 125, []string{"--env-file", "/nonexistent/env"}},
+		{"named-volume", []string{"-v", "data:/data", busyboxImage, "true"}, 125, []string{"data", "named volumes"}},
 		{"volume-on-root", []string{"-v", "/tmp:/", busyboxImage, "true"}, 125, []string{"cannot be /"}},
 	}
 	for _, tc := range tests {
@@ -320,6 +321,13 @@ func TestCLIRunVolumes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(ro, "new")); err == nil {
 		t.Error("a file was made in the ro volume")
+	}
+	// A host path relative to here, as docker's since 23.0; z (SELinux
+	// relabelling) changes nothing where no labels are applied.
+	cmd := command(b.root, "run", "--rm", "-v", "./rw:/rel:ro,z", busyboxImage, "sh", "-c", "cat /rel/in; touch /rel/x 2>/dev/null || echo refused")
+	cmd.Dir = host
+	if out, err := cmd.Output(); err != nil || string(out) != "rw-in\nrefused\n" {
+		t.Errorf("-v ./rw:/rel:ro,z: %q, %v", out, err)
 	}
 }
 

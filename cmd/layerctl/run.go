@@ -24,7 +24,7 @@ var runFlags = []cli.Flag{
 	&cli.StringFlag{Name: "hostname", Usage: "the container's host name"},
 	&cli.StringSliceFlag{Name: "add-host", Usage: "add `HOST:IP` to /etc/hosts"},
 	&cli.StringSliceFlag{Name: "dns", Usage: "nameserver `IP` for /etc/resolv.conf"},
-	&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount `SRC:DST[:ro]`"},
+	&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount `SRC:DST[:ro]` (SRC absolute, or ./ relative)"},
 	&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a new tmpfs at `PATH[:OPTS]` (OPTS: size=64m,mode=1777,exec,...; default noexec,nosuid)"},
 	&cli.BoolFlag{Name: "read-only", Usage: "mount the rootfs read-only (volumes and --tmpfs as they are)"},
 	&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `K=V` (K alone: the host's value)"},
@@ -291,20 +291,34 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 func parseVolume(v string) (container.Volume, error) {
 	parts := strings.Split(v, ":")
 	if len(parts) < 2 || len(parts) > 3 {
-		return container.Volume{}, fmt.Errorf("--volume %q: want SRC:DST[:ro]", v)
+		return container.Volume{}, fmt.Errorf("--volume %q: want SRC:DST[:OPTIONS]", v)
 	}
 	vol := container.Volume{Source: parts[0], Target: parts[1]}
 	if len(parts) == 3 {
-		switch parts[2] {
-		case "ro":
-			vol.ReadOnly = true
-		case "rw":
-		default:
-			return container.Volume{}, fmt.Errorf("--volume %q: option %q: want ro or rw", v, parts[2])
+		for _, o := range strings.Split(parts[2], ",") {
+			switch o {
+			case "ro":
+				vol.ReadOnly = true
+			case "rw":
+			case "z", "Z": // SELinux relabelling: no labels are applied here
+			default:
+				return container.Volume{}, fmt.Errorf("--volume %q: option %q: want ro, rw, z or Z", v, o)
+			}
 		}
 	}
-	if !filepath.IsAbs(vol.Source) || !filepath.IsAbs(vol.Target) {
-		return container.Volume{}, fmt.Errorf("--volume %q: both paths must be absolute", v)
+	// As docker since 23.0: "." and ".." start a host path relative to here.
+	if src := vol.Source; src == "." || src == ".." || strings.HasPrefix(src, "./") || strings.HasPrefix(src, "../") {
+		abs, err := filepath.Abs(src)
+		if err != nil {
+			return container.Volume{}, fmt.Errorf("--volume %q: %w", v, err)
+		}
+		vol.Source = abs
+	}
+	if !filepath.IsAbs(vol.Source) {
+		return container.Volume{}, fmt.Errorf("--volume %q: %q is no host path and named volumes are not kept here: give a path (/srv/%s or ./%s)", v, vol.Source, vol.Source, vol.Source)
+	}
+	if !filepath.IsAbs(vol.Target) {
+		return container.Volume{}, fmt.Errorf("--volume %q: the destination must be absolute", v)
 	}
 	// A mount on / would be hidden under the rootfs the container pivots
 	// into: refuse it, as Docker does, rather than drop it silently.
