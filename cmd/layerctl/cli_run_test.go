@@ -146,7 +146,7 @@ func TestCLIRunStartFailures(t *testing.T) {
 		{"bad-cap", []string{"--cap-add", "FLY", busyboxImage, "true"}, 125, []string{"--cap-add", "FLY"}},
 		{"publish", []string{"-p", "8080:80", busyboxImage, "true"}, 125, []string{"--publish 8080:80", "--network host"}},
 		{"env-file-missing", []string{"--env-file", "/nonexistent/env", busyboxImage, "true"}, 125, []string{"--env-file", "/nonexistent/env"}},
-		{"named-volume", []string{"-v", "data:/data", busyboxImage, "true"}, 125, []string{"data", "named volumes"}},
+		{"volume-name", []string{"-v", "a b:/data", busyboxImage, "true"}, 125, []string{"a b", "volume name"}},
 		{"volume-on-root", []string{"-v", "/tmp:/", busyboxImage, "true"}, 125, []string{"cannot be /"}},
 	}
 	for _, tc := range tests {

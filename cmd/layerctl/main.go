@@ -64,7 +64,7 @@ func main() {
 			commitCommand, buildCommand, pushCommand, saveCommand, loadCommand, loginCommand, logoutCommand,
 			completionCommand, runCommand, execCommand, stopCommand, killCommand, logsCommand, monitorCommand,
 			historyCommand, exploreCommand, exportCommand, importCommand, renameCommand, topCommand,
-			pauseCommand, unpauseCommand, statsCommand,
+			pauseCommand, unpauseCommand, statsCommand, volumeCommand,
 		},
 		// Errors are printed once, by main, in one line.
 		ExitErrHandler:  func(*cli.Context, error) {},

@@ -24,7 +24,7 @@ var runFlags = []cli.Flag{
 	&cli.StringFlag{Name: "hostname", Usage: "the container's host name"},
 	&cli.StringSliceFlag{Name: "add-host", Usage: "add `HOST:IP` to /etc/hosts"},
 	&cli.StringSliceFlag{Name: "dns", Usage: "nameserver `IP` for /etc/resolv.conf"},
-	&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount `SRC:DST[:ro]` (SRC absolute, or ./ relative)"},
+	&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "mount `SRC:DST[:ro]`: SRC a host path (absolute, or ./ relative) or a volume name"},
 	&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a new tmpfs at `PATH[:OPTS]` (OPTS: size=64m,mode=1777,exec,...; default noexec,nosuid)"},
 	&cli.BoolFlag{Name: "read-only", Usage: "mount the rootfs read-only (volumes and --tmpfs as they are)"},
 	&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `K=V` (K alone: the host's value)"},
@@ -314,11 +314,19 @@ func parseVolume(v string) (container.Volume, error) {
 		}
 		vol.Source = abs
 	}
-	if !filepath.IsAbs(vol.Source) {
-		return container.Volume{}, fmt.Errorf("--volume %q: %q is no host path and named volumes are not kept here: give a path (/srv/%s or ./%s)", v, vol.Source, vol.Source, vol.Source)
-	}
 	if !filepath.IsAbs(vol.Target) {
 		return container.Volume{}, fmt.Errorf("--volume %q: the destination must be absolute", v)
+	}
+	if !filepath.IsAbs(vol.Source) {
+		// A name: a volume of the store, made when missing (as docker).
+		if !container.IsVolumeName(vol.Source) {
+			return container.Volume{}, fmt.Errorf("--volume %q: %q is neither an absolute or ./ path nor a volume name", v, vol.Source)
+		}
+		vol.Name, vol.Source = vol.Source, ""
+		if filepath.Clean(vol.Target) == "/" {
+			return container.Volume{}, fmt.Errorf("--volume %q: the destination cannot be /", v)
+		}
+		return vol, nil
 	}
 	// A mount on / would be hidden under the rootfs the container pivots
 	// into: refuse it, as Docker does, rather than drop it silently.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -111,6 +112,15 @@ func (c *Store) Create(ctx context.Context, o CreateOptions) (State, error) {
 	if refs, err := c.images.Refs(); err == nil && refs[image.NormalizeName(o.Image)] == img.ID {
 		s.ImageName = image.NormalizeName(o.Image)
 	}
+	if s.Run != nil { // its own copy: named volumes get their paths
+		run := *s.Run
+		run.Volumes = slices.Clone(run.Volumes)
+		s.Run = &run
+	}
+	emptyVolumes, err := c.attachVolumes(s.Run)
+	if err != nil {
+		return State{}, err
+	}
 	tmp, err := c.layers.TempDir("container-")
 	if err != nil {
 		return State{}, err
@@ -138,6 +148,10 @@ func (c *Store) Create(ctx context.Context, o CreateOptions) (State, error) {
 		return os.Rename(tmp, c.Dir(id))
 	})
 	if err != nil {
+		return State{}, err
+	}
+	if err := c.fillVolumes(id, emptyVolumes); err != nil {
+		c.Remove(id, true)
 		return State{}, err
 	}
 	return s, nil

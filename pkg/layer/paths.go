@@ -90,6 +90,10 @@ func (p Paths) Flat(chainID digest.Digest) string {
 	return filepath.Join(p.FlatRoot(), chainID.Encoded())
 }
 
+// Volumes holds the named volumes, each a directory whose _data is what
+// containers mount (Docker's layout).
+func (p Paths) Volumes() string { return filepath.Join(p.root, "volumes") }
+
 // Images holds the image records and refs.json.
 func (p Paths) Images() string { return filepath.Join(p.root, "images") }
 

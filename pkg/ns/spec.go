@@ -21,6 +21,7 @@ type Volume struct {
 	Source   string // host path, file or directory
 	Target   string // path inside the container, created when missing
 	ReadOnly bool
+	Name     string `json:",omitempty"` // a named volume's name; its Source is where the store keeps it
 }
 
 // Spec is a container to start: a rootfs and the process that becomes its

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -15,6 +16,9 @@ import (
 // Perform carries out a mount description at target. It is the only place
 // that mounts.
 func Perform(m Mount, target string) error {
+	if err := clearVolatile(m); err != nil {
+		return err
+	}
 	var err error
 	switch {
 	case m.Type == "bind":
@@ -35,6 +39,28 @@ func Perform(m Mount, target string) error {
 		if err := unix.Mount("none", target, m.Type, unix.MS_REMOUNT, br); err != nil {
 			unix.Unmount(target, unix.MNT_DETACH)
 			return fmt.Errorf("remount %s on %s with %q: %w", m.Type, target, br, err)
+		}
+	}
+	return nil
+}
+
+// clearVolatile removes the mark a volatile overlay leaves in its workdir
+// when unmounted (work/incompat/volatile), without which the kernel refuses
+// to mount the same upper dir again: a throwaway container's rootfs
+// mounted for cp before its run. Its upper dir may miss writes only after
+// a crash, and nothing reads a throwaway upper dir after one.
+func clearVolatile(m Mount) error {
+	if m.Type != "overlay" || !slices.Contains(m.Options, "volatile") {
+		return nil
+	}
+	for _, o := range m.Options {
+		if work, ok := strings.CutPrefix(o, "workdir="); ok {
+			if !filepath.IsAbs(work) {
+				work = filepath.Join(m.Dir, work)
+			}
+			if err := os.RemoveAll(filepath.Join(work, "work", "incompat", "volatile")); err != nil {
+				return fmt.Errorf("clear volatile overlay mark: %w", err)
+			}
 		}
 	}
 	return nil
