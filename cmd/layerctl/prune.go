@@ -25,19 +25,15 @@ var containerCommand = &cli.Command{
 	Subcommands: []*cli.Command{containerPruneCommand},
 }
 
-var imagePruneCommand = &cli.Command{
-	Name:  "prune",
-	Usage: "remove the images no container uses that have no name (-a: every one no container uses)",
-	Flags: []cli.Flag{forceFlag, &cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "also images with names"}},
-	Action: func(c *cli.Context) error {
+// pruneAction is what every prune shares: no arguments, Docker's question
+// on stderr unless -f (warning says what goes, with or without -a), the
+// store opened for run.
+func pruneAction(what string, warning func(all bool) string, run func(*cli.Context, *container.Store) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
 		if c.NArg() != 0 {
-			return fmt.Errorf("image prune: takes no arguments")
+			return fmt.Errorf("%s: takes no arguments", what)
 		}
-		warning := "This will remove all dangling images."
-		if c.Bool("all") {
-			warning = "This will remove all images without at least one container associated to them."
-		}
-		if !c.Bool("force") && !confirm(warning) {
+		if !c.Bool("force") && !confirm(warning(c.Bool("all"))) {
 			return nil
 		}
 		s, err := openStores(c)
@@ -45,113 +41,95 @@ var imagePruneCommand = &cli.Command{
 			return err
 		}
 		defer s.Close()
-		removed, freed, err := s.PruneImages(c.Bool("all"))
-		if len(removed) > 0 {
-			fmt.Println("Deleted Images:")
-			for _, r := range removed {
-				for _, n := range r.Untagged {
-					fmt.Printf("untagged: %s\n", displayName(n))
-				}
-				fmt.Printf("deleted: %s\n", r.ID)
-			}
-			fmt.Println()
-		}
-		fmt.Printf("Total reclaimed space: %s\n", humanSize(freed))
-		if err != nil {
-			return fmt.Errorf("image prune: %w", err)
+		if err := run(c, s); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		return nil
-	},
+	}
+}
+
+// allFlag is prune's -a.
+func allFlag(usage string) cli.Flag {
+	return &cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: usage}
+}
+
+var imagePruneCommand = &cli.Command{
+	Name:  "prune",
+	Usage: "remove the images no container uses that have no name (-a: every one no container uses)",
+	Flags: []cli.Flag{forceFlag, allFlag("also images with names")},
+	Action: pruneAction("image prune", imagesWarning, func(c *cli.Context, s *container.Store) error {
+		removed, freed, err := s.PruneImages(c.Bool("all"))
+		printDeleted("Images", removed, printImageRemoval)
+		fmt.Printf("Total reclaimed space: %s\n", humanSize(freed))
+		return err
+	}),
+}
+
+func imagesWarning(all bool) string {
+	if all {
+		return "This will remove all images without at least one container associated to them."
+	}
+	return "This will remove all dangling images."
 }
 
 var containerPruneCommand = &cli.Command{
 	Name:  "prune",
 	Usage: "remove every container that is not running (and not mounted)",
 	Flags: []cli.Flag{forceFlag},
-	Action: func(c *cli.Context) error {
-		if c.NArg() != 0 {
-			return fmt.Errorf("container prune: takes no arguments")
-		}
-		if !c.Bool("force") && !confirm("This will remove all stopped containers.") {
-			return nil
-		}
-		s, err := openStores(c)
-		if err != nil {
+	Action: pruneAction("container prune", func(bool) string { return "This will remove all stopped containers." },
+		func(c *cli.Context, s *container.Store) error {
+			removed, err := s.PruneContainers()
+			printDeleted("Containers", removed, func(r container.PrunedContainer) { fmt.Println(r.ID) })
+			fmt.Printf("Total reclaimed space: %s\n", humanSize(rwSizes(removed)))
 			return err
-		}
-		defer s.Close()
-		removed, err := s.PruneContainers()
-		var freed int64
-		if len(removed) > 0 {
-			fmt.Println("Deleted Containers:")
-			for _, r := range removed {
-				fmt.Println(r.ID)
-				freed += r.RWSize
-			}
-			fmt.Println()
-		}
-		fmt.Printf("Total reclaimed space: %s\n", humanSize(freed))
-		if err != nil {
-			return fmt.Errorf("container prune: %w", err)
-		}
-		return nil
-	},
+		}),
 }
 
 var systemPruneCommand = &cli.Command{
 	Name:  "prune",
 	Usage: "remove stopped containers, images without a name no container uses (-a: every unused image), and then unused layers and build cache",
-	Flags: []cli.Flag{forceFlag, &cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "every image no container uses, named or not"}},
-	Action: func(c *cli.Context) error {
-		if c.NArg() != 0 {
-			return fmt.Errorf("system prune: takes no arguments")
-		}
+	Flags: []cli.Flag{forceFlag, allFlag("every image no container uses, named or not")},
+	Action: pruneAction("system prune", func(all bool) string {
 		images := "all dangling images"
-		if c.Bool("all") {
+		if all {
 			images = "all images without at least one container associated to them"
 		}
-		warning := "This will remove:\n  - all stopped containers\n  - " + images + "\n  - unused layers and build cache\n"
-		if !c.Bool("force") && !confirm(warning) {
-			return nil
-		}
-		s, err := openStores(c)
+		return "This will remove:\n  - all stopped containers\n  - " + images + "\n  - unused layers and build cache\n"
+	}, func(c *cli.Context, s *container.Store) error {
+		containers, err := s.PruneContainers()
+		printDeleted("Containers", containers, func(r container.PrunedContainer) { fmt.Println(r.ID) })
 		if err != nil {
 			return err
 		}
-		defer s.Close()
-		containers, err := s.PruneContainers()
-		if len(containers) > 0 {
-			fmt.Println("Deleted Containers:")
-			for _, r := range containers {
-				fmt.Println(r.ID)
-			}
-			fmt.Println()
-		}
+		images, imagesFreed, err := s.PruneImages(c.Bool("all"))
+		printDeleted("Images", images, printImageRemoval)
 		if err != nil {
-			return fmt.Errorf("system prune: %w", err)
-		}
-		removed, imagesFreed, err := s.PruneImages(c.Bool("all"))
-		if len(removed) > 0 {
-			fmt.Println("Deleted Images:")
-			for _, r := range removed {
-				for _, n := range r.Untagged {
-					fmt.Printf("untagged: %s\n", displayName(n))
-				}
-				fmt.Printf("deleted: %s\n", r.ID)
-			}
-			fmt.Println()
-		}
-		if err != nil {
-			return fmt.Errorf("system prune: %w", err)
+			return err
 		}
 		// What the containers and images held, and any layer nothing held.
 		res, err := s.GC(c.Context)
 		fmt.Printf("Total reclaimed space: %s\n", humanSize(rwSizes(containers)+imagesFreed+res.Freed()))
-		if err != nil {
-			return fmt.Errorf("system prune: %w", err)
-		}
-		return nil
-	},
+		return err
+	}),
+}
+
+// printDeleted prints Docker's "Deleted KIND:" block, when anything went.
+func printDeleted[T any](kind string, removed []T, print func(T)) {
+	if len(removed) == 0 {
+		return
+	}
+	fmt.Printf("Deleted %s:\n", kind)
+	for _, r := range removed {
+		print(r)
+	}
+	fmt.Println()
+}
+
+func printImageRemoval(r container.ImageRemoval) {
+	for _, n := range r.Untagged {
+		fmt.Printf("untagged: %s\n", displayName(n))
+	}
+	fmt.Printf("deleted: %s\n", r.ID)
 }
 
 func rwSizes(removed []container.PrunedContainer) int64 {

@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/layerctl/layerctl/pkg/container"
 )
 
 var volumeCommand = &cli.Command{
@@ -124,37 +126,18 @@ var volumeCommand = &cli.Command{
 		{
 			Name:  "prune",
 			Usage: "remove the volumes no container names that were made without a name (-a: every one)",
-			Flags: []cli.Flag{forceFlag, &cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "also named volumes"}},
-			Action: func(c *cli.Context) error {
-				if c.NArg() != 0 {
-					return fmt.Errorf("volume prune: takes no arguments")
+			Flags: []cli.Flag{forceFlag, allFlag("also named volumes")},
+			Action: pruneAction("volume prune", func(all bool) string {
+				if all {
+					return "This will remove all local volumes not used by at least one container."
 				}
-				warning := "This will remove anonymous local volumes not used by at least one container."
-				if c.Bool("all") {
-					warning = "This will remove all local volumes not used by at least one container."
-				}
-				if !c.Bool("force") && !confirm(warning) {
-					return nil
-				}
-				s, err := openStores(c)
-				if err != nil {
-					return err
-				}
-				defer s.Close()
+				return "This will remove anonymous local volumes not used by at least one container."
+			}, func(c *cli.Context, s *container.Store) error {
 				removed, freed, err := s.PruneVolumes(c.Bool("all"))
-				if len(removed) > 0 {
-					fmt.Println("Deleted Volumes:")
-					for _, name := range removed {
-						fmt.Println(name)
-					}
-					fmt.Println()
-				}
+				printDeleted("Volumes", removed, func(name string) { fmt.Println(name) })
 				fmt.Printf("Total reclaimed space: %s\n", humanSize(freed))
-				if err != nil {
-					return fmt.Errorf("volume prune: %w", err)
-				}
-				return nil
-			},
+				return err
+			}),
 		},
 	},
 }
