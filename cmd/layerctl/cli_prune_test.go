@@ -11,9 +11,14 @@ import (
 func TestCLISystemDf(t *testing.T) {
 	t.Parallel()
 	root, appID, _, danglingID := formatStore(t)
+	mustRun(t, root, "volume", "create", "unused")
+	mustRun(t, root, "create", "-v", "used:/v", "app:1")
 	rows := tableRows(mustRun(t, root, "system", "df"))
-	want := map[string][]string{"Images": {"3", "2"}, "Containers": {"2", "0"}, "Layers": {"3", "3"}}
+	want := map[string][]string{"Images": {"3", "2"}, "Containers": {"3", "0"}, "Layers": {"3", "3"}, "Local Volumes": {"2", "1"}}
 	for _, r := range rows[1:] {
+		if r[0] == "Local" { // "Local Volumes", split at its blank
+			r = append([]string{"Local Volumes"}, r[2:]...)
+		}
 		if w, ok := want[r[0]]; !ok || !slices.Equal(r[1:3], w) {
 			t.Errorf("system df row %v, want TOTAL ACTIVE %v", r, w)
 		}
@@ -27,7 +32,7 @@ func TestCLISystemDf(t *testing.T) {
 		t.Errorf("Images row %v: want a third reclaimable", r)
 	}
 	verbose := mustRun(t, root, "system", "df", "-v")
-	for _, w := range []string{"Images space usage:", "Containers space usage:", "Layers space usage:", short12(appID), short12(danglingID), "one", "two"} {
+	for _, w := range []string{"Images space usage:", "Containers space usage:", "Layers space usage:", "Local Volumes space usage:", short12(appID), short12(danglingID), "one", "two", "unused", "used"} {
 		if !strings.Contains(verbose, w) {
 			t.Errorf("system df -v lacks %q:\n%s", w, verbose)
 		}

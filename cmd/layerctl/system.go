@@ -80,5 +80,9 @@ func printUsageDetail(du container.DiskUsage) error {
 	for _, l := range du.Layers {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", short(l.ChainID), humanSize(l.Size), l.Images, l.Containers)
 	}
+	fmt.Fprintln(tw, "\nLocal Volumes space usage:\n\nVOLUME NAME\tLINKS\tSIZE")
+	for _, v := range du.Volumes {
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", v.Name, v.Containers, humanSize(v.Size))
+	}
 	return tw.Flush()
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"path/filepath"
+	"slices"
 
 	digest "github.com/opencontainers/go-digest"
 
@@ -16,6 +17,14 @@ type DiskUsage struct {
 	Images     []ImageUsage
 	Containers []ContainerUsage
 	Layers     []LayerUsage
+	Volumes    []VolumeUsage
+}
+
+// VolumeUsage is one named volume's data and the containers naming it.
+type VolumeUsage struct {
+	VolumeInfo
+	Size       int64 // bytes of the files in it
+	Containers int
 }
 
 // ImageUsage is one image's share of the layers.
@@ -73,6 +82,19 @@ func (c *Store) DiskUsage() (DiskUsage, error) {
 			ctrsOf[id]++
 		}
 		du.Containers = append(du.Containers, ContainerUsage{State: s, Status: s.Status(), RWSize: treeSize(filepath.Join(c.Dir(s.ID), "rw"))})
+	}
+	vols, err := c.ListVolumes()
+	if err != nil {
+		return du, err
+	}
+	for _, v := range vols {
+		vu := VolumeUsage{VolumeInfo: v, Size: treeSize(v.Mountpoint)}
+		for _, s := range states {
+			if s.Run != nil && slices.ContainsFunc(s.Run.Volumes, func(sv Volume) bool { return sv.Name == v.Name }) {
+				vu.Containers++
+			}
+		}
+		du.Volumes = append(du.Volumes, vu)
 	}
 	sizes := map[digest.Digest]int64{}
 	for _, m := range metas {
@@ -170,5 +192,14 @@ func (du DiskUsage) Summary() []UsageSummary {
 			ct.Reclaimable += c.RWSize
 		}
 	}
-	return []UsageSummary{im, ct, ly}
+	vo := UsageSummary{Type: "Local Volumes", Total: len(du.Volumes)}
+	for _, v := range du.Volumes {
+		vo.Size += v.Size
+		if v.Containers > 0 {
+			vo.Active++
+		} else {
+			vo.Reclaimable += v.Size
+		}
+	}
+	return []UsageSummary{im, ct, ly, vo}
 }
