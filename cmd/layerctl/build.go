@@ -116,15 +116,9 @@ func buildOptions(c *cli.Context) (build.Options, error) {
 		t := time.Unix(sec, 0).UTC()
 		o.Epoch = &t
 	}
-	for _, kv := range c.StringSlice("label") {
-		k, v, _ := strings.Cut(kv, "=")
-		if k == "" {
-			return o, fmt.Errorf("--label %q: want K=V", kv)
-		}
-		if o.Labels == nil {
-			o.Labels = map[string]string{}
-		}
-		o.Labels[k] = v
+	var err error
+	if o.Labels, err = parseLabels(c.StringSlice("label")); err != nil {
+		return o, err
 	}
 	o.Pull = c.Bool("pull")
 	quiet := c.Bool("quiet")
@@ -180,4 +174,21 @@ func readDockerfile(r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("Dockerfile on standard input is over %d MiB", maxDockerfile>>20)
 	}
 	return text, nil
+}
+
+// parseLabels reads --label K=V flags (K alone: an empty value, as docker);
+// nil for none.
+func parseLabels(kvs []string) (map[string]string, error) {
+	var labels map[string]string
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, fmt.Errorf("--label %q: want K=V", kv)
+		}
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[k] = v
+	}
+	return labels, nil
 }

@@ -242,15 +242,9 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 	if err := securityOpts(rc, c.StringSlice("security-opt")); err != nil {
 		return nil, err
 	}
-	for _, kv := range c.StringSlice("label") {
-		k, v, _ := strings.Cut(kv, "=")
-		if k == "" {
-			return nil, fmt.Errorf("--label %q: want K=V", kv)
-		}
-		if rc.Labels == nil {
-			rc.Labels = map[string]string{}
-		}
-		rc.Labels[k] = v
+	var err error
+	if rc.Labels, err = parseLabels(c.StringSlice("label")); err != nil {
+		return nil, err
 	}
 	rc.ReadOnly = c.Bool("read-only")
 	for _, v := range c.StringSlice("tmpfs") {
@@ -267,7 +261,6 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 		}
 		rc.Volumes = append(rc.Volumes, vol)
 	}
-	var err error
 	if m := c.String("memory"); m != "" {
 		if rc.Limits.Memory, err = parseBytes(m); err != nil {
 			return nil, fmt.Errorf("--memory %q: %w", m, err)
