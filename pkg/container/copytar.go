@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/layer"
 )
 
 // cp's two halves, one tar stream between them, whichever way it goes: the
@@ -32,7 +34,7 @@ func openInRoot(root int, name string, follow bool) (int, error) {
 	if follow {
 		flags &^= unix.O_NOFOLLOW
 	}
-	return unix.Openat2(root, "./"+strings.TrimLeft(name, "/"), &unix.OpenHow{
+	return layer.Openat2(root, "./"+strings.TrimLeft(name, "/"), &unix.OpenHow{
 		Flags: flags, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	})
 }

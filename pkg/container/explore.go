@@ -41,7 +41,7 @@ func (c *Store) ReadLayerFile(chainID digest.Digest, name string, max int64) ([]
 	defer unix.Close(root)
 	// An O_PATH handle opens nothing: only once it is known to be a
 	// regular file is it opened for reading, through that very handle.
-	path, err := unix.Openat2(root, name, &unix.OpenHow{
+	path, err := layer.Openat2(root, name, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})

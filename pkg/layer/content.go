@@ -22,7 +22,7 @@ var errNotRegular = errors.New("not a regular file")
 // nothing, and the file is opened again through that very handle, so a
 // swap in between cannot make it open a FIFO or a device.
 func openRegular(root int, name string) (*os.File, error) {
-	path, err := unix.Openat2(root, name, &unix.OpenHow{
+	path, err := Openat2(root, name, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})

@@ -28,7 +28,7 @@ func (s *Store) OpenInChain(top digest.Digest, name string) (*os.File, error) {
 	}
 	defer unix.Close(root)
 	clean, _ := cleanName(name)
-	fd, err := unix.Openat2(root, clean, &unix.OpenHow{
+	fd, err := Openat2(root, clean, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_CLOEXEC | unix.O_NOFOLLOW,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS,
 	})

@@ -19,7 +19,7 @@ func openBeneath(root int, name string) (int, error) {
 	if name == "" {
 		name = "."
 	}
-	fd, err := unix.Openat2(root, name, &unix.OpenHow{
+	fd, err := Openat2(root, name, &unix.OpenHow{
 		Flags:   dirFlags,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
 	})

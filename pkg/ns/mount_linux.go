@@ -183,7 +183,7 @@ func openInRoot(root int, p string, dir bool) (int, error) {
 
 func openat2InRoot(root int, p string) (int, error) {
 	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
-	return unix.Openat2(root, p, &how)
+	return openat2(root, p, &how)
 }
 
 // splitPath splits p into its components, "." and ".." included: the
@@ -214,5 +214,18 @@ func readlinkat(dir int, name string) (string, error) {
 func openBeneath(dir int, name string) (int, error) {
 	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC | unix.O_NOFOLLOW,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_XDEV}
-	return unix.Openat2(dir, name, &how)
+	return openat2(dir, name, &how)
+}
+
+// openat2 is openat2(2), asked again while the kernel answers EAGAIN, as
+// it does when a rename or mount elsewhere raced a ".." that RESOLVE_IN_ROOT
+// or RESOLVE_BENEATH resolved (layer.Openat2's twin: this package stays
+// free of the store's).
+func openat2(dirfd int, path string, how *unix.OpenHow) (int, error) {
+	for try := 0; ; try++ {
+		fd, err := unix.Openat2(dirfd, path, how)
+		if err != unix.EAGAIN || try == 1000 {
+			return fd, err
+		}
+	}
 }
