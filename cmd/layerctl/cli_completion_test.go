@@ -51,7 +51,7 @@ func TestCLIBashCompletion(t *testing.T) {
 		{[]string{"sys"}, []string{"system"}},
 		{[]string{"system", ""}, []string{"df", "h", "help", "prune"}},
 		{[]string{"images", "--fi"}, []string{"--filter"}},
-		{[]string{"ps", "--"}, []string{"--all", "--filter", "--format", "--help", "--quiet"}},
+		{[]string{"ps", "--"}, []string{"--all", "--filter", "--format", "--help", "--last", "--latest", "--no-trunc", "--quiet"}},
 		{[]string{"inspect", "a"}, []string{"app:1", "app:2"}},
 		{[]string{"rmi", ""}, []string{"app:1", "app:2", "web:1"}},
 		{[]string{"rm", ""}, []string{"one", "two"}},

@@ -138,6 +138,24 @@ func TestCLIPsFormatAndFilter(t *testing.T) {
 	if len(ids) != 2 || len(ids[0]) != 12 {
 		t.Errorf("ps -aq: %q, want two 12-hex IDs", ids)
 	}
+	// -l and -n N: the last made, whatever their state; --no-trunc: whole IDs.
+	if got := lines(mustRun(t, root, "ps", "-lq")); !slices.Equal(got, ids[:1]) {
+		t.Errorf("ps -lq: %q, want the newest, %q", got, ids[0])
+	}
+	if got := lines(mustRun(t, root, "ps", "-n", "1", "--format", "{{.Names}}")); !slices.Equal(got, []string{"two"}) {
+		t.Errorf("ps -n 1: %q, want two", got)
+	}
+	full := lines(mustRun(t, root, "ps", "-a", "--no-trunc", "-q"))
+	if len(full) != 2 || len(full[0]) != 64 || !strings.HasPrefix(full[0], ids[0]) {
+		t.Errorf("ps -a --no-trunc -q: %q, want whole IDs", full)
+	}
+	imgs := lines(mustRun(t, root, "images", "--no-trunc", "-q"))
+	if len(imgs) == 0 || !strings.HasPrefix(imgs[0], "sha256:") || len(imgs[0]) != 71 {
+		t.Errorf("images --no-trunc -q: %q, want whole digests", imgs)
+	}
+	if all := lines(mustRun(t, root, "images", "-aq")); !slices.Equal(all, lines(mustRun(t, root, "images", "-q"))) {
+		t.Errorf("images -aq %q differs from images -q", all)
+	}
 	_, stderr, code := run(t, root, "ps", "--filter", "ancestor=nosuch")
 	checkOneLineError(t, stderr, code)
 }

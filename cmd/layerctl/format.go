@@ -204,6 +204,27 @@ func humanSize(n int64) string {
 }
 
 // short is the 12-hex form of a digest string.
+// noTruncFlag is --no-trunc: whole IDs in a listing.
+var noTruncFlag = &cli.BoolFlag{Name: "no-trunc", Usage: "print whole IDs"}
+
+// idShown is a container ID as listings print it: 12 digits unless
+// --no-trunc.
+func idShown(c *cli.Context, id string) string {
+	if c.Bool("no-trunc") || len(id) <= 12 {
+		return id
+	}
+	return id[:12]
+}
+
+// imageIDShown is an image ID as listings print it: 12 digits, or with
+// --no-trunc the whole digest (sha256:...).
+func imageIDShown(c *cli.Context, d fmt.Stringer) string {
+	if c.Bool("no-trunc") {
+		return d.String()
+	}
+	return short(d)
+}
+
 func short(d fmt.Stringer) string {
 	s := d.String()
 	if i := len("sha256:"); len(s) > i+12 && s[:i] == "sha256:" {

@@ -38,7 +38,10 @@ var imagesCommand = &cli.Command{
 	Name:      "images",
 	Usage:     "list the images in the store",
 	ArgsUsage: "[REPOSITORY[:TAG]]",
-	Flags:     []cli.Flag{templateFormatFlag, filterFlag, quietFlag},
+	Flags: []cli.Flag{templateFormatFlag, filterFlag, quietFlag, noTruncFlag,
+		// Docker's -a adds the legacy builder's intermediate images; build
+		// here, as BuildKit, records none, so every image is listed anyway.
+		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "every image (there are no intermediate ones to hide)"}},
 	Action: func(c *cli.Context) error {
 		if c.NArg() > 1 {
 			return fmt.Errorf("images: want at most one REPOSITORY[:TAG]")
@@ -70,7 +73,7 @@ func printImages(c *cli.Context, lf listFormat, list []container.ImageSummary) e
 	if c.Bool("quiet") {
 		seen := map[string]bool{}
 		for _, im := range list {
-			if id := short(im.ID); !seen[id] {
+			if id := imageIDShown(c, im.ID); !seen[id] {
 				seen[id] = true
 				fmt.Println(id)
 			}
@@ -88,7 +91,9 @@ func printImages(c *cli.Context, lf listFormat, list []container.ImageSummary) e
 	if lf.tmpl != nil {
 		rows := make([]any, 0, len(list))
 		for _, im := range list {
-			rows = append(rows, newImageRow(im))
+			r := newImageRow(im)
+			r.ID = imageIDShown(c, im.ID)
+			rows = append(rows, r)
 		}
 		return lf.printRows(rows, headerOf(imageRow{}))
 	}
@@ -96,7 +101,7 @@ func printImages(c *cli.Context, lf listFormat, list []container.ImageSummary) e
 	fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE-ID\tLAYERS\tSIZE")
 	for _, im := range list {
 		repo, tag := splitOrNone(im.Name)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", repo, tag, short(im.ID), len(im.DiffIDs), humanSize(im.Size))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", repo, tag, imageIDShown(c, im.ID), len(im.DiffIDs), humanSize(im.Size))
 	}
 	return tw.Flush()
 }

@@ -42,6 +42,9 @@ var psCommand = &cli.Command{
 	Flags: []cli.Flag{
 		templateFormatFlag, filterFlag, quietFlag,
 		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "also containers that are not running"},
+		&cli.IntFlag{Name: "last", Aliases: []string{"n"}, Value: -1, Usage: "only the `N` containers made last, in any state"},
+		&cli.BoolFlag{Name: "latest", Aliases: []string{"l"}, Usage: "only the container made last, in any state"},
+		noTruncFlag,
 	},
 	Action: func(c *cli.Context) error {
 		lf, err := parseListFormat(c.String("format"))
@@ -59,9 +62,16 @@ var psCommand = &cli.Command{
 		defer s.Close()
 		// Without -a, as Docker: only running containers (and, here,
 		// mounted ones, which are in use too).
-		list, err := s.ListContainers(c.Bool("all"), filters)
+		last := c.Int("last")
+		if c.Bool("latest") {
+			last = 1
+		}
+		list, err := s.ListContainers(c.Bool("all") || last >= 0, filters)
 		if err != nil {
 			return fmt.Errorf("ps: %w", err)
+		}
+		if last >= 0 && last < len(list) {
+			list = list[:last] // newest first
 		}
 		return printContainers(c, lf, list)
 	},
@@ -71,7 +81,7 @@ func printContainers(c *cli.Context, lf listFormat, list []container.ContainerSu
 	switch {
 	case c.Bool("quiet"):
 		for _, sum := range list {
-			fmt.Println(sum.ID[:12])
+			fmt.Println(idShown(c, sum.ID))
 		}
 		return nil
 	case lf.json:
@@ -83,7 +93,9 @@ func printContainers(c *cli.Context, lf listFormat, list []container.ContainerSu
 	case lf.tmpl != nil:
 		rows := make([]any, 0, len(list))
 		for _, sum := range list {
-			rows = append(rows, newContainerRow(sum))
+			r := newContainerRow(sum)
+			r.ID = idShown(c, sum.ID)
+			rows = append(rows, r)
 		}
 		return lf.printRows(rows, headerOf(containerRow{}))
 	}
@@ -94,7 +106,7 @@ func printContainers(c *cli.Context, lf listFormat, list []container.ContainerSu
 		if sum.Pid > 0 {
 			pid = fmt.Sprint(sum.Pid)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sum.ID[:12], sum.Name, displayName(sum.ImageShown), sum.Status, pid)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", idShown(c, sum.ID), sum.Name, displayName(sum.ImageShown), sum.Status, pid)
 	}
 	return tw.Flush()
 }
