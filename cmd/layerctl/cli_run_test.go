@@ -607,3 +607,20 @@ func TestCLIExecTTY(t *testing.T) {
 	}
 	b.waitStatus(t, "svc", "running")
 }
+
+// Capabilities the caller holds in its inheritable or ambient set reach no
+// container process, root or not (CVE-2022-24769's inheritable set).
+func TestCLIRunCallerCapsStayOut(t *testing.T) {
+	b := newBox(t)
+	for _, user := range []string{"root", "nobody"} {
+		cmd := command(b.root, "run", "--rm", "-u", user, busyboxImage, "grep", "-E", "CapInh|CapAmb", "/proc/self/status")
+		cmd.SysProcAttr = &syscall.SysProcAttr{AmbientCaps: []uintptr{unix.CAP_NET_ADMIN}}
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("run -u %s with an ambient capability: %v", user, err)
+		}
+		if got := string(out); got != "CapInh:\t0000000000000000\nCapAmb:\t0000000000000000\n" {
+			t.Errorf("run -u %s: %q, want empty inheritable and ambient sets", user, got)
+		}
+	}
+}

@@ -39,16 +39,28 @@ func limitBounding(keep []int) error {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
+	// The inheritable set goes now, whoever the process becomes: a user
+	// switch keeps it, and it would hand capabilities to programs with
+	// inheritable file capabilities (CVE-2022-24769).
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	for i := range data {
+		data[i].Inheritable = 0
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
 	return nil
 }
 
 // setCaps sets the effective and permitted sets to keep, as far as this
 // process has them (a host whose own bounding set lacks one cannot give
-// it), and empties the inheritable set, which would otherwise hand keep to
-// programs with inheritable file capabilities even as non-root
-// (CVE-2022-24769). Root keeps them at execve: its permitted set is then
-// the bounding set. Capabilities belong to the thread: the caller execs
-// from this same locked thread.
+// it); the inheritable set stays empty (limitBounding). Root keeps them at
+// execve: its permitted set is then the bounding set. Capabilities belong
+// to the thread: the caller execs from this same locked thread.
 func setCaps(keep []int) error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var have [2]unix.CapUserData
