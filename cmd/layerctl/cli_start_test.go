@@ -95,3 +95,30 @@ func TestCLILogs(t *testing.T) {
 	_, stderr, code = b.run(t, "logs", "--since", "yesterday", "talk")
 	checkOneLineError(t, stderr, code)
 }
+
+// --stop-signal is what stop sends first, and --stop-timeout how long it
+// waits (when stop -t is not given) before SIGKILL: a process that only
+// notes the signal is killed after it.
+func TestCLIStopSignalAndTimeout(t *testing.T) {
+	t.Parallel()
+	b := newBox(t)
+	id := b.detach(t, "--stop-signal", "SIGUSR1", "--stop-timeout", "1", busyboxImage, "sh", "-c",
+		`trap "echo got-usr1" USR1; echo ready; while true; do sleep 0.1; done`)
+	for range 100 {
+		if out, _, _ := b.run(t, "logs", id); out == "ready\n" {
+			break
+		}
+	}
+	b.mustRun(t, "stop", id)
+	if out, _, _ := b.run(t, "logs", id); out != "ready\ngot-usr1\n" {
+		t.Errorf("logs after stop: %q, want the trap's line", out)
+	}
+	b.waitStatus(t, id[:12], "exited (137)")
+	for _, args := range [][]string{{"--stop-signal", "NOPE"}, {"--stop-timeout", "-5"}} {
+		_, errOut, code := b.run(t, append(append([]string{"run", "--rm"}, args...), busyboxImage, "true")...)
+		if code != 125 {
+			t.Errorf("run %v: exit %d, want 125", args, code)
+		}
+		checkOneLine(t, errOut, args[0])
+	}
+}

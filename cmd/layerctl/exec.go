@@ -69,7 +69,7 @@ var stopCommand = &cli.Command{
 	Name:      "stop",
 	Usage:     "stop running containers: SIGTERM, then SIGKILL after the timeout",
 	ArgsUsage: "CONTAINER...",
-	Flags:     []cli.Flag{&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "`SECONDS` to wait before SIGKILL"}},
+	Flags:     []cli.Flag{&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "`SECONDS` to wait before SIGKILL (default: the container's --stop-timeout, else 10)"}},
 	Action: func(c *cli.Context) error {
 		if c.NArg() < 1 {
 			return fmt.Errorf("stop: want CONTAINER...")
@@ -78,7 +78,7 @@ var stopCommand = &cli.Command{
 			return fmt.Errorf("stop: --time %d: want 0 or more seconds", c.Int("time"))
 		}
 		return eachContainer(c, "stop", func(s *container.Store, ref string) (container.State, error) {
-			return s.Stop(ref, time.Duration(c.Int("time"))*time.Second)
+			return s.Stop(ref, stopTimeout(c))
 		})
 	},
 }
@@ -148,4 +148,13 @@ func eachContainer(c *cli.Context, verb string, fn func(*container.Store, string
 		return exitError{code: 1, err: errSilent}
 	}
 	return nil
+}
+
+// stopTimeout is stop's and restart's -t; -1 when not given: the
+// container's --stop-timeout, else 10 s.
+func stopTimeout(c *cli.Context) time.Duration {
+	if !c.IsSet("time") {
+		return -1
+	}
+	return time.Duration(c.Int("time")) * time.Second
 }

@@ -38,6 +38,8 @@ var runFlags = []cli.Flag{
 	&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set a label on the container: `K=V` (repeatable; ps --filter label= finds it)"},
 	&cli.StringSliceFlag{Name: "env-file", Usage: "set the variables of `FILE` (K=V lines, # comments), before --env's"},
 	&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "refused: there is no bridge network to map ports from (with --network host the container's ports are the host's)"},
+	&cli.StringFlag{Name: "stop-signal", Usage: "`SIGNAL` that stop sends first (default: the image's STOPSIGNAL, else SIGTERM)"},
+	&cli.IntFlag{Name: "stop-timeout", Value: -1, Usage: "`SECONDS` stop waits before SIGKILL when stop -t is not given (default 10)"},
 	&cli.BoolFlag{Name: "init", Usage: "run a small init as PID 1 that forwards signals and reaps orphans (so ^C and stop reach sh or sleep)"},
 	&cli.BoolFlag{Name: "privileged", Usage: "keep every capability, unmask /proc and /sys, no seccomp filter"},
 	&cli.StringSliceFlag{Name: "cap-add", Usage: "add `CAP` (NET_ADMIN, CAP_SYS_TIME; ALL) to Docker's default capabilities"},
@@ -245,6 +247,19 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 	var err error
 	if rc.Labels, err = parseLabels(c.StringSlice("label")); err != nil {
 		return nil, err
+	}
+	if sig := c.String("stop-signal"); sig != "" {
+		if _, err := container.SignalByName(sig); err != nil {
+			return nil, fmt.Errorf("--stop-signal: %w", err)
+		}
+		rc.StopSignal = sig
+	}
+	if c.IsSet("stop-timeout") {
+		t := c.Int("stop-timeout")
+		if t < 0 {
+			return nil, fmt.Errorf("--stop-timeout %d: want 0 or more seconds", t)
+		}
+		rc.StopTimeout = &t
 	}
 	rc.ReadOnly = c.Bool("read-only")
 	for _, v := range c.StringSlice("tmpfs") {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -109,7 +108,7 @@ var restartCommand = &cli.Command{
 	Name:      "restart",
 	Usage:     "stop containers (if running) and start them again",
 	ArgsUsage: "CONTAINER...",
-	Flags:     []cli.Flag{&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "`SECONDS` to wait before SIGKILL"}},
+	Flags:     []cli.Flag{&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "`SECONDS` to wait before SIGKILL (default: the container's --stop-timeout, else 10)"}},
 	Action: func(c *cli.Context) error {
 		if c.NArg() < 1 {
 			return fmt.Errorf("restart: want CONTAINER...")
@@ -122,7 +121,7 @@ var restartCommand = &cli.Command{
 			if err != nil {
 				return st, err
 			}
-			st, err = s.Restart(st.ID, time.Duration(c.Int("time"))*time.Second, monitorArgs(c, st.ID))
+			st, err = s.Restart(st.ID, stopTimeout(c), monitorArgs(c, st.ID))
 			return st, detachFailed(err)
 		})
 	},

@@ -54,9 +54,14 @@ func (c *Store) Kill(ref string, sig syscall.Signal) (State, error) {
 	return s, nil
 }
 
-// Stop asks a running container's process to end (SIGTERM, or the image's
-// StopSignal), kills everything in its cgroup after timeout, and waits for
-// it. A container that is not running is left as it is.
+// DefaultStopTimeout is how long Stop waits before SIGKILL when neither the
+// caller nor the container (--stop-timeout) says.
+const DefaultStopTimeout = 10 * time.Second
+
+// Stop asks a running container's process to end (SIGTERM, or its
+// --stop-signal, or its image's StopSignal), kills everything in its cgroup
+// after timeout (< 0: its --stop-timeout, else DefaultStopTimeout), and
+// waits for it. A container that is not running is left as it is.
 func (c *Store) Stop(ref string, timeout time.Duration) (State, error) {
 	s, err := c.Resolve(ref)
 	if err != nil {
@@ -79,10 +84,21 @@ func (c *Store) Stop(ref string, timeout time.Duration) (State, error) {
 // process takes its signals once the cgroup kill thaws it.
 func (c *Store) stop(s State, timeout time.Duration) (State, error) {
 	sig := syscall.SIGTERM
-	if cfg, err := c.imageConfig(s); err == nil && cfg.StopSignal != "" {
-		if n, ok := signalByName(cfg.StopSignal); ok {
-			sig = n
+	stopSignal := ""
+	if cfg, err := c.imageConfig(s); err == nil {
+		stopSignal = cfg.StopSignal
+	}
+	if s.Run != nil && s.Run.StopSignal != "" {
+		stopSignal = s.Run.StopSignal
+	}
+	if timeout < 0 {
+		timeout = DefaultStopTimeout
+		if s.Run != nil && s.Run.StopTimeout != nil {
+			timeout = time.Duration(*s.Run.StopTimeout) * time.Second
 		}
+	}
+	if n, ok := signalByName(stopSignal); ok {
+		sig = n
 	}
 	syscall.Kill(s.Pid, sig)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)

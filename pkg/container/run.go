@@ -21,23 +21,25 @@ import (
 // RunConfig is how a container's process is started, kept in its record so
 // a detached container's monitor and later commands know it.
 type RunConfig struct {
-	Cmd        []string          `json:"cmd,omitempty"`        // overrides the image's Cmd
-	Entrypoint *string           `json:"entrypoint,omitempty"` // overrides the image's Entrypoint
-	Env        []string          `json:"env,omitempty"`        // added to the image's Env
-	WorkingDir string            `json:"workingDir,omitempty"`
-	User       string            `json:"user,omitempty"`
-	Volumes    []ns.Volume       `json:"volumes,omitempty"`
-	Tmpfs      []ns.Tmpfs        `json:"tmpfs,omitempty"`
-	ReadOnly   bool              `json:"readOnly,omitempty"` // --read-only: the rootfs, not its mounts
-	Net        string            `json:"net,omitempty"`
-	Limits     cgroup.Limits     `json:"limits"`
-	TTY        bool              `json:"tty,omitempty"`
-	Privileged bool              `json:"privileged,omitempty"`
-	Labels     map[string]string `json:"labels,omitempty"`  // --label: over the image's labels
-	CapAdd     []string          `json:"capAdd,omitempty"`  // --cap-add, as given
-	CapDrop    []string          `json:"capDrop,omitempty"` // --cap-drop, as given
-	Remove     bool              `json:"remove,omitempty"`  // --rm
-	Init       bool              `json:"init,omitempty"`    // --init: a reaper and signal forwarder as PID 1
+	Cmd         []string          `json:"cmd,omitempty"`        // overrides the image's Cmd
+	Entrypoint  *string           `json:"entrypoint,omitempty"` // overrides the image's Entrypoint
+	Env         []string          `json:"env,omitempty"`        // added to the image's Env
+	WorkingDir  string            `json:"workingDir,omitempty"`
+	User        string            `json:"user,omitempty"`
+	Volumes     []ns.Volume       `json:"volumes,omitempty"`
+	Tmpfs       []ns.Tmpfs        `json:"tmpfs,omitempty"`
+	ReadOnly    bool              `json:"readOnly,omitempty"` // --read-only: the rootfs, not its mounts
+	Net         string            `json:"net,omitempty"`
+	Limits      cgroup.Limits     `json:"limits"`
+	TTY         bool              `json:"tty,omitempty"`
+	Privileged  bool              `json:"privileged,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`      // --label: over the image's labels
+	CapAdd      []string          `json:"capAdd,omitempty"`      // --cap-add, as given
+	CapDrop     []string          `json:"capDrop,omitempty"`     // --cap-drop, as given
+	StopSignal  string            `json:"stopSignal,omitempty"`  // --stop-signal: over the image's StopSignal
+	StopTimeout *int              `json:"stopTimeout,omitempty"` // --stop-timeout, in seconds
+	Remove      bool              `json:"remove,omitempty"`      // --rm
+	Init        bool              `json:"init,omitempty"`        // --init: a reaper and signal forwarder as PID 1
 	// Seccomp and NoNewPrivileges hold for the container's process and
 	// every exec into it.
 	Seccomp         ns.Seccomp `json:"seccomp,omitzero"`
