@@ -31,6 +31,12 @@ type LayerMeta = layer.Meta
 // Volume is a bind mount into a container (RunConfig.Volumes).
 type Volume = ns.Volume
 
+// Rlimit is a resource limit of a container's processes (RunConfig.Ulimits).
+type Rlimit = ns.Rlimit
+
+// ParseUlimit reads docker run's --ulimit NAME=SOFT[:HARD].
+func ParseUlimit(s string) (Rlimit, error) { return ns.ParseRlimit(s) }
+
 // Tmpfs is a new tmpfs in a container (RunConfig.Tmpfs).
 type Tmpfs = ns.Tmpfs
 

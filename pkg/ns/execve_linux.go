@@ -15,6 +15,9 @@ import (
 // container's root: who, where, with what capabilities and fds, then
 // execve. It returns only on failure.
 func execProcess(cfg *config) error {
+	if err := setRlimits(cfg.Rlimits); err != nil {
+		return err
+	}
 	u, err := lookupUser(cfg.User)
 	if err != nil {
 		return &StartError{Code: CodeSetup, Msg: err.Error()}

@@ -48,6 +48,8 @@ type Spec struct {
 	// Capabilities); nil for Docker's default set. The seccomp profile's
 	// rules for capabilities follow them.
 	Caps []string
+	// Rlimits are set on the process before anything else (--ulimit).
+	Rlimits []Rlimit
 	// Seccomp is the system call filter: Docker's default profile unless
 	// set.
 	Seccomp Seccomp
@@ -92,6 +94,7 @@ type ExecSpec struct {
 	User       string
 	Privileged bool
 	Caps       []string // the container's capabilities; nil for Docker's default set
+	Rlimits    []Rlimit // the container's --ulimit
 	// Seccomp and NoNewPrivileges are the container's: an exec, even a
 	// privileged one, gets the container's filter, as docker exec does.
 	Seccomp         Seccomp
@@ -123,6 +126,7 @@ type config struct {
 	User       string
 	Privileged bool
 	Caps       []int // kept unless Privileged
+	Rlimits    []Rlimit
 	TTY        bool
 	Init       bool
 
@@ -155,7 +159,7 @@ func (s *Spec) config() (*config, error) {
 		return nil, fmt.Errorf("spec: no rootfs")
 	}
 	c := &config{
-		Mode: modeRun, Rootfs: s.Rootfs, Hostname: s.Hostname, Volumes: s.Volumes, Tmpfs: s.Tmpfs, ReadOnly: s.ReadOnly,
+		Mode: modeRun, Rootfs: s.Rootfs, Hostname: s.Hostname, Volumes: s.Volumes, Tmpfs: s.Tmpfs, ReadOnly: s.ReadOnly, Rlimits: s.Rlimits,
 		NoPivot: s.NoPivot, Args: s.Args, Env: s.Env, WorkingDir: s.WorkingDir,
 		User: s.User, Privileged: s.Privileged, TTY: s.TTY, NoNewPrivileges: s.NoNewPrivileges,
 		Init: s.Init,
@@ -190,7 +194,7 @@ func (s *Spec) config() (*config, error) {
 
 func (s *ExecSpec) config() (*config, error) {
 	c := &config{
-		Mode: modeExec, Args: s.Args, Env: s.Env, WorkingDir: s.WorkingDir,
+		Mode: modeExec, Args: s.Args, Env: s.Env, WorkingDir: s.WorkingDir, Rlimits: s.Rlimits,
 		User: s.User, Privileged: s.Privileged, TTY: s.TTY, NoNewPrivileges: s.NoNewPrivileges,
 	}
 	if err := c.check(); err != nil {
