@@ -38,6 +38,7 @@ var runFlags = []cli.Flag{
 	&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set a label on the container: `K=V` (repeatable; ps --filter label= finds it)"},
 	&cli.StringSliceFlag{Name: "env-file", Usage: "set the variables of `FILE` (K=V lines, # comments), before --env's"},
 	&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "refused: there is no bridge network to map ports from (with --network host the container's ports are the host's)"},
+	&cli.StringSliceFlag{Name: "group-add", Usage: "add the process to `GROUP` (a name of the image's /etc/group, or a number)"},
 	&cli.StringSliceFlag{Name: "ulimit", Usage: "a resource limit: `NAME=SOFT[:HARD]` (nofile=1024:2048; -1: none)"},
 	&cli.StringFlag{Name: "stop-signal", Usage: "`SIGNAL` that stop sends first (default: the image's STOPSIGNAL, else SIGTERM)"},
 	&cli.IntFlag{Name: "stop-timeout", Value: -1, Usage: "`SECONDS` stop waits before SIGKILL when stop -t is not given (default 10)"},
@@ -249,6 +250,7 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 	if rc.Labels, err = parseLabels(c.StringSlice("label")); err != nil {
 		return nil, err
 	}
+	rc.GroupAdd = c.StringSlice("group-add")
 	for _, u := range c.StringSlice("ulimit") {
 		r, err := container.ParseUlimit(u)
 		if err != nil {

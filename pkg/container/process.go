@@ -165,7 +165,7 @@ func (c *Store) Exec(ref string, o ExecOptions) (*ns.Process, error) {
 		if spec.Caps, err = ns.Capabilities(s.Run.CapAdd, s.Run.CapDrop); err != nil {
 			return nil, err
 		}
-		spec.Rlimits = s.Run.Ulimits
+		spec.Rlimits, spec.GroupAdd = s.Run.Ulimits, s.Run.GroupAdd
 	}
 	if spec.WorkingDir == "" {
 		spec.WorkingDir = cfg.WorkingDir

@@ -37,6 +37,7 @@ type RunConfig struct {
 	CapAdd      []string          `json:"capAdd,omitempty"`      // --cap-add, as given
 	CapDrop     []string          `json:"capDrop,omitempty"`     // --cap-drop, as given
 	Ulimits     []ns.Rlimit       `json:"ulimits,omitempty"`     // --ulimit
+	GroupAdd    []string          `json:"groupAdd,omitempty"`    // --group-add
 	StopSignal  string            `json:"stopSignal,omitempty"`  // --stop-signal: over the image's StopSignal
 	StopTimeout *int              `json:"stopTimeout,omitempty"` // --stop-timeout, in seconds
 	Remove      bool              `json:"remove,omitempty"`      // --rm
@@ -143,7 +144,7 @@ func (c *Store) start(ref string, stdio Stdio, sp *Spawned) (_ *Running, err err
 		Net: rc.Net, Args: args,
 		Env:        mergeEnv(cfg.Env, rc.Env),
 		WorkingDir: cmp.Or(rc.WorkingDir, cfg.WorkingDir), User: cmp.Or(rc.User, cfg.User),
-		Privileged: rc.Privileged, Caps: caps, Rlimits: rc.Ulimits, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges, Init: rc.Init,
+		Privileged: rc.Privileged, Caps: caps, Rlimits: rc.Ulimits, GroupAdd: rc.GroupAdd, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges, Init: rc.Init,
 		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
 		// The rootfs, the cgroup and the record are made while the init
 		// step's runtime starts; the init step gets the rootfs's mount with

@@ -18,7 +18,7 @@ func execProcess(cfg *config) error {
 	if err := setRlimits(cfg.Rlimits); err != nil {
 		return err
 	}
-	u, err := lookupUser(cfg.User)
+	u, err := lookupUser(cfg.User, cfg.GroupAdd)
 	if err != nil {
 		return &StartError{Code: CodeSetup, Msg: err.Error()}
 	}
@@ -168,7 +168,7 @@ func enterWorkingDir(dir string) error {
 
 // lookupUser resolves spec through the container's /etc/passwd and
 // /etc/group (the root is the container's by now).
-func lookupUser(spec string) (*execUser, error) {
+func lookupUser(spec string, groupAdd []string) (*execUser, error) {
 	passwd, err := openEtc("/etc/passwd")
 	if err != nil {
 		return nil, err
@@ -179,7 +179,16 @@ func lookupUser(spec string) (*execUser, error) {
 		return nil, err
 	}
 	defer group.Close()
-	return resolveUser(spec, passwd.reader(), group.reader())
+	u, err := resolveUser(spec, passwd.reader(), group.reader())
+	if err != nil || len(groupAdd) == 0 {
+		return u, err
+	}
+	if group.f != nil {
+		if _, err := group.f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+	}
+	return u, u.addGroups(groupAdd, group.reader())
 }
 
 type etcFile struct{ f *os.File }

@@ -50,6 +50,9 @@ type Spec struct {
 	Caps []string
 	// Rlimits are set on the process before anything else (--ulimit).
 	Rlimits []Rlimit
+	// GroupAdd are more supplementary groups (--group-add): names of the
+	// image's /etc/group, or numbers.
+	GroupAdd []string
 	// Seccomp is the system call filter: Docker's default profile unless
 	// set.
 	Seccomp Seccomp
@@ -95,6 +98,7 @@ type ExecSpec struct {
 	Privileged bool
 	Caps       []string // the container's capabilities; nil for Docker's default set
 	Rlimits    []Rlimit // the container's --ulimit
+	GroupAdd   []string // the container's --group-add
 	// Seccomp and NoNewPrivileges are the container's: an exec, even a
 	// privileged one, gets the container's filter, as docker exec does.
 	Seccomp         Seccomp
@@ -127,6 +131,7 @@ type config struct {
 	Privileged bool
 	Caps       []int // kept unless Privileged
 	Rlimits    []Rlimit
+	GroupAdd   []string
 	TTY        bool
 	Init       bool
 
@@ -159,7 +164,7 @@ func (s *Spec) config() (*config, error) {
 		return nil, fmt.Errorf("spec: no rootfs")
 	}
 	c := &config{
-		Mode: modeRun, Rootfs: s.Rootfs, Hostname: s.Hostname, Volumes: s.Volumes, Tmpfs: s.Tmpfs, ReadOnly: s.ReadOnly, Rlimits: s.Rlimits,
+		Mode: modeRun, Rootfs: s.Rootfs, Hostname: s.Hostname, Volumes: s.Volumes, Tmpfs: s.Tmpfs, ReadOnly: s.ReadOnly, Rlimits: s.Rlimits, GroupAdd: s.GroupAdd,
 		NoPivot: s.NoPivot, Args: s.Args, Env: s.Env, WorkingDir: s.WorkingDir,
 		User: s.User, Privileged: s.Privileged, TTY: s.TTY, NoNewPrivileges: s.NoNewPrivileges,
 		Init: s.Init,
@@ -194,7 +199,7 @@ func (s *Spec) config() (*config, error) {
 
 func (s *ExecSpec) config() (*config, error) {
 	c := &config{
-		Mode: modeExec, Args: s.Args, Env: s.Env, WorkingDir: s.WorkingDir, Rlimits: s.Rlimits,
+		Mode: modeExec, Args: s.Args, Env: s.Env, WorkingDir: s.WorkingDir, Rlimits: s.Rlimits, GroupAdd: s.GroupAdd,
 		User: s.User, Privileged: s.Privileged, TTY: s.TTY, NoNewPrivileges: s.NoNewPrivileges,
 	}
 	if err := c.check(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/moby/sys/user"
@@ -43,4 +44,22 @@ func resolveUser(spec string, passwd, group io.Reader) (*execUser, error) {
 		groups = nil
 	}
 	return &execUser{UID: u.Uid, GID: u.Gid, Groups: groups, Home: u.Home}, nil
+}
+
+// addGroups adds docker run --group-add's groups (names of the image's
+// /etc/group, or numbers) to the supplementary groups.
+func (u *execUser) addGroups(names []string, group io.Reader) error {
+	if len(names) == 0 {
+		return nil
+	}
+	gids, err := user.GetAdditionalGroups(names, group)
+	if err != nil {
+		return fmt.Errorf("--group-add: %w", err)
+	}
+	for _, g := range gids {
+		if !slices.Contains(u.Groups, g) {
+			u.Groups = append(u.Groups, g)
+		}
+	}
+	return nil
 }
