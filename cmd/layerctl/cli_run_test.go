@@ -100,6 +100,8 @@ func TestCLIRunIsolation(t *testing.T) {
 		{name: "read-only", flags: []string{"--read-only", "--tmpfs", "/tmp"}, cmd: []string{"sh", "-c", "touch /x 2>/dev/null || echo ro; touch /tmp/y && echo tmp-ok"}, want: "ro\ntmp-ok\n"},
 		{name: "tmpfs-exec", flags: []string{"--tmpfs", "/run:exec,size=4m"}, cmd: []string{"sh", "-c", "cp /bin/busybox /run/busybox && /run/busybox echo ran"}, want: "ran\n"},
 		{name: "tmpfs-noexec", flags: []string{"--tmpfs", "/run"}, cmd: []string{"sh", "-c", "cp /bin/busybox /run/busybox && /run/busybox echo ran 2>/dev/null || echo refused"}, want: "refused\n"},
+		{name: "mount-flag", flags: []string{"--mount", "type=tmpfs,target=/mt,tmpfs-size=1m", "--mount", "type=bind,source=/etc,target=/hostetc,readonly"},
+			cmd: []string{"sh", "-c", `grep " /mt " /proc/mounts | cut -d" " -f4; touch /hostetc/x 2>/dev/null || echo ro`}, want: "rw,nosuid,nodev,noexec,relatime,size=1024k\nro\n"},
 		{name: "group-add", flags: []string{"--group-add", "nogroup", "--group-add", "4242"}, cmd: []string{"id", "-G"}, want: "0 4242 65534\n"},
 		{name: "ulimit", flags: []string{"--ulimit", "nofile=1024:2048"}, cmd: []string{"sh", "-c", "ulimit -n; ulimit -Hn"}, want: "1024\n2048\n"},
 		{name: "no-cap-add", cmd: []string{"sh", "-c", "ip link set lo mtu 1280 2>/dev/null || echo refused"}, want: "refused\n"},

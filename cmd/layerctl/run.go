@@ -25,6 +25,7 @@ var runFlags = []cli.Flag{
 	&cli.StringSliceFlag{Name: "add-host", Usage: "add `HOST:IP` to /etc/hosts"},
 	&cli.StringSliceFlag{Name: "dns", Usage: "nameserver `IP` for /etc/resolv.conf"},
 	&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "mount `SRC:DST[:ro]`: SRC a host path (absolute, or ./ relative) or a volume name"},
+	&cli.StringSliceFlag{Name: "mount", Usage: "mount `type=bind|volume|tmpfs,source=...,target=...[,readonly]` (docker's --mount)"},
 	&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a new tmpfs at `PATH[:OPTS]` (OPTS: size=64m,mode=1777,exec,...; default noexec,nosuid)"},
 	&cli.BoolFlag{Name: "read-only", Usage: "mount the rootfs read-only (volumes and --tmpfs as they are)"},
 	&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `K=V` (K alone: the host's value)"},
@@ -278,6 +279,17 @@ func runConfig(c *cli.Context) (*container.RunConfig, error) {
 			return nil, err
 		}
 		rc.Tmpfs = append(rc.Tmpfs, t)
+	}
+	for _, m := range c.StringSlice("mount") {
+		vol, tmpfs, err := parseMount(m)
+		if err != nil {
+			return nil, err
+		}
+		if vol != nil {
+			rc.Volumes = append(rc.Volumes, *vol)
+		} else {
+			rc.Tmpfs = append(rc.Tmpfs, *tmpfs)
+		}
 	}
 	for _, v := range c.StringSlice("volume") {
 		vol, err := parseVolume(v)
