@@ -43,9 +43,10 @@ func TestCLIPause(t *testing.T) {
 		t.Errorf("a commit thawed the paused container: %q then %q", before, after)
 	}
 	b.mustRun(t, "unpause", "ticker")
-	time.Sleep(300 * time.Millisecond)
-	if after := count(); after == before {
-		t.Error("unpause did not thaw the container")
+	for deadline := time.Now().Add(10 * time.Second); count() == before; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("unpause did not thaw the container")
+		}
 	}
 	_, errOut, code := b.run(t, "unpause", "ticker")
 	if code != 1 {

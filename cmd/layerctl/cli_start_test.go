@@ -104,7 +104,7 @@ func TestCLIStopSignalAndTimeout(t *testing.T) {
 	b := newBox(t)
 	id := b.detach(t, "--stop-signal", "SIGUSR1", "--stop-timeout", "1", busyboxImage, "sh", "-c",
 		`trap "echo got-usr1" USR1; echo ready; while true; do sleep 0.1; done`)
-	for range 100 {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if out, _, _ := b.run(t, "logs", id); out == "ready\n" {
 			break
 		}

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // stats reads what running containers use, as docker stats --no-stream:
@@ -17,7 +18,7 @@ func TestCLIStats(t *testing.T) {
 		"dd if=/dev/zero of=/dev/shm/x bs=1M count=20 2>/dev/null; sleep 1000 & exec sleep 1001")
 	b.mustRun(t, "create", "--name", "still", busyboxImage)
 	var rows map[string][]string
-	for range 50 { // until shm's dd is done
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) { // until shm's dd is done
 		out := b.mustRun(t, "stats", "--no-stream", "--format", "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}", "spin", "shm", "still")
 		rows = map[string][]string{}
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -31,8 +32,8 @@ func TestCLIStats(t *testing.T) {
 	if len(rows) != 3 {
 		t.Fatalf("stats rows %v, want spin, shm and still", rows)
 	}
-	if cpu, err := strconv.ParseFloat(strings.TrimSuffix(rows["spin"][0], "%"), 64); err != nil || cpu < 20 {
-		t.Errorf("spin's CPU %q, want a busy loop's (20%% or more)", rows["spin"][0])
+	if cpu, err := strconv.ParseFloat(strings.TrimSuffix(rows["spin"][0], "%"), 64); err != nil || cpu < 5 {
+		t.Errorf("spin's CPU %q, want a busy loop's (5%% or more, beside the other tests)", rows["spin"][0])
 	}
 	used, limit, _ := strings.Cut(rows["shm"][1], " / ")
 	if limit != "64MiB" || !strings.HasSuffix(used, "MiB") {

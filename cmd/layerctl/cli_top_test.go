@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // top lists a running container's processes, by the host's ps and its
@@ -14,7 +15,7 @@ func TestCLITopRename(t *testing.T) {
 	b := newBox(t)
 	b.detach(t, "--name", "procs", busyboxImage, "sh", "-c", "sleep 1001 & exec sleep 1002")
 	var out string
-	for range 100 { // the background sleep starts a moment after the container
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) { // the background sleep starts a moment after the container
 		if out = b.mustRun(t, "top", "procs", "-o", "pid,args"); strings.Contains(out, "sleep 1001") {
 			break
 		}
