@@ -21,6 +21,14 @@ func TestCLIPause(t *testing.T) {
 		}
 		return out
 	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) { // the loop's first count
+		if _, _, code := b.run(t, "cp", "ticker:/tmp/n", "-"); code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the ticker never wrote /tmp/n")
+		}
+	}
 	b.mustRun(t, "pause", "ticker")
 	if r, _ := b.find(t, "ticker"); !strings.Contains(strings.ToLower(r.Status), "paused") {
 		t.Errorf("ps status %q, want Paused", r.Status)
