@@ -35,6 +35,10 @@ func TestCLIVolumes(t *testing.T) {
 	}
 
 	id := strings.TrimSpace(b.mustRun(t, "create", "-v", "data:/data", busyboxImage))
+	var ctr struct{ Config struct{ Binds []string } }
+	if err := json.Unmarshal([]byte(b.mustRun(t, "inspect", id)), &ctr); err != nil || !slices.Equal(ctr.Config.Binds, []string{"data:/data"}) {
+		t.Errorf("inspect's Binds %v (%v), want data:/data", ctr.Config.Binds, err)
+	}
 	_, errOut, code := b.run(t, "volume", "rm", "data")
 	if code != 1 || !strings.Contains(errOut, "in use") {
 		t.Errorf("volume rm of a volume a container names: exit %d, %q", code, errOut)

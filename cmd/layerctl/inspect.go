@@ -254,6 +254,9 @@ func containerJSON(info container.Info) containerInspect {
 		}
 		for _, v := range rc.Volumes {
 			bind := v.Source + ":" + v.Target
+			if v.Name != "" { // as docker's Binds: the volume's name
+				bind = v.Name + ":" + v.Target
+			}
 			if v.ReadOnly {
 				bind += ":ro"
 			}
