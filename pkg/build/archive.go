@@ -2,10 +2,6 @@ package build
 
 import (
 	"archive/tar"
-	"bufio"
-	"bytes"
-	"compress/bzip2"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -13,14 +9,12 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	"github.com/layerctl/layerctl/pkg/container"
 )
 
-// ADD extracts local tar archives, plain, gzip or bzip2 compressed.
-
-var (
-	gzipMagic  = []byte{0x1f, 0x8b}
-	bzip2Magic = []byte("BZh")
-)
+// ADD extracts local tar archives, plain or gzip, bzip2 or zstd
+// compressed (container.Decompressed tells them apart).
 
 // isArchive tells whether a context file is a tar archive ADD extracts.
 func isArchive(root *os.Root, name string) bool {
@@ -29,24 +23,13 @@ func isArchive(root *os.Root, name string) bool {
 		return false
 	}
 	defer f.Close()
-	r, err := decompress(f)
+	r, done, err := container.Decompressed(f)
 	if err != nil {
 		return false
 	}
+	defer done()
 	_, err = tar.NewReader(r).Next()
 	return err == nil
-}
-
-func decompress(f io.Reader) (io.Reader, error) {
-	br := bufio.NewReader(f)
-	head, _ := br.Peek(3)
-	switch {
-	case bytes.HasPrefix(head, gzipMagic):
-		return gzip.NewReader(br)
-	case bytes.HasPrefix(head, bzip2Magic):
-		return bzip2.NewReader(br), nil
-	}
-	return br, nil
 }
 
 // extract unpacks an archive under dir. Entries keep the archive's owners
@@ -57,10 +40,11 @@ func (t target) extract(from *os.Root, name, dir string) error {
 		return err
 	}
 	defer f.Close()
-	r, err := decompress(f)
+	r, done, err := container.Decompressed(f)
 	if err != nil {
 		return err
 	}
+	defer done()
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()

@@ -33,7 +33,7 @@ func (c *Store) Import(ctx context.Context, r io.Reader, o ImportOptions) (image
 	if err := CheckChanges(o.Changes); err != nil {
 		return image.Record{}, err
 	}
-	tarball, closeTarball, err := decompressed(r)
+	tarball, closeTarball, err := Decompressed(r)
 	if err != nil {
 		return image.Record{}, err
 	}
@@ -62,9 +62,10 @@ var (
 	xzMagic    = []byte{0xfd, '7', 'z', 'X', 'Z', 0}
 )
 
-// decompressed reads r as a tar stream, compressed or not, told by its
-// first bytes.
-func decompressed(r io.Reader) (io.Reader, func(), error) {
+// Decompressed reads r as a tar stream, plain or compressed with gzip,
+// bzip2 or zstd, told by its first bytes (import's tarball, ADD's archive);
+// done releases the decompressor.
+func Decompressed(r io.Reader) (tarball io.Reader, done func(), err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(6)
 	switch {
@@ -83,7 +84,7 @@ func decompressed(r io.Reader) (io.Reader, func(), error) {
 		}
 		return z, z.Close, nil
 	case bytes.HasPrefix(head, xzMagic):
-		return nil, nil, errors.New("xz is not supported: decompress it first (xz -dc FILE | layerctl import - NAME)")
+		return nil, nil, errors.New("xz is not supported: decompress it first (xz -dc)")
 	}
 	return br, func() {}, nil
 }
