@@ -32,6 +32,10 @@ var exploreCommand = &cli.Command{
 		if err != nil {
 			return fmt.Errorf("explore: %w", err)
 		}
+		tui := !jsonOut && !c.Bool("ci") && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd()))
+		if tui && !tuiLinked {
+			return handOff("explore")
+		}
 		var rules explore.Rules
 		if c.Bool("ci") {
 			if rules, err = ciRules(c); err != nil {
@@ -58,8 +62,8 @@ var exploreCommand = &cli.Command{
 		case c.Bool("ci"):
 			return ciReport(os.Stdout, rep, rules)
 		}
-		if term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd())) {
-			return explore.RunTUI(rep, s)
+		if tui {
+			return runTUI(rep, s)
 		}
 		return printSummary(os.Stdout, rep)
 	},

@@ -2,6 +2,7 @@ package ns
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -69,16 +70,36 @@ func copyFromSelf(fd int, off int64, prog []byte) error {
 	if !bytes.Equal(head, prog[:len(head)]) || !bytes.Equal(tail, prog[len(prog)-len(tail):]) {
 		return os.ErrInvalid
 	}
-	for src, end := off, off+int64(len(prog)); src < end; {
-		n, err := unix.Sendfile(fd, int(exe.Fd()), &src, int(end-src))
+	return sendRange(fd, exe, off, int64(len(prog)))
+}
+
+// sendRange copies size bytes at off of src into fd with sendfile, page
+// cache to page cache.
+func sendRange(fd int, src *os.File, off, size int64) error {
+	for end := off + size; off < end; {
+		n, err := unix.Sendfile(fd, int(src.Fd()), &off, int(end-off))
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return os.ErrInvalid
+			return fmt.Errorf("%s ends before byte %d", src.Name(), end)
 		}
 	}
 	return nil
+}
+
+// ExecPart replaces this process with the program that lies at [off,
+// off+size) of exe, a file of this binary's, run from a sealed memfd named
+// name with argv and env: a binary can so carry a second program past its
+// own image, which the loader never maps. It returns only on failure.
+func ExecPart(name string, exe *os.File, off, size int64, argv, env []string) error {
+	fd, err := sealedMemfd(name, size, func(fd int) error { return sendRange(fd, exe, off, size) })
+	if err != nil {
+		return err
+	}
+	err = unix.Exec(fmt.Sprintf("/proc/self/fd/%d", fd), argv, env)
+	unix.Close(fd)
+	return fmt.Errorf("exec %s: %w", name, err)
 }
 
 // writeAll writes b at offset off of fd.

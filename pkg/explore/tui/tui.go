@@ -1,4 +1,8 @@
-package explore
+// Package tui is the explorer's terminal UI: the layers of a report, and
+// the tree of each layer's files, on tview. It is a package of its own so
+// that only the binary that shows it links tview and tcell (see
+// cmd/layerctl's handoff).
+package tui
 
 import (
 	"fmt"
@@ -11,6 +15,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	"github.com/rivo/tview"
 
+	"github.com/layerctl/layerctl/pkg/explore"
 	"github.com/layerctl/layerctl/pkg/layer"
 )
 
@@ -29,9 +34,9 @@ const footerKeys = "[::b]Tab[::-] pane  [::b]↑↓[::-] move  [::b]Enter[::-] o
 
 // browser is the state of the explore TUI.
 type browser struct {
-	rep    *Report
+	rep    *explore.Report
 	files  FileReader
-	layers [][]File
+	layers [][]explore.File
 	app    *tview.Application
 	pages  *tview.Pages
 	table  *tview.Table
@@ -45,13 +50,13 @@ type browser struct {
 	bySize   bool
 	hidden   map[layer.ChangeKind]bool
 	pattern  string
-	view     *View
+	view     *explore.View
 	visible  map[string]bool
 }
 
-// RunTUI shows the report on the terminal until q or Ctrl-C, and restores
+// Run shows the report on the terminal until q or Ctrl-C, and restores
 // the terminal on the way out.
-func RunTUI(rep *Report, files FileReader) error {
+func Run(rep *explore.Report, files FileReader) error {
 	b := &browser{rep: rep, files: files, app: tview.NewApplication(), all: true, hidden: map[layer.ChangeKind]bool{}}
 	for _, l := range rep.Layers {
 		b.layers = append(b.layers, l.Files)
@@ -179,7 +184,7 @@ func (b *browser) keys(ev *tcell.EventKey) *tcell.EventKey {
 // selectLayer shows the tree as of layer i.
 func (b *browser) selectLayer(i int) {
 	b.selected = i
-	b.view = NewView(b.layers, i, b.all)
+	b.view = explore.NewView(b.layers, i, b.all)
 	b.refresh()
 }
 
@@ -229,7 +234,7 @@ func (b *browser) addChildren(node *tview.TreeNode, dir string) {
 
 // toggle opens or closes a directory, filling it in the first time.
 func (b *browser) toggle(n *tview.TreeNode) {
-	e, ok := n.GetReference().(*ViewEntry)
+	e, ok := n.GetReference().(*explore.ViewEntry)
 	if !ok || !e.Dir {
 		return
 	}
@@ -244,7 +249,7 @@ var kindMark = map[layer.ChangeKind]string{
 	layer.Added: "[green]+", layer.Modified: "[yellow]~", layer.Deleted: "[red]-", layer.Unchanged: "[white] ",
 }
 
-func label(e *ViewEntry) string {
+func label(e *explore.ViewEntry) string {
 	name := path.Base(e.Path)
 	if e.Dir {
 		name += "/"
@@ -263,7 +268,7 @@ func (b *browser) showFile() {
 	if n == nil {
 		return
 	}
-	e, ok := n.GetReference().(*ViewEntry)
+	e, ok := n.GetReference().(*explore.ViewEntry)
 	if !ok || e.Dir || e.Layer < 0 {
 		return
 	}
