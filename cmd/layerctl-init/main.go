@@ -1,3 +1,11 @@
+// A start costs less without two runtime services a short-lived command
+// never uses: the goroutine that follows changes of the cgroup's CPU limit
+// (updatemaxprocs), and the names the runtime gives its anonymous mappings,
+// a prctl per mmap (decoratemappings). About 0.6 ms of each start here.
+//
+//go:debug updatemaxprocs=0
+//go:debug decoratemappings=0
+
 // Command layerctl-init is the init step of a container (run's and exec's)
 // as a program of its own. It links pkg/ns and little else, so it starts in
 // about a third of the time of the whole layerctl binary, whose package
