@@ -92,7 +92,23 @@ func TestCLIRunIsolation(t *testing.T) {
 		{name: "env-file", flags: []string{"--env-file", envFile, "-e", "C=over"}, cmd: []string{"sh", "-c", `echo "$A|$B|$C"`}, want: "1|\"two words\"|over\n"},
 		{name: "env", flags: []string{"-e", "FOO=bar baz", "-e", "PATH=/bin"}, cmd: []string{"sh", "-c", `echo "$FOO:$PATH"`}, want: "bar baz:/bin\n"},
 		{name: "workdir", flags: []string{"-w", "/tmp"}, cmd: []string{"pwd"}, want: "/tmp\n"},
-		// Docker's --cap-add and --cap-drop; the user switch needs no capability kept.
+		// The image's and the flags' environment and Docker's defaults, and
+		// nothing of the init step's own (its mode, its GOMAXPROCS).
+		{name: "env-whole", flags: []string{"-e", "A=1"}, cmd: []string{"env"}, check: func(t *testing.T, out string) {
+			names := map[string]bool{}
+			for _, kv := range strings.Fields(out) {
+				k, _, _ := strings.Cut(kv, "=")
+				names[k] = true
+				if strings.HasPrefix(k, "GO") || strings.HasPrefix(k, "_LAYERCTL") {
+					t.Errorf("the process's environment has %s", kv)
+				}
+			}
+			for _, k := range []string{"A", "HOME", "HOSTNAME", "PATH"} {
+				if !names[k] {
+					t.Errorf("the process's environment lacks %s: %q", k, out)
+				}
+			}
+		}},
 		{name: "cap-drop-all", flags: []string{"--cap-drop", "ALL"}, cmd: []string{"grep", "CapEff", "/proc/self/status"}, want: "CapEff:\t0000000000000000\n"},
 		{name: "cap-drop-all-user", flags: []string{"--cap-drop", "ALL", "-u", "nobody"}, cmd: []string{"id", "-u"}, want: "65534\n"},
 		{name: "cap-drop-chown", flags: []string{"--cap-drop", "chown"}, cmd: []string{"sh", "-c", "chown 1 /tmp 2>/dev/null || echo refused"}, want: "refused\n"},

@@ -146,12 +146,18 @@ func (c *Store) start(ref string, stdio Stdio, sp *Spawned) (_ *Running, err err
 		WorkingDir: cmp.Or(rc.WorkingDir, cfg.WorkingDir), User: cmp.Or(rc.User, cfg.User),
 		Privileged: rc.Privileged, Caps: caps, Rlimits: rc.Ulimits, GroupAdd: rc.GroupAdd, TTY: rc.TTY, Seccomp: rc.Seccomp, NoNewPrivileges: rc.NoNewPrivileges, Init: rc.Init,
 		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
-		// The rootfs, the cgroup and the record are made while the init
-		// step's runtime starts; the init step gets the rootfs's mount with
-		// its config, whatever its mount namespace, copied at the clone,
-		// shows.
-		Prepare:     func(pid int) error { return st.prepare(rc.Limits, pid) },
-		BeforeStart: func(pid int) error { return st.cg.Add(pid) },
+		// The rootfs and the cgroup are made while the init step's runtime
+		// starts; the init step gets the rootfs's mount with its config,
+		// whatever its mount namespace, copied at the clone, shows. The
+		// record (an fsync) is written while the init step sets the
+		// rootfs up, before the process may start.
+		Prepare: func(int) error { return st.prepare(rc.Limits) },
+		BeforeStart: func(pid int) error {
+			if err := st.record(pid); err != nil {
+				return err
+			}
+			return st.cg.Add(pid)
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -169,16 +175,19 @@ type starting struct {
 }
 
 // prepare mounts the rootfs (counted with the process, in the record's one
-// write), makes the cgroup and records pid.
-func (st *starting) prepare(limits cgroup.Limits, pid int) error {
+// write) and makes the cgroup.
+func (st *starting) prepare(limits cgroup.Limits) error {
 	var err error
 	if st.fresh, err = st.c.mountForStart(st.prev); err != nil {
 		return err
 	}
 	st.mounted = true
-	if st.cg, err = newCgroup(st.prev.ID, limits); err != nil {
-		return err
-	}
+	st.cg, err = newCgroup(st.prev.ID, limits)
+	return err
+}
+
+// record records pid as the container's process.
+func (st *starting) record(pid int) error {
 	rec, err := st.c.recordStarted(st.prev.ID, pid, st.fresh)
 	if err != nil {
 		return err

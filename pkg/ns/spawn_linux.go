@@ -79,7 +79,11 @@ func initCommand(mode string) (*exec.Cmd, error) {
 	return &exec.Cmd{
 		Path: exe,
 		Args: []string{initArg0},
-		Env:  []string{initEnv + "=" + mode},
+		// One P: the init step runs one goroutine on a locked thread, and
+		// every thread the runtime starts for more is one its execve of the
+		// user's process must stop first (about 1 ms a run here). The
+		// user's process gets the spec's environment, not this one.
+		Env: []string{initEnv + "=" + mode, "GOMAXPROCS=1"},
 		// A session of its own: the caller's terminal sends its ^C and
 		// hangup to the caller, which forwards what it chooses, and not
 		// also straight to the container.
@@ -238,8 +242,8 @@ func (sp *Spawned) finish(cfg *config, h hooks) (*Process, error) {
 		return nil, err
 	}
 	// A run's init step gone without a word was killed while it set up:
-	// the caller's record names it from Prepare on, so a kill, stop or rm
-	// of the container reaches it. Its end is the container's then.
+	// the caller's record names it from BeforeStart on, so a kill, stop or
+	// rm of the container reaches it. Its end is the container's then.
 	gone := func(err error) (*Process, error) {
 		if !p.exitsWithin(time.Second) {
 			return fail(fmt.Errorf("start init step: %w", err))

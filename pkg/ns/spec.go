@@ -74,13 +74,13 @@ type Spec struct {
 
 	// Prepare runs once the init step exists and before it is sent its
 	// config, while its runtime starts: work the init step does not need
-	// until then (making the cgroup, recording pid) is off the start's
-	// path there. An error kills the init step and fails Start.
+	// until then (mounting the rootfs, making the cgroup) is off the
+	// start's path there. An error kills the init step and fails Start.
 	Prepare func(pid int) error
-	// BeforeStart runs once the init step has its config and before it
-	// does anything of the user's: the place to put pid in a cgroup, so
-	// nothing runs unlimited. An error kills the init step and fails
-	// Start.
+	// BeforeStart runs once the init step has its config, while it sets
+	// the rootfs up, and before it does anything of the user's: the place
+	// to record pid and put it in a cgroup, so nothing runs unlimited. An
+	// error kills the init step and fails Start.
 	BeforeStart func(pid int) error
 }
 
