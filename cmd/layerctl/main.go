@@ -52,6 +52,11 @@ func main() {
 		syscall.CloseOnExec(fd)
 		os.Stdout = os.NewFile(uintptr(fd), os.Stdout.Name())
 	}
+	// A command that starts a container's process has the init step's
+	// sealed program made while its flags are parsed and its store opens.
+	if startsProcess(commandName(os.Args[1:])) {
+		ns.Warm()
+	}
 	// urfave/cli reports an unknown command through CommandNotFound, which
 	// cannot return an error: note it and fail after Run.
 	var unknown string
@@ -173,6 +178,36 @@ func setUsageError(cmds []*cli.Command) {
 		}
 		setUsageError(cmd.Subcommands)
 	}
+}
+
+// commandName is the command args (os.Args[1:]) name, past the global
+// flags: "run", or "container run" as "run".
+func commandName(args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return ""
+		case strings.HasPrefix(a, "-"):
+			if n := strings.TrimLeft(a, "-"); !strings.Contains(n, "=") && (n == "root" || n == "driver" || n == "log-level") {
+				i++ // the flag's value
+			}
+		case a == containerCommand.Name:
+			continue
+		default:
+			return a
+		}
+	}
+	return ""
+}
+
+// startsProcess names the commands that start a process in a container.
+func startsProcess(name string) bool {
+	switch name {
+	case "run", "start", "restart", "exec":
+		return true
+	}
+	return false
 }
 
 // takesCommand names the commands whose arguments end with a command line
