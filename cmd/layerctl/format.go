@@ -104,7 +104,7 @@ func parseTemplate(f string) (*template.Template, error) {
 func (lf listFormat) printRows(rows []any, header any) error {
 	out := bufio.NewWriter(os.Stdout)
 	var w io.Writer = out
-	var tw *tabwriter.Writer
+	var tw *table
 	if lf.table {
 		tw = newTable(out)
 		w = tw
@@ -185,7 +185,25 @@ func printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 3, ' ', 0) }
+func newTable(w io.Writer) *table {
+	buf := bufio.NewWriterSize(w, 32<<10)
+	return &table{tabwriter.NewWriter(buf, 0, 4, 3, ' ', 0), buf}
+}
+
+// table is a tabwriter whose cells reach its writer in one write at Flush
+// (a tabwriter alone writes each cell and padding apart: a system call each
+// on stdout).
+type table struct {
+	*tabwriter.Writer
+	buf *bufio.Writer
+}
+
+func (t *table) Flush() error {
+	if err := t.Writer.Flush(); err != nil {
+		return err
+	}
+	return t.buf.Flush()
+}
 
 // humanSize prints bytes the way docker images does (decimal units).
 func humanSize(n int64) string {
