@@ -433,7 +433,7 @@ def parse_trace(path):
         ("parent, at: container created (rename into containers/)", span(t0, ts(i_created))),
         ("parent, at: overlay mounted (record and image config read)", span(t0, ts(i_omount))),
         ("parent, at: cgroup dirs made", span(t0, ts(i_cg))),
-        ("parent, at: config sent (after state.json's fsync)", span(t0, ts(i_config))),
+        ("parent, at: config sent (state.json's fsync comes after it)", span(t0, ts(i_config))),
         ("config sent, counted from layerctl-init's exec (< its runtime start: no wait)",
          span(t_init_exec, ts(i_config))),
     ]
