@@ -8,10 +8,11 @@
 // image), and on a virtual machine with shadow page tables each first
 // touch is a fault costing 10-20 µs: 600 of them are 8 ms of a 15 ms
 // start. Here:
-//   - the heap's first 2 MiB blocks become huge pages (MADV_COLLAPSE, and
-//     MADV_HUGEPAGE for the rest of its first mapping): one fault where
-//     there were hundreds; only while the kernel has free 2 MiB blocks, so
-//     that it never compacts memory for it;
+//   - the heap's first 2 MiB blocks become huge pages (MADV_COLLAPSE, the
+//     next block by a write of one page, and MADV_HUGEPAGE for the rest of
+//     its first mapping): one fault where there were hundreds; only while
+//     the kernel has free 2 MiB blocks, so that it never compacts memory
+//     for it;
 //   - the binary's read-only segments (code, constants, tables) are mapped
 //     in one MADV_POPULATE_READ, when they are in the page cache already
 //     (else the call would read the whole file from disk, where faults read

@@ -5,11 +5,12 @@ package prefault
 import "unsafe"
 
 const (
-	madvHugepage     = 14 // MADV_HUGEPAGE
-	madvPopulateRead = 22 // MADV_POPULATE_READ, Linux 5.14
-	madvCollapse     = 25 // MADV_COLLAPSE, Linux 6.1
-	hugePage         = 2 << 20
-	pageSize         = 4096
+	madvHugepage      = 14 // MADV_HUGEPAGE
+	madvPopulateRead  = 22 // MADV_POPULATE_READ, Linux 5.14
+	madvPopulateWrite = 23 // MADV_POPULATE_WRITE, Linux 5.14
+	madvCollapse      = 25 // MADV_COLLAPSE, Linux 6.1
+	hugePage          = 2 << 20
+	pageSize          = 4096
 )
 
 // heapMark is a heap object: where it lies tells where the heap is.
@@ -40,7 +41,8 @@ func init() {
 }
 
 // hugeHeap turns the 2 MiB blocks of the heap mapping [start, end) up to the
-// one holding heap into huge pages, and asks for huge pages for the rest.
+// one holding heap, and the one after it, into huge pages, and asks for huge
+// pages for the rest.
 func hugeHeap(start, end, heap uintptr) {
 	lo := (start + hugePage - 1) &^ (hugePage - 1)
 	hi := end &^ (hugePage - 1)
@@ -48,8 +50,17 @@ func hugeHeap(start, end, heap uintptr) {
 		return
 	}
 	madvise(lo, hi-lo, madvHugepage)
-	for b := lo; b < hi && b <= heap; b += hugePage {
+	b := lo
+	for ; b < hi && b <= heap; b += hugePage {
 		madvise(b, hugePage, madvCollapse) // fails for a block with nothing in it yet
+	}
+	// The heap reaches the next block during package initialisation or
+	// the command (the heap starts anywhere in a block), and its first
+	// touches there came as 4 KiB faults all the same: one write now
+	// makes the whole block a huge page (0.15 ms; 0.25 to 0.75 ms less
+	// per start here).
+	if b < hi {
+		madvise(b, pageSize, madvPopulateWrite)
 	}
 }
 
