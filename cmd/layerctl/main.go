@@ -94,6 +94,7 @@ func main() {
 	if slices.ContainsFunc(os.Args[1:], func(a string) bool { return a == imageCommand.Name || a == containerCommand.Name }) {
 		addManagementNames()
 	}
+	app.Commands = commandsFor(app.Commands, os.Args[1:])
 	setUsageError(app.Commands)
 	setCompletion(app.Commands)
 	err := app.Run(os.Args)
@@ -199,6 +200,25 @@ func commandName(args []string) string {
 		}
 	}
 	return ""
+}
+
+// commandsFor is what a start with args needs of all, the CLI's commands:
+// the command args name, alone, or all of them for help, completion, the man
+// page, a group's command line and a name none has. urfave/cli prepares
+// every command it is given at each start (names, help, flag categories).
+func commandsFor(all []*cli.Command, args []string) []*cli.Command {
+	name := commandName(args)
+	switch {
+	case name == "", name == "help", name == "h", name == completionCommand.Name, name == "man",
+		slices.Contains(args, imageCommand.Name), slices.Contains(args, containerCommand.Name):
+		return all
+	}
+	for _, c := range all {
+		if c.HasName(name) {
+			return []*cli.Command{c}
+		}
+	}
+	return all
 }
 
 // startsProcess names the commands that start a process in a container.

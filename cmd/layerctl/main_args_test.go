@@ -1,6 +1,11 @@
 package main
 
-import "testing"
+import (
+	"slices"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+)
 
 // commandName finds the command past the global flags, so that main knows
 // a run before urfave/cli parses it.
@@ -23,6 +28,42 @@ func TestCommandName(t *testing.T) {
 	for _, c := range cases {
 		if got := commandName(c.args); got != c.want {
 			t.Errorf("commandName(%q) = %q, want %q", c.args, got, c.want)
+		}
+	}
+}
+
+// commandsFor hands urfave/cli the named command alone, and every command
+// where help, completion, a group or an unknown name needs them.
+func TestCommandsFor(t *testing.T) {
+	all := []*cli.Command{psCommand, imagesCommand, completionCommand, imageCommand, containerCommand, rmiCommand}
+	cases := []struct {
+		args []string
+		want []string // nil: all of them
+	}{
+		{[]string{"ps", "-a"}, []string{"ps"}},
+		{[]string{"--root", "/s", "images"}, []string{"images"}},
+		{[]string{"ps", "--help"}, []string{"ps"}},
+		{nil, nil},
+		{[]string{"--help"}, nil},
+		{[]string{"help", "ps"}, nil},
+		{[]string{"completion", "bash"}, nil},
+		{[]string{"image", "ls"}, nil},
+		{[]string{"container", "ls"}, nil},
+		{[]string{"nosuch"}, nil},
+	}
+	for _, c := range cases {
+		var got []string
+		for _, cmd := range commandsFor(all, c.args) {
+			got = append(got, cmd.Name)
+		}
+		want := c.want
+		if want == nil {
+			for _, cmd := range all {
+				want = append(want, cmd.Name)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("commandsFor(%q) = %q, want %q", c.args, got, want)
 		}
 	}
 }
