@@ -69,25 +69,6 @@ var exploreCommand = &cli.Command{
 	},
 }
 
-// ciRules are dive's defaults, then the --ci-config file's rules, then the
-// flags'.
-func ciRules(c *cli.Context) (explore.Rules, error) {
-	rules, err := explore.ReadCIConfig(c.String("ci-config"), explore.DefaultRules())
-	if err != nil {
-		return rules, err
-	}
-	for flag, v := range map[string]*string{
-		"lowest-efficiency":           &rules.LowestEfficiency,
-		"highest-wasted-bytes":        &rules.HighestWastedBytes,
-		"highest-user-wasted-percent": &rules.HighestUserWastedPercent,
-	} {
-		if c.IsSet(flag) {
-			*v = c.String(flag)
-		}
-	}
-	return rules, rules.Check()
-}
-
 // ciReport prints the figures and each rule's verdict, as dive's CI mode
 // does, and fails (exit 1, nothing more on stderr) when a rule fails.
 func ciReport(w io.Writer, rep *explore.Report, rules explore.Rules) error {

@@ -9,14 +9,19 @@ import (
 	"github.com/layerctl/layerctl/pkg/explore"
 )
 
-// The core binary (`make build`) links neither the builder nor explore's
-// TUI: BuildKit's parser, protobuf, tview and tcell cost every command
-// about 3 ms of start here (more code to map, more package
-// initialisation), and only build and the TUI use them. It hands those two
-// to the full program appended to its file (handoff.go).
+// The core binary (`make build`) links neither the builder, nor explore's
+// TUI, nor its CI rules file reader: BuildKit's parser, protobuf, tview,
+// tcell and a YAML parser cost every command about 3 ms of start here
+// (more code to map, more package initialisation), and only build, the TUI
+// and explore --ci use them. It hands those to the full program appended
+// to its file (handoff.go).
 
 const tuiLinked = false
 
 func runTUI(*explore.Report, *container.Store) error { return handOff("explore") }
+
+// ciRules hands explore --ci to the full program, before anything is
+// opened: reading the rules file takes a YAML parser.
+func ciRules(*cli.Context) (explore.Rules, error) { return explore.Rules{}, handOff("explore") }
 
 func buildAction(*cli.Context) error { return handOff("build") }
