@@ -153,10 +153,12 @@ func (c *Store) start(ref string, stdio Stdio, sp *Spawned) (_ *Running, err err
 		// rootfs up, before the process may start.
 		Prepare: func(int) error { return st.prepare(rc.Limits) },
 		BeforeStart: func(pid int) error {
-			if err := st.record(pid); err != nil {
-				return err
-			}
-			return st.cg.Add(pid)
+			// Both wait on the kernel (an fsync; the first attach to a v1
+			// hierarchy waits for an RCU grace period): side by side.
+			recorded := make(chan error, 1)
+			go func() { recorded <- st.record(pid) }()
+			err := st.cg.Add(pid)
+			return errors.Join(err, <-recorded)
 		},
 	})
 	if err != nil {
