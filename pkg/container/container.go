@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
@@ -79,7 +81,7 @@ type Store struct {
 	layers   *layer.Store
 	images   *image.Images
 	driver   union.Driver
-	features union.Features
+	features func() union.Features
 	copies   heldMounts // containers mounted for a copy, see ReleaseCopies
 }
 
@@ -90,10 +92,48 @@ func NewStore(ls *layer.Store, im *image.Images, features union.Features) (*Stor
 	if err != nil {
 		return nil, err
 	}
+	return newStore(ls, im, d, func() union.Features { return features })
+}
+
+func newStore(ls *layer.Store, im *image.Images, d union.Driver, features func() union.Features) (*Store, error) {
 	if err := os.MkdirAll(ls.Paths().Containers(), 0o700); err != nil {
 		return nil, fmt.Errorf("open containers: %w", err)
 	}
 	return &Store{layers: ls, images: im, driver: d, features: features}, nil
+}
+
+// lazyDriver is a store's union driver made at its first use, with the
+// kernel's features detected then: the commands that list never mount,
+// and the detection (/proc/filesystems, overlay's parameters) cost each
+// of their starts 0.2 ms. A driver the kernel lacks says so at the first
+// mount.
+type lazyDriver struct {
+	name string
+	get  func() (union.Driver, error)
+}
+
+func newLazyDriver(name string, features func() union.Features) lazyDriver {
+	return lazyDriver{name: name, get: sync.OnceValues(func() (union.Driver, error) { return union.New(name, features()) })}
+}
+
+func (d lazyDriver) Name() string { return d.name }
+
+// MaxLayers is the driver's; no limit for a driver the kernel lacks, so
+// that nothing is flattened before its Describe fails.
+func (d lazyDriver) MaxLayers() int {
+	drv, err := d.get()
+	if err != nil {
+		return math.MaxInt
+	}
+	return drv.MaxLayers()
+}
+
+func (d lazyDriver) Describe(b union.Branches) (union.Mount, error) {
+	drv, err := d.get()
+	if err != nil {
+		return union.Mount{}, err
+	}
+	return drv.Describe(b)
 }
 
 // Dir is a container's directory; the only place that makes one.

@@ -3,6 +3,7 @@ package container
 import (
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/layerctl/layerctl/pkg/cgroup"
 	"github.com/layerctl/layerctl/pkg/image"
@@ -45,7 +46,7 @@ func makeOptions(opts []Option) (options, error) {
 // and containers. It holds the store's shared lock until Close (see
 // NoHold), so that gc, which takes it exclusively, never runs beside it.
 func Open(root string, opts ...Option) (*Store, error) {
-	features := union.Detect()
+	features := sync.OnceValue(union.Detect)
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -53,7 +54,7 @@ func Open(root string, opts ...Option) (*Store, error) {
 	ls, err := layer.Open(root, layer.OpenOptions{
 		Driver: o.driver,
 		Default: func() (layer.Settings, error) {
-			d := features.Default()
+			d := features().Default()
 			f, err := union.WhiteoutFormat(d)
 			return layer.Settings{Driver: d, Whiteout: f}, err
 		},
@@ -69,7 +70,7 @@ func Open(root string, opts ...Option) (*Store, error) {
 		ls.Close()
 		return nil, err
 	}
-	cs, err := NewStore(ls, im, features)
+	cs, err := newStore(ls, im, newLazyDriver(ls.Settings().Driver, features), features)
 	if err != nil {
 		ls.Close()
 		return nil, fmt.Errorf("open store: %w", err)
@@ -101,7 +102,7 @@ type StoreInfo struct {
 // kernel's union and cgroup features, and how many images and layers it
 // holds.
 func (c *Store) Info() (StoreInfo, error) {
-	f := c.features
+	f := c.features()
 	fsType, dType, err := union.Backing(c.layers.Root())
 	if err != nil {
 		return StoreInfo{}, err
