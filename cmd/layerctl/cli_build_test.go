@@ -39,9 +39,13 @@ func TestCLIBuildInterrupted(t *testing.T) {
 	go func() {
 		defer close(done)
 		sc := bufio.NewScanner(stderr)
+		seen := false
 		for sc.Scan() {
 			lines = append(lines, sc.Text())
-			if strings.Contains(sc.Text(), "step-started") {
+			// The step's output, not its header ("RUN echo step-started ..."),
+			// once: the process runs.
+			if l := sc.Text(); !seen && strings.Contains(l, "step-started") && !strings.Contains(l, "RUN") {
+				seen = true
 				close(started)
 			}
 		}
