@@ -65,12 +65,8 @@ func main() {
 		Usage:                "container image layer store: pull, mount, commit, push and run images",
 		EnableBashCompletion: true,
 		Version:              version,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Value: "/var/lib/layerctl", EnvVars: []string{"LAYERCTL_ROOT"}, Usage: "the store `DIR`"},
-			&cli.StringFlag{Name: "driver", EnvVars: []string{"LAYERCTL_DRIVER"}, Usage: "union driver: overlay, aufs or vfs (default: overlay, else aufs, else vfs; fixed when the store is created)"},
-			&cli.StringFlag{Name: "log-level", Value: "warn", EnvVars: []string{"LAYERCTL_LOG"}, Usage: "debug, info, warn or error (logs go to stderr)"},
-		},
-		Before: setupLogging,
+		Flags:                globalFlags,
+		Before:               setupLogging,
 		// A --change value such as CMD ["a", "b"] holds commas: one flag, one value.
 		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
@@ -190,7 +186,7 @@ func commandName(args []string) string {
 		case a == "--":
 			return ""
 		case strings.HasPrefix(a, "-"):
-			if n := strings.TrimLeft(a, "-"); !strings.Contains(n, "=") && (n == "root" || n == "driver" || n == "log-level") {
+			if n := strings.TrimLeft(a, "-"); !strings.Contains(n, "=") && globalTakesValue(n) {
 				i++ // the flag's value
 			}
 		case a == containerCommand.Name:
@@ -200,6 +196,16 @@ func commandName(args []string) string {
 		}
 	}
 	return ""
+}
+
+// globalTakesValue tells a global flag that takes a value.
+func globalTakesValue(name string) bool {
+	for _, f := range globalFlags {
+		if _, isBool := f.(*cli.BoolFlag); !isBool && slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
 }
 
 // commandsFor is what a start with args needs of all, the CLI's commands:
@@ -228,6 +234,13 @@ func startsProcess(name string) bool {
 		return true
 	}
 	return false
+}
+
+// globalFlags go before the command.
+var globalFlags = []cli.Flag{
+	&cli.StringFlag{Name: "root", Value: "/var/lib/layerctl", EnvVars: []string{"LAYERCTL_ROOT"}, Usage: "the store `DIR`"},
+	&cli.StringFlag{Name: "driver", EnvVars: []string{"LAYERCTL_DRIVER"}, Usage: "union driver: overlay, aufs or vfs (default: overlay, else aufs, else vfs; fixed when the store is created)"},
+	&cli.StringFlag{Name: "log-level", Value: "warn", EnvVars: []string{"LAYERCTL_LOG"}, Usage: "debug, info, warn or error (logs go to stderr)"},
 }
 
 // takesCommand names the commands whose arguments end with a command line
