@@ -33,8 +33,8 @@ var exploreCommand = &cli.Command{
 			return fmt.Errorf("explore: %w", err)
 		}
 		tui := !jsonOut && !c.Bool("ci") && term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd()))
-		if tui && !tuiLinked {
-			return handOff("explore")
+		if (tui || c.Bool("ci")) && !fullLinked {
+			return handOff("explore") // before anything is opened
 		}
 		var rules explore.Rules
 		if c.Bool("ci") {

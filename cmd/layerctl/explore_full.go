@@ -10,8 +10,9 @@ import (
 	"github.com/layerctl/layerctl/pkg/explore/tui"
 )
 
-// tuiLinked tells that this binary shows explore's TUI itself.
-const tuiLinked = true
+// fullLinked tells that this binary shows explore's TUI and reads its CI
+// rules file itself.
+const fullLinked = true
 
 func runTUI(rep *explore.Report, s *container.Store) error { return tui.Run(rep, s) }
 

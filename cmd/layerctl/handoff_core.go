@@ -16,12 +16,13 @@ import (
 // and explore --ci use them. It hands those to the full program appended
 // to its file (handoff.go).
 
-const tuiLinked = false
+// fullLinked is false: explore hands its TUI and --ci (the rules file is
+// YAML) to the full program before it opens anything, so that the two
+// below are never reached.
+const fullLinked = false
 
 func runTUI(*explore.Report, *container.Store) error { return handOff("explore") }
 
-// ciRules hands explore --ci to the full program, before anything is
-// opened: reading the rules file takes a YAML parser.
 func ciRules(*cli.Context) (explore.Rules, error) { return explore.Rules{}, handOff("explore") }
 
 func buildAction(*cli.Context) error { return handOff("build") }
