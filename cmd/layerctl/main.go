@@ -56,6 +56,7 @@ func main() {
 	// sealed program made while its flags are parsed and its store opens.
 	if startsProcess(commandName(os.Args[1:])) {
 		ns.Warm()
+		spawnEarly(os.Args[1:])
 	}
 	// urfave/cli reports an unknown command through CommandNotFound, which
 	// cannot return an error: note it and fail after Run.
@@ -180,11 +181,19 @@ func setUsageError(cmds []*cli.Command) {
 // commandName is the command args (os.Args[1:]) name, past the global
 // flags: "run", or "container run" as "run".
 func commandName(args []string) string {
+	if i := commandIndex(args); i >= 0 {
+		return args[i]
+	}
+	return ""
+}
+
+// commandIndex is where commandName finds the command in args; -1 for none.
+func commandIndex(args []string) int {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--":
-			return ""
+			return -1
 		case strings.HasPrefix(a, "-"):
 			if n := strings.TrimLeft(a, "-"); !strings.Contains(n, "=") && globalTakesValue(n) {
 				i++ // the flag's value
@@ -192,10 +201,10 @@ func commandName(args []string) string {
 		case a == containerCommand.Name:
 			continue
 		default:
-			return a
+			return i
 		}
 	}
-	return ""
+	return -1
 }
 
 // globalTakesValue tells a global flag that takes a value.

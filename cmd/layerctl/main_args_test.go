@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/layerctl/layerctl/pkg/container"
 )
 
 // commandName finds the command past the global flags, so that main knows
@@ -64,6 +66,35 @@ func TestCommandsFor(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("commandsFor(%q) = %q, want %q", c.args, got, want)
+		}
+	}
+}
+
+// readRunFlags reads run's network, terminal, stdin and background flags
+// as urfave/cli does, and gives up on what it does not know.
+func TestReadRunFlags(t *testing.T) {
+	none := container.NetNone
+	cases := []struct {
+		args []string
+		want earlyRun
+		ok   bool
+	}{
+		{[]string{"busybox", "true"}, earlyRun{network: none}, true},
+		{[]string{"--rm", "-it", "busybox", "sh"}, earlyRun{network: none, tty: true, interactive: true}, true},
+		{[]string{"-d", "--name", "c", "busybox"}, earlyRun{network: none, detach: true}, true},
+		{[]string{"--net", "host", "busybox"}, earlyRun{network: "host"}, true},
+		{[]string{"--network=host", "-e", "-t", "busybox"}, earlyRun{network: "host"}, true}, // -t is -e's value
+		{[]string{"--tty=false", "-i", "busybox"}, earlyRun{network: none, interactive: true}, true},
+		{[]string{"-ie", "A=1", "busybox"}, earlyRun{network: none, interactive: true}, true},
+		{[]string{"--rm", "--", "busybox"}, earlyRun{network: none}, false},
+		{[]string{"--no-such-flag", "busybox"}, earlyRun{network: none}, false},
+		{[]string{"--rm"}, earlyRun{network: none}, false},
+		{[]string{"-e"}, earlyRun{network: none}, false},
+	}
+	for _, c := range cases {
+		got, ok := readRunFlags(c.args)
+		if ok != c.ok || (ok && got != c.want) {
+			t.Errorf("readRunFlags(%q) = %+v, %v; want %+v, %v", c.args, got, ok, c.want, c.ok)
 		}
 	}
 }

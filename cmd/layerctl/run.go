@@ -32,7 +32,15 @@ func notStarted(err error) error {
 	return exitError{code: container.CodeSetup, err: err}
 }
 
-func runAction(c *cli.Context) error {
+func runAction(c *cli.Context) (err error) {
+	// An init step main spawned early is this run's, or nothing's: it ends
+	// with a run that fails (a no-op once it started the container).
+	early := takeEarlySpawn(c)
+	defer func() {
+		if err != nil {
+			early.Abort()
+		}
+	}()
 	if c.NArg() < 1 {
 		return fmt.Errorf("run: want IMAGE [CMD [ARG...]]")
 	}
@@ -51,10 +59,14 @@ func runAction(c *cli.Context) error {
 		stdin = os.Stdin
 	}
 	// The container's init step starts while the store opens and the
-	// container is made.
+	// container is made (or started in main already: its start checks
+	// that it fits).
 	var sp *container.Spawned
 	if !c.Bool("detach") {
-		sp = container.Spawn(opts.Run, foregroundStdio(stdin))
+		sp = early
+		if sp == nil {
+			sp = container.Spawn(opts.Run, foregroundStdio(stdin))
+		}
 	}
 	s, err := openStores(c)
 	if err != nil {
