@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"unsafe"
 )
@@ -98,7 +99,7 @@ func vmstat(name string) int {
 }
 
 // The package's init (run in this test binary as in layerctl) made the
-// heap block it found, and the next one, huge pages.
+// heap block it found a huge page.
 func TestHeapIsHugePage(t *testing.T) {
 	thp, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	if err != nil || strings.Contains(string(thp), "[never]") {
@@ -113,12 +114,7 @@ func TestHeapIsHugePage(t *testing.T) {
 	heap := uintptr(unsafe.Pointer(heapMark))
 	for _, m := range readSmaps(t) {
 		if m.start <= heap && heap < m.end {
-			// The heap's block, and the next one when the mapping holds it.
-			want := 2048
-			if next := heap&^(hugePage-1) + hugePage; next+hugePage <= m.end {
-				want = 4096
-			}
-			if m.kB["AnonHugePages"] < want {
+			if m.kB["AnonHugePages"] == 0 {
 				if vmstat("thp_collapse_alloc_failed") > 0 {
 					t.Skipf("the kernel found no free huge page (thp_collapse_alloc_failed %d)", vmstat("thp_collapse_alloc_failed"))
 				}
@@ -218,4 +214,43 @@ func FuzzFreeHugeBlocks(f *testing.F) {
 			t.Fatalf("%q: %d", b, n)
 		}
 	})
+}
+
+// hugeHeap makes the block holding the heap's last object and the next one
+// huge pages, on a mapping of the test's own: what a start's heap gets.
+func TestHugeHeapTakesTheNextBlock(t *testing.T) {
+	if !hugePagesFree() {
+		t.Skip("the kernel has no free 2 MiB block (/proc/buddyinfo)")
+	}
+	if vmstat("thp_collapse_alloc") < 0 {
+		t.Skip("this kernel has no MADV_COLLAPSE counters (before Linux 6.1)")
+	}
+	// 8 MiB, aligned to a huge page within: blocks 0 to 2 and a spare.
+	mem, err := syscall.Mmap(-1, 0, 4*hugePage, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(mem)
+	base := uintptr(unsafe.Pointer(&mem[0]))
+	start := (base + hugePage - 1) &^ (hugePage - 1)
+	end := start + 3*hugePage
+	// A heap of 100 pages in block 0, its last object there.
+	for off := uintptr(0); off < 100*pageSize; off += pageSize {
+		mem[start-base+off] = 1
+	}
+	failedBefore := vmstat("thp_collapse_alloc_failed") + vmstat("thp_fault_fallback")
+	hugeHeap(start, end, start+99*pageSize)
+	for _, m := range readSmaps(t) {
+		if m.start <= start && start < m.end {
+			got := m.kB["AnonHugePages"]
+			if got < 4096 && vmstat("thp_collapse_alloc_failed")+vmstat("thp_fault_fallback") > failedBefore {
+				t.Skipf("the kernel found no free huge page this time (AnonHugePages %d kB)", got)
+			}
+			if got != 4096 {
+				t.Fatalf("AnonHugePages %d kB, want blocks 0 and 1 huge (4096 kB), block 2 untouched", got)
+			}
+			return
+		}
+	}
+	t.Fatal("no mapping holds the test's memory")
 }
