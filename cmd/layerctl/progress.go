@@ -17,9 +17,11 @@ import (
 // cost every start of the binary 0.7 ms of initialisation for the few
 // commands that draw bars.
 type progressBars struct {
-	w     io.Writer
-	verb  string // "pulling", "pushing", "loading"
-	width int    // of the terminal: no line may wrap, or redrawing in place fails
+	w    io.Writer
+	verb string // "pulling", "pushing", "loading"
+	// The terminal's size: no line may wrap, and no more lines than fit
+	// may be drawn, or going back up over them to redraw fails.
+	width, height int
 
 	mu    sync.Mutex
 	bars  []*bar
@@ -37,17 +39,17 @@ type bar struct {
 }
 
 func newProgressBars(w io.Writer, verb string) *progressBars {
-	width := 80
+	width, height := 80, 24
 	if f, ok := w.(*os.File); ok {
-		if c, _, err := term.GetSize(int(f.Fd())); err == nil && c > 0 {
-			width = c
+		if c, r, err := term.GetSize(int(f.Fd())); err == nil && c > 0 && r > 0 {
+			width, height = c, r
 		}
 	}
-	return startBars(w, verb, width, 100*time.Millisecond)
+	return startBars(w, verb, width, height, 100*time.Millisecond)
 }
 
-func startBars(w io.Writer, verb string, width int, every time.Duration) *progressBars {
-	b := &progressBars{w: w, verb: verb, width: width, byID: map[string]*bar{}, stop: make(chan struct{}), done: make(chan struct{})}
+func startBars(w io.Writer, verb string, width, height int, every time.Duration) *progressBars {
+	b := &progressBars{w: w, verb: verb, width: width, height: height, byID: map[string]*bar{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(b.done)
 		t := time.NewTicker(every)
@@ -111,12 +113,27 @@ func (b *progressBars) draw() {
 	if b.lines > 0 {
 		fmt.Fprintf(&s, "\x1b[%dA", b.lines)
 	}
-	for _, br := range b.bars {
+	// More layers than lines: the first ones are summed up in one line
+	// (done ones first, as they begun first).
+	shown, lines := b.bars, 0
+	if room := max(b.height-1, 2); len(shown) > room {
+		hidden := shown[:len(shown)-(room-1)]
+		shown = shown[len(shown)-(room-1):]
+		done := 0
+		for _, br := range hidden {
+			if br.status != "" {
+				done++
+			}
+		}
+		fmt.Fprintf(&s, "\r\x1b[2K%s\n", clip(fmt.Sprintf("%d more layers (%d ended)", len(hidden), done), b.width))
+		lines++
+	}
+	for _, br := range shown {
 		s.WriteString("\r\x1b[2K")
 		s.WriteString(br.line(b.verb, b.width))
 		s.WriteByte('\n')
 	}
-	b.lines = len(b.bars)
+	b.lines = lines + len(shown)
 	io.WriteString(b.w, s.String())
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ func TestProgressBars(t *testing.T) {
 	// The ticker never fires: the test draws, then Wait does (after
 	// which out is read), so the two never write out at once.
 	var out bytes.Buffer
-	b := startBars(&out, "pulling", 60, time.Hour)
+	b := startBars(&out, "pulling", 60, 20, time.Hour)
 	b.Begin("aaaaaaaaaaaa", 4<<20)
 	b.Begin("bbbbbbbbbbbb", -1)
 	b.End("cccccccccccc", "exists") // never begun: no line
@@ -58,5 +59,27 @@ func TestProgressBarNarrow(t *testing.T) {
 	}
 	if got := br.line("pulling", 200); !strings.Contains(got, "[=========>") {
 		t.Errorf("line on 200 columns = %q, want a 40-column gauge a quarter full", got)
+	}
+}
+
+// More layers than the terminal has lines: the first ones share a line, so
+// that going back up over the bars never leaves the screen.
+func TestProgressBarsFitTheTerminal(t *testing.T) {
+	var out bytes.Buffer
+	b := startBars(&out, "pulling", 80, 6, time.Hour)
+	for i := range 8 {
+		b.Begin(fmt.Sprintf("layer%07d", i), 1<<20)
+	}
+	b.End("layer0000000", "done")
+	b.draw()
+	b.draw()
+	b.Wait()
+	frames := strings.Split(out.String(), "\x1b[5A")
+	if len(frames) != 3 {
+		t.Fatalf("%d redraws going up 5 lines, want 2: %q", len(frames)-1, out.String())
+	}
+	last := strings.Split(strings.TrimSuffix(frames[2], "\n"), "\n")
+	if len(last) != 5 || !strings.Contains(last[0], "4 more layers (1 ended)") || !strings.Contains(last[4], "layer0000007: pulling") {
+		t.Errorf("last frame %q, want 5 lines: the first 4 layers summed up, then layers 4 to 7", last)
 	}
 }
