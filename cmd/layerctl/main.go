@@ -95,6 +95,9 @@ func main() {
 	setUsageError(app.Commands)
 	setCompletion(app.Commands)
 	err := app.Run(os.Args)
+	// An init step spawned early for a command line urfave/cli refused
+	// (runAction never took it) ends here rather than on its own.
+	earlySpawn.sp.Abort()
 	if err == nil && unknown != "" {
 		err = fmt.Errorf("unknown command %q", unknown)
 	}
