@@ -102,7 +102,7 @@ func (b *progressBars) Wait() {
 	<-b.done
 }
 
-// draw goes back up over the lines drawn last time and draws every bar.
+// draw goes back up over the lines drawn last time and draws the bars.
 func (b *progressBars) draw() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -113,8 +113,8 @@ func (b *progressBars) draw() {
 	if b.lines > 0 {
 		fmt.Fprintf(&s, "\x1b[%dA", b.lines)
 	}
-	// More layers than lines: the first ones are summed up in one line
-	// (done ones first, as they begun first).
+	// More layers than lines: the first ones, most often the first to
+	// end, share one line.
 	shown, lines := b.bars, 0
 	if room := max(b.height-1, 2); len(shown) > room {
 		hidden := shown[:len(shown)-(room-1)]
