@@ -79,11 +79,8 @@ func (s Seccomp) program(caps []int) (*seccompProgram, error) {
 	if s.Unconfined {
 		return nil, nil
 	}
-	// Docker's default profile for Docker's default capabilities, the
-	// common case, ships compiled where the build has it: no compile of
-	// 500 instructions (a millisecond of a fresh process's CPU) at start.
-	if len(s.Profile) == 0 && defaultSeccompFilter != nil && slices.Equal(caps, defaultCaps) {
-		return &seccompProgram{Filter: defaultSeccompFilter, Flags: defaultSeccompFlags}, nil
+	if prog := s.shipped(caps); prog != nil {
+		return prog, nil
 	}
 	key := fmt.Sprint(caps) + string(s.Profile)
 	seccompCache.Lock()
@@ -99,13 +96,24 @@ func (s Seccomp) program(caps []int) (*seccompProgram, error) {
 	return prog, nil
 }
 
+// shipped is Docker's default profile compiled for Docker's default
+// capabilities, the common case, where the build ships it: no compile of
+// 500 instructions (a millisecond of a fresh process's CPU) at start. nil
+// for any other profile or capability set.
+func (s Seccomp) shipped(caps []int) *seccompProgram {
+	if s.Unconfined || len(s.Profile) > 0 || defaultSeccompFilter == nil || !slices.Equal(caps, defaultCaps) {
+		return nil
+	}
+	return &seccompProgram{Filter: defaultSeccompFilter, Flags: defaultSeccompFlags}
+}
+
 // later compiles the filter while the init step starts (a millisecond or
 // two in a fresh process, hidden behind the clone and exec of the init
 // step): the config waits for it only when it is sent. A profile of one's
 // own compiles at once, so that its errors read plainly; Docker's default
 // profile only fails where there is no system call table.
 func (s Seccomp) later(caps []int) (func() (*seccompProgram, error), error) {
-	if s.Unconfined || len(s.Profile) > 0 || len(seccompArches) == 0 {
+	if s.Unconfined || len(s.Profile) > 0 || len(seccompArches) == 0 || s.shipped(caps) != nil {
 		prog, err := s.program(caps)
 		if err != nil {
 			return nil, err
