@@ -22,7 +22,7 @@ BIN ?= bin/layerctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-INIT_BIN := pkg/ns/layerctl-init.bin
+INIT_BIN := pkg/ns/prespawn/layerctl-init.bin
 # The binary is two programs in one file: the core (the core tag: every
 # command but build and explore's TUI) and, past its ELF image, the full
 # program it hands those two to (cmd/layerctl/handoff.go): without the

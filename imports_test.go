@@ -40,9 +40,11 @@ var allowed = map[string][]string{
 	"pkg/layer":         {"pkg/whiteout"},
 	"pkg/union":         {"pkg/whiteout"},
 	"pkg/whiteout":      {},
-	"pkg/ns":            {},
+	"pkg/ns":            {"pkg/ns/prespawn"},
 	// start-up memory mapping, for the main packages only
 	"pkg/ns/prefault": {},
+	// the init step of a run started as the process starts; the sealed init program
+	"pkg/ns/prespawn": {},
 	"pkg/cgroup":      {},
 }
 
@@ -53,6 +55,8 @@ var allowed = map[string][]string{
 var fileAllowed = map[string][]string{
 	"cmd/layerctl/main.go":    {"pkg/ns", "pkg/ns/prefault"},
 	"cmd/layerctl/handoff.go": {"pkg/ns"},
+	// reads a run's command line as package prespawn did
+	"cmd/layerctl/earlyspawn.go": {"pkg/ns/prespawn"},
 }
 
 // pending are imports the flow forbids that the code still has, each with

@@ -98,6 +98,7 @@ func main() {
 	// An init step spawned early for a command line urfave/cli refused
 	// (runAction never took it) ends here rather than on its own.
 	earlySpawn.sp.Abort()
+	ns.DropPrespawned()
 	if err == nil && unknown != "" {
 		err = fmt.Errorf("unknown command %q", unknown)
 	}

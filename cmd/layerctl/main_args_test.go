@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/layerctl/layerctl/pkg/container"
+	"github.com/layerctl/layerctl/pkg/ns/prespawn"
 )
 
 // commandName finds the command past the global flags, so that main knows
@@ -70,31 +70,32 @@ func TestCommandsFor(t *testing.T) {
 	}
 }
 
-// readRunFlags reads run's network, terminal, stdin and background flags
-// as urfave/cli does, and gives up on what it does not know.
-func TestReadRunFlags(t *testing.T) {
-	none := container.NetNone
-	cases := []struct {
-		args []string
-		want earlyRun
-		ok   bool
-	}{
-		{[]string{"busybox", "true"}, earlyRun{network: none}, true},
-		{[]string{"--rm", "-it", "busybox", "sh"}, earlyRun{network: none, tty: true, interactive: true}, true},
-		{[]string{"-d", "--name", "c", "busybox"}, earlyRun{network: none, detach: true}, true},
-		{[]string{"--net", "host", "busybox"}, earlyRun{network: "host"}, true},
-		{[]string{"--network=host", "-e", "-t", "busybox"}, earlyRun{network: "host"}, true}, // -t is -e's value
-		{[]string{"--tty=false", "-i", "busybox"}, earlyRun{network: none, interactive: true}, true},
-		{[]string{"-ie", "A=1", "busybox"}, earlyRun{network: none, interactive: true}, true},
-		{[]string{"--rm", "--", "busybox"}, earlyRun{network: none}, false},
-		{[]string{"--no-such-flag", "busybox"}, earlyRun{network: none}, false},
-		{[]string{"--rm"}, earlyRun{network: none}, false},
-		{[]string{"-e"}, earlyRun{network: none}, false},
-	}
-	for _, c := range cases {
-		got, ok := readRunFlags(c.args)
-		if ok != c.ok || (ok && got != c.want) {
-			t.Errorf("readRunFlags(%q) = %+v, %v; want %+v, %v", c.args, got, ok, c.want, c.ok)
+// Package prespawn reads a run's command line before urfave/cli is set up:
+// its tables of value-taking flags are exactly the CLI's, so that it skips
+// a flag's value where urfave/cli does and knows every flag of run.
+func TestPrespawnFlagTables(t *testing.T) {
+	kinds := func(flags []cli.Flag) (values, bools []string) {
+		for _, f := range flags {
+			if _, isBool := f.(*cli.BoolFlag); isBool {
+				bools = append(bools, f.Names()...)
+			} else {
+				values = append(values, f.Names()...)
+			}
 		}
+		slices.Sort(values)
+		slices.Sort(bools)
+		return values, bools
+	}
+	sorted := func(s []string) []string { return slices.Sorted(slices.Values(s)) }
+	values, bools := kinds(runCommand.Flags)
+	if got := sorted(prespawn.RunValueFlags); !slices.Equal(got, values) {
+		t.Errorf("prespawn.RunValueFlags = %q, run's value flags are %q", got, values)
+	}
+	if got := sorted(prespawn.RunBoolFlags); !slices.Equal(got, bools) {
+		t.Errorf("prespawn.RunBoolFlags = %q, run's bool flags are %q", got, bools)
+	}
+	values, _ = kinds(globalFlags)
+	if got := sorted(prespawn.GlobalValueFlags); !slices.Equal(got, values) {
+		t.Errorf("prespawn.GlobalValueFlags = %q, the global value flags are %q", got, values)
 	}
 }

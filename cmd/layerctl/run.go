@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -124,6 +125,9 @@ func runForeground(s *container.Store, id string, stdin *os.File, what string, s
 	}
 	if err != nil {
 		return startFailed(what, err)
+	}
+	if sp.Early() {
+		slog.Debug("the init step was started with this process", "container", id)
 	}
 	// A long-running container must not hold the store's shared lock: gc
 	// would wait for it.

@@ -30,6 +30,16 @@ func Spawn(rc *RunConfig, stdio Stdio) *Spawned {
 	return s
 }
 
+// Early tells an init step started as this process began, before its
+// packages were initialised (ns.Spawned.Early); false on nil.
+func (s *Spawned) Early() bool {
+	if s == nil {
+		return false
+	}
+	<-s.done
+	return s.sp != nil && s.sp.Early()
+}
+
 // Abort ends the init step; a no-op once it started its container, or on
 // nil.
 func (s *Spawned) Abort() {
@@ -51,6 +61,7 @@ func (s *Spawned) start(spec ns.Spec) (*ns.Process, error) {
 	<-s.done
 	if s.sp == nil || spec.Net != s.launch.Net || spec.TTY != s.launch.TTY {
 		s.Abort()
+		s.sp = nil // not the step the container runs on
 		return ns.Start(spec)
 	}
 	return s.sp.Start(spec)

@@ -9,10 +9,12 @@ import (
 	"runtime"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/ns/prespawn"
 )
 
 // initEnv marks a process as the init step; its value is the mode.
-const initEnv = "_LAYERCTL_NS_INIT"
+const initEnv = prespawn.EnvName
 
 // The init step's inherited fds.
 const (

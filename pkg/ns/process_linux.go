@@ -16,38 +16,49 @@ import (
 // Process is a started container process: a container's PID 1 (Start) or a
 // process run in one (Exec).
 type Process struct {
-	cmd  *exec.Cmd
-	con  *console
-	once sync.Once
-	done chan struct{}
-	code int
-	err  error
+	proc *os.Process
+	// wait waits for the process and for the copies of its output, as
+	// exec.Cmd's Wait does.
+	wait  func() (*os.ProcessState, error)
+	state *os.ProcessState
+	con   *console
+	once  sync.Once
+	done  chan struct{}
+	code  int
+	err   error
 }
 
 func newProcess(cmd *exec.Cmd, con *console) *Process {
-	return &Process{cmd: cmd, con: con, done: make(chan struct{})}
+	wait := func() (*os.ProcessState, error) {
+		err := cmd.Wait()
+		return cmd.ProcessState, err
+	}
+	return &Process{proc: cmd.Process, wait: wait, con: con, done: make(chan struct{})}
 }
 
 // Pid is the process's pid in the caller's PID namespace.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+func (p *Process) Pid() int { return p.proc.Pid }
 
 // Signal sends sig to the process. A container's PID 1 gets only the
 // signals it handles, and SIGKILL (pid_namespaces(7)).
-func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+func (p *Process) Signal(sig os.Signal) error { return p.proc.Signal(sig) }
+
+// kill ends the process (before Wait).
+func (p *Process) kill() { p.proc.Kill() }
 
 // Wait waits for the process to exit and for its output to be copied, and
 // returns its exit code: its own, or 128+n when signal n killed it. It may
 // be called more than once.
 func (p *Process) Wait() (int, error) {
 	p.once.Do(func() {
-		err := p.cmd.Wait()
+		ps, err := p.wait()
 		p.con.wait()
 		var ee *exec.ExitError
 		if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
 			p.err = err
 		}
-		if p.cmd.ProcessState != nil {
-			p.code = exitCode(p.cmd.ProcessState.Sys().(syscall.WaitStatus))
+		if p.state = ps; ps != nil {
+			p.code = exitCode(ps.Sys().(syscall.WaitStatus))
 		}
 		close(p.done)
 	})
@@ -71,7 +82,7 @@ func (p *Process) exitsWithin(d time.Duration) bool {
 
 // signaled tells whether a signal ended the process (once Wait returned).
 func (p *Process) signaled() bool {
-	ps := p.cmd.ProcessState
+	ps := p.state
 	return ps != nil && ps.Sys().(syscall.WaitStatus).Signaled()
 }
 

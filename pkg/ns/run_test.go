@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/ns/prespawn"
 )
 
 func TestRunIsPID1(t *testing.T) {
@@ -491,8 +493,8 @@ func TestSelfCopyIsSealed(t *testing.T) {
 			if c.name == "memfd" {
 				got, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
 				must(t, err)
-				if got&seals != seals {
-					t.Fatalf("seals %#x, want %#x", got, seals)
+				if got&prespawn.Seals != prespawn.Seals {
+					t.Fatalf("seals %#x, want %#x", got, prespawn.Seals)
 				}
 			}
 			p := fmt.Sprintf("/proc/self/fd/%d", fd)

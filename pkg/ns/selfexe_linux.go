@@ -1,13 +1,12 @@
 package ns
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/layerctl/layerctl/pkg/ns/prespawn"
 )
 
 // The init step runs from a sealed view of this binary. A process in the
@@ -32,8 +31,8 @@ var self struct {
 func selfPath() (string, error) {
 	self.once.Do(func() {
 		start := time.Now()
-		if len(initProgram) > 0 {
-			self.fd, self.err = sealedProgram(initArg0, initProgram)
+		if len(prespawn.Program) > 0 {
+			self.fd, self.err = prespawn.SealedProgram()
 		} else {
 			self.fd, self.err = sealedOverlay("/proc/self/exe")
 			if self.err != nil {
@@ -71,8 +70,6 @@ var warmPidfd sync.Once
 // before the first Start or Exec).
 func SelfCopyCost() time.Duration { return self.cost }
 
-const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-
 func sealedCopy(name string) (int, error) {
 	src, err := os.Open(name)
 	if err != nil {
@@ -83,59 +80,12 @@ func sealedCopy(name string) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("copy self: %w", err)
 	}
-	return sealedMemfd("layerctl", fi.Size(), func(fd int) error {
-		// sendfile copies page cache to page cache inside the kernel.
-		for off := int64(0); off < fi.Size(); {
-			n, err := unix.Sendfile(fd, int(src.Fd()), &off, int(fi.Size()-off))
-			if err != nil {
-				return fmt.Errorf("sendfile: %w", err)
-			}
-			if n == 0 {
-				return fmt.Errorf("%s shrank while copied", name)
-			}
-		}
-		return nil
+	// sendfile copies page cache to page cache inside the kernel.
+	fd, err := prespawn.SealedMemfd("layerctl", fi.Size(), func(fd int) error {
+		return prespawn.SendRange(fd, int(src.Fd()), 0, fi.Size())
 	})
-}
-
-// sealedMemfd makes an executable memfd of size bytes, has fill write them,
-// and seals it: nobody can write, grow or shrink it from then on.
-func sealedMemfd(name string, size int64, fill func(fd int) error) (int, error) {
-	// MFD_EXEC says on purpose that the memfd is executable (kernels with
-	// vm.memfd_noexec warn otherwise); older kernels lack the flag.
-	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
-	if errors.Is(err, unix.EINVAL) {
-		fd, err = unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	}
-	if err != nil {
-		return -1, fmt.Errorf("copy self: memfd_create: %w", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			unix.Close(fd)
-		}
-	}()
-	if err := unix.Ftruncate(fd, size); err != nil {
-		return -1, fmt.Errorf("copy self: %w", err)
-	}
-	if err := fill(fd); err != nil {
-		return -1, fmt.Errorf("copy self: %w", err)
-	}
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
-		return -1, fmt.Errorf("copy self: seal: %w", err)
-	}
-	ok = true
-	return moveHigh(fd)
-}
-
-// moveHigh moves fd to a high number, clear of the 0..n the child's files
-// are moved to before execve.
-func moveHigh(fd int) (int, error) {
-	defer unix.Close(fd)
-	high, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 100)
 	if err != nil {
 		return -1, fmt.Errorf("copy self: %w", err)
 	}
-	return high, nil
+	return fd, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/ns/prespawn"
 )
 
 // sealedOverlay opens the binary name links to (/proc/self/exe) through an
@@ -65,7 +67,7 @@ func sealedOverlay(name string) (int, error) {
 		unix.Close(fd)
 		return -1, fmt.Errorf("seal self: %s in the overlay is not the running binary", base)
 	}
-	return moveHigh(fd)
+	return prespawn.MoveHigh(fd)
 }
 
 // escapeLowerDir escapes the separators of overlayfs's lowerdir option.

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/layerctl/layerctl/pkg/ns/prespawn"
 )
 
 // initArg0 names the init step in ps.
-const initArg0 = "layerctl-init"
+const initArg0 = prespawn.Arg0
 
 // cloneFlags are the namespaces a run creates.
 func cloneFlags(newNet bool) uintptr {
@@ -83,7 +85,7 @@ func initCommand(mode string) (*exec.Cmd, error) {
 		// every thread the runtime starts for more is one its execve of the
 		// user's process must stop first (about 1 ms a run here). The
 		// user's process gets the spec's environment, not this one.
-		Env: []string{initEnv + "=" + mode, "GOMAXPROCS=1"},
+		Env: []string{initEnv + "=" + mode, prespawn.EnvProcs},
 		// A session of its own: the caller's terminal sends its ^C and
 		// hangup to the caller, which forwards what it chooses, and not
 		// also straight to the container.
@@ -124,6 +126,7 @@ type Spawned struct {
 	parent, cfgW *os.File // the sync socket; the config pipe
 	newNet, tty  bool
 	used         bool
+	early        bool // started as this process began (package prespawn)
 }
 
 // Launch is what Spawn needs of a Spec: its namespaces and its stdio.
@@ -141,6 +144,9 @@ func Spawn(l Launch) (*Spawned, error) {
 	newNet, err := netNamespace(l.Net)
 	if err != nil {
 		return nil, err
+	}
+	if sp := adoptPrespawned(l, newNet); sp != nil {
+		return sp, nil
 	}
 	cmd, err := initCommand(modeRun)
 	if err != nil {
@@ -161,6 +167,10 @@ func Spawn(l Launch) (*Spawned, error) {
 
 // Pid is the init step's pid.
 func (sp *Spawned) Pid() int { return sp.p.Pid() }
+
+// Early tells an init step started as this process began, before its
+// packages were initialised (package prespawn).
+func (sp *Spawned) Early() bool { return sp.early }
 
 // Start hands the init step spec and returns as the package's Start does.
 // The network, tty and stdio are the Launch's: spec's are not looked at.
@@ -190,7 +200,7 @@ func (sp *Spawned) Abort() {
 		return
 	}
 	sp.used = true
-	sp.p.cmd.Process.Kill()
+	sp.p.kill()
 	sp.p.Wait()
 	sp.parent.Close()
 	sp.cfgW.Close()
@@ -237,7 +247,7 @@ func (sp *Spawned) finish(cfg *config, h hooks) (*Process, error) {
 	defer sp.cfgW.Close()
 	p, parent := sp.p, sp.parent
 	fail := func(err error) (*Process, error) {
-		p.cmd.Process.Kill()
+		p.kill()
 		p.Wait()
 		return nil, err
 	}
@@ -268,7 +278,7 @@ func (sp *Spawned) finish(cfg *config, h hooks) (*Process, error) {
 	if err := p.con.connect(); err != nil {
 		// No pty: the init step failed before it had one, and said why
 		// on the sync socket before it exited, or it hangs.
-		p.cmd.Process.Kill()
+		p.kill()
 		if msg, _ := io.ReadAll(parent); len(msg) > 0 {
 			p.Wait()
 			return nil, startError(msg)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"path"
+
+	"github.com/layerctl/layerctl/pkg/ns/prespawn"
 )
 
 // DefaultPath is the PATH of a process whose environment sets none
@@ -144,7 +146,7 @@ type config struct {
 }
 
 const (
-	modeRun  = "run"
+	modeRun  = prespawn.ModeRun
 	modeExec = "exec"
 )
 

@@ -1,4 +1,4 @@
-package ns
+package prespawn
 
 import (
 	"bytes"
@@ -31,7 +31,7 @@ func TestSealedProgram(t *testing.T) {
 			if _, ok := fileOffset(c.prog); ok != c.inFile {
 				t.Fatalf("fileOffset found the bytes in the file: %v, want %v", ok, c.inFile)
 			}
-			fd, err := sealedProgram("layerctl-test", c.prog)
+			fd, err := sealedCopy("layerctl-test", c.prog)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,8 +43,8 @@ func TestSealedProgram(t *testing.T) {
 			if !bytes.Equal(got, c.prog) {
 				t.Fatalf("the memfd holds %d other bytes, want the program's %d", len(got), len(c.prog))
 			}
-			if s, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0); err != nil || s&seals != seals {
-				t.Fatalf("seals %#x (%v), want %#x", s, err, seals)
+			if s, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0); err != nil || s&Seals != Seals {
+				t.Fatalf("seals %#x (%v), want %#x", s, err, Seals)
 			}
 			if _, err := unix.Pwrite(fd, []byte("x"), 0); err == nil {
 				t.Fatal("the sealed program is writable")

@@ -1,0 +1,5 @@
+package prespawn
+
+import "syscall"
+
+const sysMemfdCreate = syscall.SYS_MEMFD_CREATE

@@ -1,0 +1,108 @@
+package ns
+
+import (
+	"io"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/layerctl/layerctl/pkg/ns/prespawn"
+)
+
+// adoptPrespawned is the init step package prespawn started as this process
+// began, when it was started as l asks: in the same namespaces, without a
+// tty, on this process's own stdio (stdin: /dev/null, or fd 0 with -i;
+// a terminal's output through a pipe this process copies). Else nil, and
+// that step, if there is one, is ended.
+func adoptPrespawned(l Launch, newNet bool) *Spawned {
+	st := prespawn.Take()
+	if st == nil {
+		return nil
+	}
+	if !fitsPrespawned(st, l, newNet) {
+		endPrespawned(st)
+		return nil
+	}
+	proc, err := os.FindProcess(st.Pid)
+	if err != nil {
+		endPrespawned(st)
+		return nil
+	}
+	var copies sync.WaitGroup
+	for i, w := range []io.Writer{l.Stdout, l.Stderr} {
+		if st.Relays[i] < 0 {
+			continue
+		}
+		r := os.NewFile(uintptr(st.Relays[i]), "relay")
+		copies.Go(func() {
+			defer r.Close()
+			io.Copy(struct{ io.Writer }{w}, r) // a plain Writer: no splice to a terminal
+		})
+	}
+	wait := func() (*os.ProcessState, error) {
+		ps, err := proc.Wait()
+		copies.Wait()
+		return ps, err
+	}
+	p := &Process{proc: proc, wait: wait, done: make(chan struct{})}
+	return &Spawned{p: p, parent: os.NewFile(uintptr(st.Sync), "sync"), cfgW: os.NewFile(uintptr(st.Config), "config"),
+		newNet: newNet, early: true}
+}
+
+// fitsPrespawned tells whether st was started as l asks.
+func fitsPrespawned(st *prespawn.Step, l Launch, newNet bool) bool {
+	if l.TTY || newNet != (st.Reading.Net == NetNone) {
+		return false
+	}
+	if st.Reading.Interactive {
+		if !isStdio(l.Stdin, os.Stdin, 0) {
+			return false
+		}
+	} else if l.Stdin != nil {
+		return false
+	}
+	return isStdio(l.Stdout, os.Stdout, 1) && isStdio(l.Stderr, os.Stderr, 2)
+}
+
+// isStdio tells whether v is std, the file of fd (os.Stdout may be a dup
+// of fd 1: the same file, and the same open file description).
+func isStdio(v any, std *os.File, fd int) bool {
+	f, ok := v.(*os.File)
+	if !ok || f != std {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	var st syscall.Stat_t
+	if syscall.Fstat(fd, &st) != nil {
+		return false
+	}
+	own, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && own.Dev == st.Dev && own.Ino == st.Ino && own.Rdev == st.Rdev
+}
+
+// endPrespawned kills a step no one takes and reaps it.
+func endPrespawned(st *prespawn.Step) {
+	syscall.Kill(st.Pid, syscall.SIGKILL)
+	for {
+		if _, err := syscall.Wait4(st.Pid, nil, 0, nil); err != syscall.EINTR {
+			break
+		}
+	}
+	for _, fd := range []int{st.Config, st.Sync, st.Relays[0], st.Relays[1]} {
+		if fd >= 0 {
+			syscall.Close(fd)
+		}
+	}
+}
+
+// DropPrespawned ends the init step package prespawn started for this
+// process when nothing took it (the command line was refused, or the run
+// failed before it started its container); a no-op otherwise.
+func DropPrespawned() {
+	if st := prespawn.Take(); st != nil {
+		endPrespawned(st)
+	}
+}
