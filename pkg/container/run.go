@@ -148,17 +148,20 @@ func (c *Store) start(ref string, stdio Stdio, sp *Spawned) (_ *Running, err err
 		Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr,
 		// The rootfs and the cgroup are made while the init step's runtime
 		// starts; the init step gets the rootfs's mount with its config,
-		// whatever its mount namespace, copied at the clone, shows. The
-		// record (an fsync) is written while the init step sets the
-		// rootfs up, before the process may start.
-		Prepare: func(int) error { return st.prepare(rc.Limits) },
+		// whatever its mount namespace, copied at the clone, shows. Only
+		// the mount comes before the config: the cgroup, and the record
+		// (an fsync) once the rootfs is mounted, are made beside the config's
+		// send and the init step's setup, and waited for before the
+		// process may start.
+		Prepare: func(pid int) error { return st.prepare(pid, rc.Limits) },
 		BeforeStart: func(pid int) error {
-			// Both wait on the kernel (an fsync; the first attach to a v1
-			// hierarchy waits for an RCU grace period): side by side.
-			recorded := make(chan error, 1)
-			go func() { recorded <- st.record(pid) }()
-			err := st.cg.Add(pid)
-			return errors.Join(err, <-recorded)
+			// The first attach to a v1 hierarchy waits for an RCU grace
+			// period: beside the record's fsync.
+			cg, err := st.cgroup()
+			if err == nil {
+				err = cg.Add(pid)
+			}
+			return errors.Join(err, st.recorded())
 		},
 	})
 	if err != nil {
@@ -172,33 +175,63 @@ type starting struct {
 	c              *Store
 	prev           State // the container's record before the start
 	mounted, fresh bool  // its rootfs was mounted; by this start
-	cg             *cgroup.Cgroup
-	started        *State // its record once the process is in it
+	// made in the background by prepare: done when closed
+	cgDone, recDone chan struct{}
+	cg              *cgroup.Cgroup
+	cgErr, recErr   error
+	started         *State // its record once the process is in it
 }
 
-// prepare mounts the rootfs (counted with the process, in the record's one
-// write) and makes the cgroup.
-func (st *starting) prepare(limits cgroup.Limits) error {
+// prepare makes the cgroup in the background, mounts the rootfs, and then
+// records pid as the container's process in the background (the mount is
+// counted with it, in the record's one write): cgroup and recorded wait.
+func (st *starting) prepare(pid int, limits cgroup.Limits) error {
+	st.cgDone = make(chan struct{})
+	go func() {
+		defer close(st.cgDone)
+		st.cg, st.cgErr = newCgroup(st.prev.ID, limits)
+	}()
 	var err error
 	if st.fresh, err = st.c.mountForStart(st.prev); err != nil {
 		return err
 	}
 	st.mounted = true
-	st.cg, err = newCgroup(st.prev.ID, limits)
-	return err
-}
-
-// record records pid as the container's process.
-func (st *starting) record(pid int) error {
-	rec, err := st.c.recordStarted(st.prev.ID, pid, st.fresh)
-	if err != nil {
-		return err
-	}
-	st.started = &rec
+	st.recDone = make(chan struct{})
+	go func() {
+		defer close(st.recDone)
+		rec, err := st.c.recordStarted(st.prev.ID, pid, st.fresh)
+		if st.recErr = err; err == nil {
+			st.started = &rec
+		}
+	}()
 	return nil
 }
 
+// cgroup is the cgroup prepare made, once made.
+func (st *starting) cgroup() (*cgroup.Cgroup, error) {
+	if st.cgDone == nil {
+		return nil, errors.New("cgroup: not prepared")
+	}
+	<-st.cgDone
+	return st.cg, st.cgErr
+}
+
+// recorded waits for prepare's record of the process.
+func (st *starting) recorded() error {
+	if st.recDone == nil {
+		return errors.New("record: not prepared")
+	}
+	<-st.recDone
+	return st.recErr
+}
+
 func (st *starting) undo() {
+	if st.cgDone != nil {
+		<-st.cgDone
+	}
+	if st.recDone != nil {
+		<-st.recDone
+	}
 	if st.cg != nil {
 		st.cg.Kill()
 		st.cg.Remove()
