@@ -79,6 +79,7 @@ func execProcess(cfg *config) error {
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("close_range: %w", err)
 	}
+	awaitGo() // the sync socket closes at the execve
 	if cfg.NoNewPrivileges {
 		if err := installSeccomp(cfg.Seccomp); err != nil {
 			return err

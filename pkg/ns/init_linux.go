@@ -111,17 +111,21 @@ func initStep(mode string) error {
 	default:
 		return fmt.Errorf("init step: unknown mode %q", mode)
 	}
-	// The setup above is this binary's own work; only the user's process
-	// must not start before BeforeStart placed us in the container's
-	// cgroup. Waiting here lets the setup overlap the parent's cgroup
-	// writes (several ms each on v1). EOF means the parent is gone or gave
-	// up.
+	return execProcess(cfg)
+}
+
+// awaitGo waits for the parent's go. The setup is this binary's own work;
+// only the user's process must not start before BeforeStart placed this
+// one in the container's cgroup (and recorded it). Waiting just before the
+// execve lets all of the setup overlap the parent's cgroup writes (several
+// ms each on v1) and its record's fsync. EOF means the parent is gone or
+// gave up.
+func awaitGo() {
 	var b [1]byte
 	if n, err := unix.Read(syncFD, b[:]); n != 1 {
 		fmt.Fprintf(os.Stderr, "layerctl: init step: no go from the parent (%v)\n", err)
 		os.Exit(CodeSetup)
 	}
-	return execProcess(cfg)
 }
 
 func isType(fd int, typ uint32) bool {
