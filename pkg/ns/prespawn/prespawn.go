@@ -19,36 +19,60 @@ type Step struct {
 	Relays [2]int
 }
 
-var started atomic.Pointer[Step]
+var (
+	started atomic.Pointer[Step]
+	done    = make(chan struct{}) // closed once the step started, or will not
+)
 
 // Take returns the step started for this process, once; nil when none was.
-func Take() *Step { return started.Swap(nil) }
+// It waits for the start, if one is under way.
+func Take() *Step {
+	<-done
+	return started.Swap(nil)
+}
 
 func init() {
-	if len(Program) == 0 {
+	r, ok := wanted()
+	if !ok {
+		close(done)
 		return
 	}
+	// On a thread of its own: the copy of the program and the clone (the
+	// calling thread waits until the child's execve) overlap the
+	// initialisation of the other packages.
+	go func() {
+		defer close(done)
+		if s, err := start(r); err == nil {
+			started.Store(s)
+		}
+	}()
+}
+
+// wanted reads this process's command line: ok for a run whose init step
+// this package can start.
+func wanted() (Reading, bool) {
+	if len(Program) == 0 {
+		return Reading{}, false
+	}
 	if _, set := syscall.Getenv(EnvName); set {
-		return // an init step itself
+		return Reading{}, false // an init step itself
 	}
 	cmdline, ok := readFile("/proc/self/cmdline")
 	if !ok {
-		return
+		return Reading{}, false
 	}
 	args := splitNUL(cmdline)
 	if len(args) < 2 {
-		return
+		return Reading{}, false
 	}
 	r, ok := ReadRun(args[1:])
 	if !ok || r.Detach || r.TTY || (r.Net != netNone && r.Net != "host") {
-		return
+		return Reading{}, false
 	}
 	if r.Interactive && isTerminal(0) {
-		return // its input goes through a relay the parent sets up
+		return Reading{}, false // its input goes through a relay the parent sets up
 	}
-	if s, err := start(r); err == nil {
-		started.Store(s)
-	}
+	return r, true
 }
 
 // start starts the init step of a run read as r: as pkg/ns's spawn would,
