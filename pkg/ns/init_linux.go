@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -122,7 +122,7 @@ func initStep(mode string) error {
 // gave up.
 func awaitGo() {
 	var b [1]byte
-	if n, err := unix.Read(syncFD, b[:]); n != 1 {
+	if n, err := rawRead(syncFD, b[:]); n != 1 {
 		fmt.Fprintf(os.Stderr, "layerctl: init step: no go from the parent (%v)\n", err)
 		os.Exit(CodeSetup)
 	}
@@ -133,14 +133,48 @@ func isType(fd int, typ uint32) bool {
 	return unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == typ
 }
 
+// maxConfig bounds the config the init step reads.
+const maxConfig = 16 << 20
+
 func readConfig() (*config, error) {
-	f := os.NewFile(configFD, "config")
-	defer f.Close()
+	defer unix.Close(configFD)
+	var data []byte
+	for buf := make([]byte, 16<<10); ; {
+		n, err := rawRead(configFD, buf)
+		if err != nil {
+			return nil, fmt.Errorf("init step: read config: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		if data = append(data, buf[:n]...); len(data) > maxConfig {
+			return nil, fmt.Errorf("init step: read config: more than %d bytes", maxConfig)
+		}
+	}
 	var cfg config
-	if err := json.NewDecoder(io.LimitReader(f, 16<<20)).Decode(&cfg); err != nil {
+	if err := json.Unmarshal(data, &cfg); err != nil {
 		return nil, fmt.Errorf("init step: read config: %w", err)
 	}
 	return &cfg, nil
+}
+
+// rawRead is read(2) without the scheduler's bookkeeping of a system call.
+// The init step's reads wait for its parent; in a Go read, the runtime
+// would hand the process's one P over to a thread it starts (sysmon takes
+// back a P held in a system call for more than 20 µs) that finds nothing
+// to run: clones and wakeups, in a start that counts them. Nothing else of
+// the init step runs meanwhile.
+func rawRead(fd int, b []byte) (int, error) {
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+		default:
+			return 0, e
+		}
+	}
 }
 
 // joinMountNS enters the container's mount namespace and root. setns
