@@ -21,8 +21,13 @@ import (
 	"github.com/layerctl/layerctl/pkg/ns"
 )
 
+// The init step of a run or an exec starts from here, on the main thread
+// the runtime keeps it on while packages initialise (see
+// ns.InitOnMainThread); it never returns.
+func init() { ns.InitOnMainThread() }
+
 func main() {
-	ns.Init() // never returns when started as an init step
+	ns.Init() // the reaper's modes (--init); never returns in them
 	fmt.Fprintln(os.Stderr, "layerctl-init: the init step of a container; layerctl starts it, not a user")
 	os.Exit(2)
 }

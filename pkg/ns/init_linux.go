@@ -43,6 +43,24 @@ func Init() {
 	// Capabilities, credentials, the fs_struct and the mount namespace
 	// joined by exec belong to this thread, and execve happens from it.
 	runtime.LockOSThread()
+	runInitStep(mode)
+}
+
+// InitOnMainThread runs the init step of a run or an exec as Init does, for
+// a main package's init function: while packages initialise, the runtime
+// keeps the main goroutine on the main thread, so that this one needs no
+// LockOSThread, whose first call starts the runtime's template thread (a
+// clone the init step's start does without). It returns at once for any
+// other process, the reaper's included (Init, from main, runs those).
+func InitOnMainThread() {
+	if mode := os.Getenv(initEnv); mode == modeRun || mode == modeExec {
+		runInitStep(mode)
+	}
+}
+
+// runInitStep runs the init step on this, a locked thread, and exits with
+// its failure.
+func runInitStep(mode string) {
 	err := initStep(mode)
 	se := &StartError{Code: CodeSetup, Msg: fmt.Sprint(err)}
 	errors.As(err, &se)
