@@ -1,10 +1,14 @@
 package ns
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/layerctl/layerctl/pkg/ns/prespawn"
 )
@@ -23,30 +27,75 @@ func adoptPrespawned(l Launch, newNet bool) *Spawned {
 		endPrespawned(st)
 		return nil
 	}
-	proc, err := os.FindProcess(st.Pid)
-	if err != nil {
-		endPrespawned(st)
-		return nil
-	}
-	var copies sync.WaitGroup
+	c := &rawChild{pid: st.Pid}
 	for i, w := range []io.Writer{l.Stdout, l.Stderr} {
 		if st.Relays[i] < 0 {
 			continue
 		}
 		r := os.NewFile(uintptr(st.Relays[i]), "relay")
-		copies.Go(func() {
+		c.copies.Go(func() {
 			defer r.Close()
 			io.Copy(struct{ io.Writer }{w}, r) // a plain Writer: no splice to a terminal
 		})
 	}
-	wait := func() (*os.ProcessState, error) {
-		ps, err := proc.Wait()
-		copies.Wait()
-		return ps, err
-	}
-	p := &Process{proc: proc, wait: wait, done: make(chan struct{})}
+	p := &Process{pid: st.Pid, child: c, done: make(chan struct{})}
 	return &Spawned{p: p, parent: os.NewFile(uintptr(st.Sync), "sync"), cfgW: os.NewFile(uintptr(st.Config), "config"),
 		newNet: newNet, early: true}
+}
+
+// rawChild is a child of this process that os/exec did not start: its
+// signals and its wait go by its pid, which no other process can take
+// before it is reaped, and none is sent once it is. (os.FindProcess would
+// do, but first runs Go's once-a-process probe of pidfds: a clone.)
+type rawChild struct {
+	pid    int
+	copies sync.WaitGroup // of its output to a terminal
+	mu     sync.Mutex
+	reaped bool
+}
+
+func (c *rawChild) signal(sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return errors.New("signal: not a syscall.Signal")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reaped {
+		return os.ErrProcessDone
+	}
+	return syscall.Kill(c.pid, s)
+}
+
+func (c *rawChild) wait() (syscall.WaitStatus, bool, error) {
+	// Waitable first, reaped under the lock: a signal sent meanwhile
+	// still finds this process's zombie.
+	var info unix.Siginfo
+	err := retryEINTR(func() error { return unix.Waitid(unix.P_PID, c.pid, &info, unix.WEXITED|unix.WNOWAIT, nil) })
+	if err != nil {
+		return 0, false, fmt.Errorf("wait for %d: %w", c.pid, err)
+	}
+	c.mu.Lock()
+	var ws syscall.WaitStatus
+	err = retryEINTR(func() error {
+		_, err := syscall.Wait4(c.pid, &ws, 0, nil)
+		return err
+	})
+	c.reaped = true
+	c.mu.Unlock()
+	c.copies.Wait()
+	if err != nil {
+		return 0, false, fmt.Errorf("wait for %d: %w", c.pid, err)
+	}
+	return ws, true, nil
+}
+
+func retryEINTR(f func() error) error {
+	for {
+		if err := f(); err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 // fitsPrespawned tells whether st was started as l asks.

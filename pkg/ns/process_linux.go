@@ -16,49 +16,65 @@ import (
 // Process is a started container process: a container's PID 1 (Start) or a
 // process run in one (Exec).
 type Process struct {
-	proc *os.Process
+	pid    int
+	child  child
+	status syscall.WaitStatus // once Wait returned, with a status
+	con    *console
+	once   sync.Once
+	done   chan struct{}
+	code   int
+	err    error
+}
+
+// child is the process a Process stands for: an os/exec command's, or an
+// init step package prespawn started (rawChild).
+type child interface {
+	signal(os.Signal) error
 	// wait waits for the process and for the copies of its output, as
-	// exec.Cmd's Wait does.
-	wait  func() (*os.ProcessState, error)
-	state *os.ProcessState
-	con   *console
-	once  sync.Once
-	done  chan struct{}
-	code  int
-	err   error
+	// exec.Cmd's Wait does; ok tells a status.
+	wait() (ws syscall.WaitStatus, ok bool, err error)
 }
 
 func newProcess(cmd *exec.Cmd, con *console) *Process {
-	wait := func() (*os.ProcessState, error) {
-		err := cmd.Wait()
-		return cmd.ProcessState, err
+	return &Process{pid: cmd.Process.Pid, child: cmdChild{cmd}, con: con, done: make(chan struct{})}
+}
+
+type cmdChild struct{ cmd *exec.Cmd }
+
+func (c cmdChild) signal(sig os.Signal) error { return c.cmd.Process.Signal(sig) }
+
+func (c cmdChild) wait() (syscall.WaitStatus, bool, error) {
+	err := c.cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) || errors.Is(err, exec.ErrWaitDelay) {
+		err = nil
 	}
-	return &Process{proc: cmd.Process, wait: wait, con: con, done: make(chan struct{})}
+	if ps := c.cmd.ProcessState; ps != nil {
+		return ps.Sys().(syscall.WaitStatus), true, err
+	}
+	return 0, false, err
 }
 
 // Pid is the process's pid in the caller's PID namespace.
-func (p *Process) Pid() int { return p.proc.Pid }
+func (p *Process) Pid() int { return p.pid }
 
 // Signal sends sig to the process. A container's PID 1 gets only the
 // signals it handles, and SIGKILL (pid_namespaces(7)).
-func (p *Process) Signal(sig os.Signal) error { return p.proc.Signal(sig) }
+func (p *Process) Signal(sig os.Signal) error { return p.child.signal(sig) }
 
 // kill ends the process (before Wait).
-func (p *Process) kill() { p.proc.Kill() }
+func (p *Process) kill() { p.child.signal(os.Kill) }
 
 // Wait waits for the process to exit and for its output to be copied, and
 // returns its exit code: its own, or 128+n when signal n killed it. It may
 // be called more than once.
 func (p *Process) Wait() (int, error) {
 	p.once.Do(func() {
-		ps, err := p.wait()
+		ws, ok, err := p.child.wait()
 		p.con.wait()
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
-			p.err = err
-		}
-		if p.state = ps; ps != nil {
-			p.code = exitCode(ps.Sys().(syscall.WaitStatus))
+		p.err = err
+		if ok {
+			p.status, p.code = ws, exitCode(ws)
 		}
 		close(p.done)
 	})
@@ -82,8 +98,7 @@ func (p *Process) exitsWithin(d time.Duration) bool {
 
 // signaled tells whether a signal ended the process (once Wait returned).
 func (p *Process) signaled() bool {
-	ps := p.state
-	return ps != nil && ps.Sys().(syscall.WaitStatus).Signaled()
+	return p.status.Signaled()
 }
 
 func exitCode(ws syscall.WaitStatus) int {

@@ -54,6 +54,9 @@ func selfPath() (string, error) {
 // pidfds work, which its first process start would do on the start's path:
 // the check clones a child that exits at once (half a millisecond here).
 func Warm() {
+	if prespawn.Starting() {
+		return // its init step is on its way, and needs neither (see adoptPrespawned)
+	}
 	go selfPath()
 	warmPidfd.Do(func() {
 		go func() {

@@ -31,12 +31,19 @@ func Take() *Step {
 	return started.Swap(nil)
 }
 
+// Starting tells whether this process starts an init step as it began (or
+// started one): Take then has it, unless the start failed.
+func Starting() bool { return starting }
+
+var starting bool
+
 func init() {
 	r, ok := wanted()
 	if !ok {
 		close(done)
 		return
 	}
+	starting = true
 	// On a thread of its own: the copy of the program and the clone (the
 	// calling thread waits until the child's execve) overlap the
 	// initialisation of the other packages.
