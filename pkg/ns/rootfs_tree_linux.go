@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,7 +40,7 @@ func sendRootfs(sock *os.File, tree int) error {
 // attachRootfs receives the tree sendRootfs sent and attaches it at path.
 func attachRootfs(path string) error {
 	buf, oob := make([]byte, 1), make([]byte, unix.CmsgSpace(4))
-	n, oobn, flags, _, err := unix.Recvmsg(syncFD, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	n, oobn, flags, err := rawRecvmsg(syncFD, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("receive rootfs: %w", err)
 	}
@@ -63,4 +64,23 @@ func attachRootfs(path string) error {
 		return fmt.Errorf("attach rootfs at %s: %w", path, err)
 	}
 	return nil
+}
+
+// rawRecvmsg is recvmsg(2) as a raw system call: it waits for the parent's
+// mount, as rawRead waits for the config.
+func rawRecvmsg(fd int, p, oob []byte, flags int) (n, oobn, recvflags int, err error) {
+	iov := unix.Iovec{Base: unsafe.SliceData(p)}
+	iov.SetLen(len(p))
+	msg := unix.Msghdr{Iov: &iov, Iovlen: 1, Control: unsafe.SliceData(oob)}
+	msg.SetControllen(len(oob))
+	for {
+		r, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+		switch e {
+		case 0:
+			return int(r), int(msg.Controllen), int(msg.Flags), nil
+		case unix.EINTR:
+		default:
+			return 0, 0, 0, e
+		}
+	}
 }

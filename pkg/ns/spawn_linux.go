@@ -305,14 +305,10 @@ type initGone struct{ err error }
 func (e initGone) Error() string { return e.err.Error() }
 func (e initGone) Unwrap() error { return e.err }
 
-// handOver runs prepare, sends the init step its config and (run) its
-// rootfs, runs before while the init step sets up, and says go.
+// handOver sends the init step its config, runs prepare while the init
+// step reads it, sends (run) its rootfs, runs before while the init step
+// sets up, and says go.
 func handOver(pid int, parent, cfgW *os.File, cfg *config, h hooks) error {
-	if h.prepare != nil {
-		if err := h.prepare(pid); err != nil {
-			return err
-		}
-	}
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		return fmt.Errorf("start init step: config: %w", err)
@@ -321,6 +317,11 @@ func handOver(pid int, parent, cfgW *os.File, cfg *config, h hooks) error {
 		return initGone{fmt.Errorf("send config: %w", err)}
 	}
 	cfgW.Close()
+	if h.prepare != nil {
+		if err := h.prepare(pid); err != nil {
+			return err
+		}
+	}
 	if cfg.Mode == modeRun {
 		tree, err := cloneRootfs(cfg.Rootfs)
 		if err != nil {

@@ -74,10 +74,11 @@ type Spec struct {
 	Stdout io.Writer // nil: /dev/null
 	Stderr io.Writer // nil: /dev/null; unused with TTY
 
-	// Prepare runs once the init step exists and before it is sent its
-	// config, while its runtime starts: work the init step does not need
-	// until then (mounting the rootfs, making the cgroup) is off the
-	// start's path there. An error kills the init step and fails Start.
+	// Prepare runs once the init step exists and has been sent its config,
+	// before it is sent its rootfs, while its runtime starts and it reads
+	// the config: work the init step does not need until then (mounting
+	// the rootfs, making the cgroup) is off the start's path there. An
+	// error kills the init step and fails Start.
 	Prepare func(pid int) error
 	// BeforeStart runs once the init step has its config, while it sets
 	// the rootfs up, and before it does anything of the user's: the place
