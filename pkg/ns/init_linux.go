@@ -62,6 +62,11 @@ func InitOnMainThread() {
 // its failure.
 func runInitStep(mode string) {
 	err := initStep(mode)
+	if errors.Is(err, errNoConfig) {
+		// The parent ended before it sent anything (a refused command
+		// line, an interrupt while it started): no one to tell.
+		os.Exit(CodeSetup)
+	}
 	se := &StartError{Code: CodeSetup, Msg: fmt.Sprint(err)}
 	errors.As(err, &se)
 	if b, jerr := json.Marshal(se); jerr == nil {
@@ -154,6 +159,9 @@ func isType(fd int, typ uint32) bool {
 // maxConfig bounds the config the init step reads.
 const maxConfig = 16 << 20
 
+// errNoConfig is a config pipe closed empty: the parent is gone.
+var errNoConfig = errors.New("init step: no config from the parent")
+
 func readConfig() (*config, error) {
 	defer unix.Close(configFD)
 	var data []byte
@@ -161,6 +169,9 @@ func readConfig() (*config, error) {
 		n, err := rawRead(configFD, buf)
 		if err != nil {
 			return nil, fmt.Errorf("init step: read config: %w", err)
+		}
+		if n == 0 && len(data) == 0 {
+			return nil, errNoConfig
 		}
 		if n == 0 {
 			break
