@@ -30,3 +30,25 @@ func TestRunSetupFailureSaysWhy(t *testing.T) {
 		})
 	}
 }
+
+// An init step whose parent ends before it sends the config (a refused
+// command line, an interrupt) exits with CodeSetup and prints nothing: no
+// one is left to read it, and the caller's terminal is not written to.
+func TestInitStepWithoutConfigIsQuiet(t *testing.T) {
+	requireNS(t)
+	var out strings.Builder
+	sp, err := Spawn(Launch{Net: NetNone, Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.used = true
+	sp.cfgW.Close()
+	sp.parent.Close()
+	code, err := sp.p.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != CodeSetup || out.Len() > 0 {
+		t.Errorf("exit %d, output %q; want %d and nothing", code, out.String(), CodeSetup)
+	}
+}
