@@ -53,7 +53,7 @@ var allowed = map[string][]string{
 // and maps its start-up memory first; handoff.go runs the full program a
 // core binary carries, from a sealed memfd as the init step runs.
 var fileAllowed = map[string][]string{
-	"cmd/layerctl/main.go":    {"pkg/ns", "pkg/ns/prefault"},
+	"cmd/layerctl/main.go":    {"pkg/ns", "pkg/ns/prefault", "pkg/ns/prespawn"},
 	"cmd/layerctl/handoff.go": {"pkg/ns"},
 	// reads a run's command line as package prespawn did
 	"cmd/layerctl/earlyspawn.go": {"pkg/ns/prespawn"},

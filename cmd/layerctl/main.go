@@ -23,6 +23,7 @@ import (
 
 	"github.com/layerctl/layerctl/pkg/ns"
 	_ "github.com/layerctl/layerctl/pkg/ns/prefault" // a faster start: see its doc
+	"github.com/layerctl/layerctl/pkg/ns/prespawn"
 )
 
 // exitError carries an exit code other than 1 (the process's own code).
@@ -185,40 +186,10 @@ func setUsageError(cmds []*cli.Command) {
 // commandName is the command args (os.Args[1:]) name, past the global
 // flags: "run", or "container run" as "run".
 func commandName(args []string) string {
-	if i := commandIndex(args); i >= 0 {
+	if i := prespawn.CommandIndex(args); i >= 0 {
 		return args[i]
 	}
 	return ""
-}
-
-// commandIndex is where commandName finds the command in args; -1 for none.
-func commandIndex(args []string) int {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			return -1
-		case strings.HasPrefix(a, "-"):
-			if n := strings.TrimLeft(a, "-"); !strings.Contains(n, "=") && globalTakesValue(n) {
-				i++ // the flag's value
-			}
-		case a == containerCommand.Name:
-			continue
-		default:
-			return i
-		}
-	}
-	return -1
-}
-
-// globalTakesValue tells a global flag that takes a value.
-func globalTakesValue(name string) bool {
-	for _, f := range globalFlags {
-		if _, isBool := f.(*cli.BoolFlag); !isBool && slices.Contains(f.Names(), name) {
-			return true
-		}
-	}
-	return false
 }
 
 // commandsFor is what a start with args needs of all, the CLI's commands:

@@ -33,16 +33,17 @@ const (
 // depends on; not ok for any other command, a flag it does not know, or
 // no image.
 func ReadRun(args []string) (Reading, bool) {
-	i := commandIndex(args)
+	i := CommandIndex(args)
 	if i < 0 || args[i] != runCommand {
 		return Reading{}, false
 	}
 	return readRunFlags(args[i+1:])
 }
 
-// commandIndex is where the command is in args: past the global flags (and
-// their values) and the group word; -1 for none.
-func commandIndex(args []string) int {
+// CommandIndex is where the command is in args (a command line without the
+// program's name): past the global flags (and their values) and the group
+// word `container`; -1 for none.
+func CommandIndex(args []string) int {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
