@@ -175,14 +175,18 @@ func fileOffset(prog []byte) (int64, bool) {
 		var line []byte
 		line, maps = cutByte(maps, '\n')
 		// start-end perms offset dev inode path
-		f := fields(line)
-		if len(f) < 6 || string(f[4]) == "0" {
+		span, rest := nextField(line)
+		_, rest = nextField(rest)
+		offset, rest := nextField(rest)
+		_, rest = nextField(rest)
+		inode, _ := nextField(rest)
+		if len(inode) == 0 || string(inode) == "0" {
 			continue
 		}
-		lo, hi := cutByte(f[0], '-')
+		lo, hi := cutByte(span, '-')
 		start, ok1 := hex(lo)
 		end, ok2 := hex(hi)
-		off, ok3 := hex(f[2])
+		off, ok3 := hex(offset)
 		if !ok1 || !ok2 || !ok3 || addr < start || addr+uint64(len(prog)) > end {
 			continue
 		}
@@ -227,23 +231,12 @@ func cutByte(b []byte, sep byte) (before, after []byte) {
 	return b, nil
 }
 
-// fields splits b at runs of spaces and tabs.
-func fields(b []byte) [][]byte {
-	var out [][]byte
-	for i := 0; i < len(b); {
-		for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
-			i++
-		}
-		j := i
-		for j < len(b) && b[j] != ' ' && b[j] != '\t' {
-			j++
-		}
-		if j > i {
-			out = append(out, b[i:j])
-		}
-		i = j
+// nextField is b's first space-separated field, and what follows it.
+func nextField(b []byte) (field, rest []byte) {
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
 	}
-	return out
+	return cutByte(b, ' ')
 }
 
 func hex(b []byte) (uint64, bool) {
