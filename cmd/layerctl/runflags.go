@@ -16,11 +16,14 @@ import (
 // The flags run and create share, and how they become a container's
 // CreateOptions and RunConfig.
 
+// detachFlag is run's -d, which create does without.
+var detachFlag = &cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container ID"}
+
 var runFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "rm", Usage: "remove the container when its process ends"},
 	&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin connected"},
 	&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the process a terminal"},
-	&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container ID"},
+	detachFlag,
 	&cli.StringFlag{Name: "name", Usage: "container `NAME`"},
 	&cli.StringFlag{Name: "hostname", Usage: "the container's host name"},
 	&cli.StringSliceFlag{Name: "add-host", Usage: "add `HOST:IP` to /etc/hosts"},

@@ -15,9 +15,7 @@ import (
 
 // createFlags are run's, but for -d: a created container starts with
 // start, attached (-a) or not.
-var createFlags = slices.DeleteFunc(slices.Clone(runFlags), func(f cli.Flag) bool {
-	return slices.Contains(f.Names(), "detach")
-})
+var createFlags = slices.DeleteFunc(slices.Clone(runFlags), func(f cli.Flag) bool { return f == detachFlag })
 
 var createCommand = &cli.Command{
 	Name:                   "create",

@@ -166,7 +166,7 @@ func copyFromSelf(fd int, off int64, prog []byte) error {
 // fileOffset finds where prog's bytes lie in this binary's file: the
 // mapping of /proc/self/maps that holds them, and its file offset.
 func fileOffset(prog []byte) (int64, bool) {
-	maps, ok := readFile("/proc/self/maps")
+	maps, ok := readFile("/proc/self/maps", make([]byte, 0, 16<<10))
 	if !ok || len(prog) == 0 {
 		return 0, false
 	}
@@ -195,14 +195,13 @@ func fileOffset(prog []byte) (int64, bool) {
 	return 0, false
 }
 
-// readFile reads a small file whole (up to 1 MiB).
-func readFile(path string) ([]byte, bool) {
+// readFile reads a small file whole (up to 1 MiB), appending it to buf.
+func readFile(path string, buf []byte) ([]byte, bool) {
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, false
 	}
 	defer syscall.Close(fd)
-	buf := make([]byte, 0, 16<<10)
 	for len(buf) < maxReadBytes {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]

@@ -64,7 +64,8 @@ func wanted() (Reading, bool) {
 	if _, set := syscall.Getenv(EnvName); set {
 		return Reading{}, false // an init step itself
 	}
-	cmdline, ok := readFile("/proc/self/cmdline")
+	var buf [2048]byte // on the stack: a heap slice would cost every command fresh pages
+	cmdline, ok := readFile("/proc/self/cmdline", buf[:0])
 	if !ok {
 		return Reading{}, false
 	}
