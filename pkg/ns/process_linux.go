@@ -114,15 +114,40 @@ var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, sys
 	syscall.SIGUSR1, syscall.SIGUSR2}
 
 // held catches the signals ForwardSignals passes on between HoldSignals and
-// ForwardSignals.
-var held chan os.Signal
+// ForwardSignals, once ready is closed.
+var held struct {
+	ch    chan os.Signal
+	ready chan struct{}
+}
+
+// heldSignals are those HoldSignals catches: ForwardSignals' defaults.
+var heldSignals = append(forwarded[:len(forwarded):len(forwarded)], syscall.SIGWINCH)
 
 // HoldSignals keeps the signals ForwardSignals passes on from now until it
 // is called: one that comes while a process starts (its first output may
-// already be out) reaches it then, instead of ending this process.
+// already be out) reaches it then, instead of ending this process. The
+// registration takes a round trip to the runtime's signal thread for each
+// signal, half a millisecond and more here: it goes on in the background,
+// beside the start it is for, and ForwardSignals waits for it.
 func HoldSignals() {
-	held = make(chan os.Signal, 16)
-	signal.Notify(held, append(forwarded[:len(forwarded):len(forwarded)], syscall.SIGWINCH)...)
+	if held.ch != nil {
+		return
+	}
+	held.ch, held.ready = make(chan os.Signal, 16), make(chan struct{})
+	go func() {
+		signal.Notify(held.ch, heldSignals...)
+		close(held.ready)
+	}()
+}
+
+// takeHeld is HoldSignals' channel once registered, or nil without one.
+func takeHeld() chan os.Signal {
+	ch := held.ch
+	if ch != nil {
+		<-held.ready
+		held.ch = nil
+	}
+	return ch
 }
 
 // ForwardSignals passes the signals this process receives (sigs, or
@@ -130,29 +155,40 @@ func HoldSignals() {
 // SIGWINCH) on to the process until Wait returns. For a container's PID 1,
 // only those it handles arrive.
 func (p *Process) ForwardSignals(sigs ...os.Signal) {
-	if len(sigs) == 0 {
+	custom := len(sigs) > 0
+	if !custom {
 		sigs = forwarded
 		if !p.con.hasPty() {
 			sigs = append(sigs[:len(sigs):len(sigs)], syscall.SIGWINCH)
 		}
 	}
-	ch := make(chan os.Signal, 16)
-	signal.Notify(ch, sigs...)
-	if held != nil { // what came while the process started
-		signal.Stop(held)
-		for len(held) > 0 {
-			if s := <-held; slices.Contains(sigs, s) {
-				p.Signal(s)
+	ch := takeHeld()
+	if ch == nil || custom {
+		// A channel of its own; what came while the process started is
+		// passed on first.
+		mine := make(chan os.Signal, 16)
+		signal.Notify(mine, sigs...)
+		if ch != nil {
+			signal.Stop(ch)
+			for len(ch) > 0 {
+				if s := <-ch; slices.Contains(sigs, s) {
+					p.Signal(s)
+				}
 			}
 		}
-		held = nil
+		ch = mine
 	}
+	// Otherwise the held channel goes on as it is (a Stop and a Notify
+	// cost as much as the registration), SIGWINCH included: with a tty it
+	// is dropped below, the pty's resize sends it.
 	go func() {
 		defer signal.Stop(ch)
 		for {
 			select {
 			case s := <-ch:
-				p.Signal(s)
+				if slices.Contains(sigs, s) {
+					p.Signal(s)
+				}
 			case <-p.done:
 				return
 			}
