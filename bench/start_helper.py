@@ -400,7 +400,8 @@ def parse_trace(path):
     def span(a, b):
         return (b - a) * 1000 if a is not None and b is not None else None
     phases = [
-        ("exec layerctl, Go runtime, CLI flags (to the clone of layerctl-init)", span(t0, ts(i_clone))),
+        ("exec layerctl, Go runtime, package init (to the clone of layerctl-init, from pkg/ns/prespawn)",
+         span(t0, ts(i_clone))),
         ("clone(NEWNS|UTS|IPC|PID|NET) + exec of layerctl-init", span(ts(i_clone), t_init_exec)),
         ("layerctl-init: Go runtime start, until its config and rootfs came (the parent's work, below)",
          span(t_init_exec, ts(i_imount))),
@@ -427,13 +428,13 @@ def parse_trace(path):
     freeze = None
     if i_frz is not None and i_thw is not None:
         freeze = (ev[i_thw][1] + (dur(i_thw, "write") or 0) - ev[i_frz][1]) * 1000
-    # the parent's work beside the init step's start, from the clone to the config sent (not in the sum above)
+    # the parent's work beside the init step's start, from the clone to the rootfs sent (not in the sum above)
     beside = [
         ("parent, at (ms from exec): store opened (first flock)", span(t0, ts(i_store))),
         ("parent, at: container created (rename into containers/)", span(t0, ts(i_created))),
-        ("parent, at: overlay mounted (record and image config read)", span(t0, ts(i_omount))),
-        ("parent, at: cgroup dirs made", span(t0, ts(i_cg))),
-        ("parent, at: config sent (state.json's fsync comes after it)", span(t0, ts(i_config))),
+        ("parent, at: config sent (the mount, cgroup and record come after it)", span(t0, ts(i_config))),
+        ("parent, at: overlay mounted (the rootfs is sent after it)", span(t0, ts(i_omount))),
+        ("parent, at: cgroup dirs made (on a goroutine)", span(t0, ts(i_cg))),
         ("config sent, counted from layerctl-init's exec (< its runtime start: no wait)",
          span(t_init_exec, ts(i_config))),
     ]
