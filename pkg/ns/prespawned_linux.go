@@ -135,11 +135,10 @@ func isStdio(v any, std *os.File, fd int) bool {
 // endPrespawned kills a step no one takes and reaps it.
 func endPrespawned(st *prespawn.Step) {
 	syscall.Kill(st.Pid, syscall.SIGKILL)
-	for {
-		if _, err := syscall.Wait4(st.Pid, nil, 0, nil); err != syscall.EINTR {
-			break
-		}
-	}
+	retryEINTR(func() error {
+		_, err := syscall.Wait4(st.Pid, nil, 0, nil)
+		return err
+	})
 	for _, fd := range []int{st.Config, st.Sync, st.Relays[0], st.Relays[1]} {
 		if fd >= 0 {
 			syscall.Close(fd)
