@@ -180,11 +180,11 @@ func readConfig() (*config, error) {
 			return nil, fmt.Errorf("init step: read config: more than %d bytes", maxConfig)
 		}
 	}
-	var cfg config
-	if err := json.Unmarshal(data, &cfg); err != nil {
+	cfg, err := decodeConfig(data)
+	if err != nil {
 		return nil, fmt.Errorf("init step: read config: %w", err)
 	}
-	return &cfg, nil
+	return cfg, nil
 }
 
 // rawRead is read(2) without the scheduler's bookkeeping of a system call.

@@ -133,19 +133,6 @@ func (s Seccomp) later(caps []int) (func() (*seccompProgram, error), error) {
 	}, nil
 }
 
-// MarshalJSON sends the config with its filter, waiting for it.
-func (c *config) MarshalJSON() ([]byte, error) {
-	if c.seccompLater != nil {
-		prog, err := c.seccompLater()
-		if err != nil {
-			return nil, err
-		}
-		c.Seccomp, c.seccompLater = prog, nil
-	}
-	type plain config // without this method
-	return json.Marshal((*plain)(c))
-}
-
 // compile applies the profile's conditions and compiles it.
 func (s Seccomp) compile(caps []int) (*seccompProgram, error) {
 	var p *specs.LinuxSeccomp

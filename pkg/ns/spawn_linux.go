@@ -309,7 +309,7 @@ func (e initGone) Unwrap() error { return e.err }
 // step reads it, sends (run) its rootfs, runs before while the init step
 // sets up, and says go.
 func handOver(pid int, parent, cfgW *os.File, cfg *config, h hooks) error {
-	data, err := json.Marshal(cfg)
+	data, err := cfg.encode()
 	if err != nil {
 		return fmt.Errorf("start init step: config: %w", err)
 	}
