@@ -16,7 +16,8 @@ TEST_PKGS := docker-registry skopeo umoci busybox-static e2fsprogs buildah tmux 
 # The init step of run and exec is a program of its own (cmd/layerctl-init,
 # pkg/ns and x/sys only) embedded in layerctl (the initembed tag): it starts in
 # a third of the time of the whole binary. Built to a temp name and renamed,
-# since CLI tests may build at once.
+# since CLI tests may build at once. Its sha256, embedded beside it, names
+# the copy a store keeps to run it from (pkg/ns/prespawn/cache.go).
 BIN ?= bin/layerctl
 # --version prints these; from git, else "dev" and "unknown".
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -30,7 +31,9 @@ INIT_BIN := pkg/ns/prespawn/layerctl-init.bin
 # sooner. A plain `go build ./cmd/layerctl` makes the full program alone.
 TAGS := urfave_cli_no_docs,initembed
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(INIT_BIN).$$$$ ./cmd/layerctl-init && mv -f $(INIT_BIN).$$$$ $(INIT_BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(INIT_BIN).$$$$ ./cmd/layerctl-init && \
+		sha256sum $(INIT_BIN).$$$$ | cut -c1-64 > $(INIT_BIN).sha256.$$$$ && \
+		mv -f $(INIT_BIN).sha256.$$$$ $(INIT_BIN).sha256 && mv -f $(INIT_BIN).$$$$ $(INIT_BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags="$(LDFLAGS)" -o $(BIN).full ./cmd/layerctl
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS),core -ldflags="$(LDFLAGS)" -o $(BIN).core ./cmd/layerctl
 	cat $(BIN).core $(BIN).full > $(BIN).tmp
@@ -74,4 +77,4 @@ bench: build
 	bench/all.sh
 
 clean:
-	rm -rf bin out $(INIT_BIN)
+	rm -rf bin out $(INIT_BIN) $(INIT_BIN).sha256

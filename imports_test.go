@@ -51,7 +51,7 @@ var allowed = map[string][]string{
 // fileAllowed are single files with one more import than their package:
 // the CLI's main.go enters the container's init step before anything else,
 // and maps its start-up memory first; handoff.go runs the full program a
-// core binary carries, from a sealed memfd as the init step runs.
+// core binary carries, from a sealed memfd.
 var fileAllowed = map[string][]string{
 	"cmd/layerctl/main.go":    {"pkg/ns", "pkg/ns/prefault", "pkg/ns/prespawn"},
 	"cmd/layerctl/handoff.go": {"pkg/ns"},

@@ -5,6 +5,8 @@ package main
 // said in one line, and no exec outside the container's cgroup.
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -166,4 +168,52 @@ func TestCLIExecWithoutCgroup(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(b.root, "containers", id, "merged", "tmp", "ran")); err == nil {
 		t.Error("the command ran outside the container's cgroup")
 	}
+}
+
+// The store keeps a copy of the init program, and init steps run it through
+// a read-only overlay: made whole once (its sha256 names it), a damaged copy
+// replaced, other builds' copies removed; from inside a container, where
+// PID 1 is the program (--init), it can be neither written nor chmodded.
+func TestCLIRunKeepsTheInitProgram(t *testing.T) {
+	b := newBox(t)
+	cache := filepath.Join(b.root, "bin")
+	other := filepath.Join(cache, strings.Repeat("a", 64))
+	must(t, os.MkdirAll(other, 0o700))
+	must(t, os.WriteFile(filepath.Join(other, "layerctl-init"), []byte("another build's"), 0o555))
+
+	b.mustRun(t, "run", "--rm", busyboxImage, "true")
+	entries, err := os.ReadDir(cache)
+	must(t, err)
+	var digest string
+	for _, e := range entries {
+		if e.Name() != "empty" {
+			digest = e.Name()
+		}
+	}
+	if len(entries) != 2 || digest == "" {
+		t.Fatalf("the cache holds %v, want this build's program and empty/", entries)
+	}
+	prog := filepath.Join(cache, digest, "layerctl-init")
+	check := func(when string) {
+		t.Helper()
+		data, err := os.ReadFile(prog)
+		must(t, err)
+		fi, err := os.Stat(prog)
+		must(t, err)
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != digest || fi.Mode().Perm() != 0o555 {
+			t.Fatalf("%s: the program's copy has sha256 %x and mode %o, want %s and 555", when, sum, fi.Mode().Perm(), digest)
+		}
+	}
+	check("saved")
+
+	out := b.mustRun(t, "run", "--rm", "--init", busyboxImage, "sh", "-c",
+		"readlink /proc/1/exe; echo x > /proc/1/exe; echo write=$?; chmod 4777 /proc/1/exe; echo chmod=$?; true > /proc/1/exe; echo truncate=$?")
+	if want := "/layerctl-init\nwrite=1\nchmod=1\ntruncate=1\n"; out != want {
+		t.Errorf("PID 1 through its overlay:\n%s\nwant\n%s", out, want)
+	}
+	check("after a container tried to change it")
+
+	must(t, os.Truncate(prog, 10))
+	b.mustRun(t, "run", "--rm", busyboxImage, "true")
+	check("damaged, then run")
 }

@@ -222,7 +222,8 @@ func startsProcess(name string) bool {
 
 // globalFlags go before the command.
 var globalFlags = []cli.Flag{
-	&cli.StringFlag{Name: "root", Value: "/var/lib/layerctl", EnvVars: []string{"LAYERCTL_ROOT"}, Usage: "the store `DIR`"},
+	// Package prespawn reads the store from the command line as this flag does.
+	&cli.StringFlag{Name: "root", Value: prespawn.DefaultRoot, EnvVars: []string{prespawn.RootEnv}, Usage: "the store `DIR`"},
 	&cli.StringFlag{Name: "driver", EnvVars: []string{"LAYERCTL_DRIVER"}, Usage: "union driver: overlay, aufs or vfs (default: overlay, else aufs, else vfs; fixed when the store is created)"},
 	&cli.StringFlag{Name: "log-level", Value: "warn", EnvVars: []string{"LAYERCTL_LOG"}, Usage: "debug, info, warn or error (logs go to stderr)"},
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -97,5 +99,59 @@ func TestPrespawnFlagTables(t *testing.T) {
 	values, _ = kinds(globalFlags)
 	if got := sorted(prespawn.GlobalValueFlags); !slices.Equal(got, values) {
 		t.Errorf("prespawn.GlobalValueFlags = %q, the global value flags are %q", got, values)
+	}
+}
+
+// Package prespawn finds the store in a command line as the --root flag
+// does (flag, the last one given; else the environment; else the default),
+// so that a run's init step starts from the store's copy of its program.
+func TestPrespawnReadsTheCLIRoot(t *testing.T) {
+	wd, err := os.Getwd()
+	must(t, err)
+	t.Setenv(prespawn.RootEnv, "") // restored at the end
+	tests := []struct {
+		env  string // LAYERCTL_ROOT, unset when empty
+		args []string
+	}{
+		{"", []string{"ps"}},
+		{"", []string{"--root", "/srv/a", "ps"}},
+		{"", []string{"--root=/srv/b", "run", "--rm", "x"}},
+		{"", []string{"-root", "/srv/c", "container", "run", "x"}},
+		{"", []string{"--root", "rel/store", "ps"}},
+		{"", []string{"--root", "/srv/a", "--log-level", "debug", "--root", "/srv/d", "ps"}},
+		{"/srv/env", []string{"ps"}},
+		{"/srv/env", []string{"--root", "/srv/flag", "ps"}},
+		{"", []string{"--log-level", "debug", "ps", "--root", "/not/global"}},
+	}
+	for _, tt := range tests {
+		if tt.env != "" {
+			os.Setenv(prespawn.RootEnv, tt.env)
+		} else {
+			os.Unsetenv(prespawn.RootEnv)
+		}
+		var flags []cli.Flag
+		for _, f := range globalFlags {
+			if sf, ok := f.(*cli.StringFlag); ok {
+				c := *sf // Apply writes an environment value into the flag
+				f = &c
+			}
+			flags = append(flags, f)
+		}
+		var got string
+		app := &cli.App{Flags: flags, Commands: []*cli.Command{
+			{Name: "ps", SkipFlagParsing: true, Action: func(c *cli.Context) error { got = c.String("root"); return nil }},
+			{Name: "run", SkipFlagParsing: true, Action: func(c *cli.Context) error { got = c.String("root"); return nil }},
+			{Name: "container", Subcommands: []*cli.Command{
+				{Name: "run", SkipFlagParsing: true, Action: func(c *cli.Context) error { got = c.String("root"); return nil }},
+			}},
+		}}
+		must(t, app.Run(append([]string{"layerctl"}, tt.args...)))
+		want := got
+		if !filepath.IsAbs(want) {
+			want = filepath.Join(wd, want)
+		}
+		if read := prespawn.ReadRoot(tt.args); filepath.Clean(read) != want {
+			t.Errorf("env %q, %q: prespawn reads the store %q, the CLI %q", tt.env, tt.args, read, want)
+		}
 	}
 }

@@ -135,6 +135,7 @@ type ExecOptions struct {
 // with the image's Env, WorkingDir and User unless overridden.
 func (c *Store) Exec(ref string, o ExecOptions) (*ns.Process, error) {
 	ns.Warm() // the init step's sealed program, made while the container is checked
+	c.keepInitProgram()
 	// A process joining a frozen cgroup would wait for a thaw that no one
 	// sends when its freezer died: running settles them.
 	s, err := c.running(ref)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"syscall"
 	"time"
@@ -99,6 +100,15 @@ func (c *Store) StartSpawned(ref string, sp *Spawned) (*Running, error) {
 	return c.start(ref, sp.stdio, sp)
 }
 
+// keepInitProgram has the store keep the embedded init program, which the
+// next init steps then run without copying it (ns.SaveProgram): once per
+// store and layerctl build, a stat after that. A failure costs speed only.
+func (c *Store) keepInitProgram() {
+	if err := ns.SaveProgram(c.Root(), c.layers.Paths().Tmp()); err != nil {
+		slog.Debug("the init program is copied at each start", "err", err)
+	}
+}
+
 // start is Start, with sp (nil: none) as the init step.
 func (c *Store) start(ref string, stdio Stdio, sp *Spawned) (_ *Running, err error) {
 	defer func() {
@@ -106,6 +116,7 @@ func (c *Store) start(ref string, stdio Stdio, sp *Spawned) (_ *Running, err err
 			sp.Abort()
 		}
 	}()
+	c.keepInitProgram()
 	s, err := c.Resolve(ref)
 	if err != nil {
 		return nil, err

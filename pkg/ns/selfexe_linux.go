@@ -13,10 +13,11 @@ import (
 // container can open /proc/<init pid>/exe while the init step runs, and
 // /proc/1/exe after a user's process exec'd /proc/self/exe; were that the
 // layerctl binary on disk, root in the container could rewrite or chmod it
-// (runc CVE-2019-5736). The view is made once per process: the binary
-// through a read-only overlayfs mount attached nowhere where this process
-// may mount one (no copy; runc 1.2's exeseal), else a sealed memfd copy,
-// which cannot be written, grown or shrunk by anyone.
+// (runc CVE-2019-5736). The view is made once per process: the embedded
+// init program's (prespawn.SealedProgram), else the binary through a
+// read-only overlayfs mount attached nowhere where this process may mount
+// one (no copy; runc 1.2's exeseal), else a sealed memfd copy, which cannot
+// be written, grown or shrunk by anyone.
 var self struct {
 	once sync.Once
 	fd   int

@@ -18,8 +18,9 @@
 // pkg/ns takes the step (Take) when a Launch fits what was started (the
 // network, the stdio), and ends it otherwise: a wrong reading costs time,
 // never a container set up otherwise than asked. The package also holds
-// the sealed memfd of the init program (SealedProgram), which every init
-// step runs from, and the memfd primitives pkg/ns shares.
+// the sealed view of the init program (SealedProgram), which every init
+// step runs from: the store's copy of it through a read-only overlay
+// (cache.go), else a sealed memfd; and the primitives pkg/ns shares.
 package prespawn
 
 // The init step's argv[0] and environment: its mode in EnvName, ModeRun

@@ -30,15 +30,18 @@ var program struct {
 	err  error
 }
 
-// SealedProgram is a sealed memfd holding Program, made once per process
-// (close-on-exec, at 100 or above); an error without an embedded program.
-// The bytes are copied from this binary's file with sendfile, page cache
-// to page cache: writing them from memory would first fault in every page
-// of them (about 3 ms for 2.3 MB here).
+// SealedProgram is a sealed view of Program, made once per process
+// (close-on-exec, at 100 or above); an error without an embedded program:
+// the store's copy of it through a sealed overlay (cache.go), where the
+// store the command line names has one, else a sealed memfd copy.
 func SealedProgram() (int, error) {
 	program.once.Do(func() {
 		if len(Program) == 0 {
 			program.err = errors.New("no embedded init program")
+			return
+		}
+		if fd, err := cachedProgram(storeCacheDir()); err == nil {
+			program.fd = fd
 			return
 		}
 		program.fd, program.err = sealedCopy(Arg0, Program)
@@ -48,12 +51,21 @@ func SealedProgram() (int, error) {
 
 // sealedCopy is a sealed memfd named name holding prog.
 func sealedCopy(name string, prog []byte) (int, error) {
-	return SealedMemfd(name, int64(len(prog)), func(fd int) error {
-		if off, ok := fileOffset(prog); ok && copyFromSelf(fd, off, prog) == nil {
-			return nil
-		}
-		return WriteAll(fd, prog, 0)
-	})
+	return SealedMemfd(name, int64(len(prog)), func(fd int) error { return writeProgram(fd, prog) })
+}
+
+// WriteProgram writes Program into the empty file fd.
+func WriteProgram(fd int) error { return writeProgram(fd, Program) }
+
+// writeProgram writes prog, a part of this binary, into the empty file fd.
+// The bytes are copied from this binary's file with sendfile, page cache
+// to page cache: writing them from memory would first fault in every page
+// of them (about 3 ms for 2.3 MB here).
+func writeProgram(fd int, prog []byte) error {
+	if off, ok := fileOffset(prog); ok && copyFromSelf(fd, off, prog) == nil {
+		return nil
+	}
+	return WriteAll(fd, prog, 0)
 }
 
 // SealedMemfd makes an executable memfd of size bytes, has fill write them,
@@ -257,13 +269,14 @@ func hex(b []byte) (uint64, bool) {
 	return v, len(b) > 0
 }
 
-// memfdError says which step of making a memfd failed.
-type memfdError struct {
-	step string
-	err  error
+// sealError says which step of making a sealed view (a memfd, an overlay)
+// failed.
+type sealError struct {
+	view, step string
+	err        error
 }
 
-func (e *memfdError) Error() string { return "sealed memfd: " + e.step + ": " + e.err.Error() }
-func (e *memfdError) Unwrap() error { return e.err }
+func (e *sealError) Error() string { return e.view + ": " + e.step + ": " + e.err.Error() }
+func (e *sealError) Unwrap() error { return e.err }
 
-func wrap(step string, err error) error { return &memfdError{step, err} }
+func wrap(step string, err error) error { return &sealError{"sealed memfd", step, err} }

@@ -37,6 +37,19 @@ func Starting() bool { return starting }
 
 var starting bool
 
+// storeRoot is the store this process's command line names, read as the
+// process started; "" for none read (an init step, a build without an
+// embedded program).
+var storeRoot string
+
+// storeCacheDir is the init programs' cache dir of storeRoot; "" for none.
+func storeCacheDir() string {
+	if storeRoot == "" {
+		return ""
+	}
+	return CacheDir(storeRoot)
+}
+
 func init() {
 	r, ok := wanted()
 	if !ok {
@@ -56,7 +69,7 @@ func init() {
 }
 
 // wanted reads this process's command line: ok for a run whose init step
-// this package can start.
+// this package can start. It notes the store the line names (storeRoot).
 func wanted() (Reading, bool) {
 	if len(Program) == 0 {
 		return Reading{}, false
@@ -73,6 +86,7 @@ func wanted() (Reading, bool) {
 	if len(args) < 2 {
 		return Reading{}, false
 	}
+	storeRoot = ReadRoot(args[1:])
 	r, ok := ReadRun(args[1:])
 	if !ok || r.Detach || r.TTY || (r.Net != netNone && r.Net != "host") {
 		return Reading{}, false

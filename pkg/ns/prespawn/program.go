@@ -6,3 +6,6 @@ package prespawn
 // initembed tag, set by `make build`); without it the init step runs from a
 // sealed view of the whole binary, and nothing is started early.
 var Program []byte
+
+// programDigest is Program's hex sha256 (program_embed.go).
+var programDigest string

@@ -9,3 +9,10 @@ import _ "embed"
 //
 //go:embed layerctl-init.bin
 var Program []byte
+
+// programDigest is the hex sha256 of Program, which `make build` writes
+// beside it: the name of Program's copy in a store (cache.go), known
+// without hashing 2 MB at every start.
+//
+//go:embed layerctl-init.bin.sha256
+var programDigest string
