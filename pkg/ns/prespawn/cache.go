@@ -134,11 +134,15 @@ func cachedProgram(cacheDir string) (int, error) {
 	if entry == "" || cacheDir == "" {
 		return -1, errors.New("no program to look for")
 	}
+	// Looked for first: overlayfs logs each lower layer it cannot find.
+	var st syscall.Stat_t
+	if err := syscall.Stat(entry+"/"+Arg0, &st); err != nil {
+		return -1, err
+	}
 	fd, err := SealedOverlay(entry, EmptyDir(cacheDir), Arg0)
 	if err != nil {
 		return -1, err
 	}
-	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG ||
 		st.Size != int64(len(Program)) {
 		syscall.Close(fd)
