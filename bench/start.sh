@@ -379,12 +379,14 @@ if [ "$DIAG" = 1 ] && [ "$LC_OK" = 1 ]; then
   T3=("layerctl run --rm busybox /bin/true" "$LC_RUN")
   [ "$TINY_OK" = 0 ] || T3+=("layerctl run --rm tiny /true (1 file)" "$LCR run --rm tiny /true")
   T3+=("layerctl --help (process start, no run)" "$L --help")
-  # ps and images against a Go hello world built as make build builds layerctl (static, -trimpath, -s -w)
+  # ps and images against a Go hello world built as make build builds layerctl (static, -trimpath,
+  # -s -w, the heap's base as the Makefile's HEAPBASE sets it)
   GO=$(command -v go || echo /usr/local/go/bin/go)
+  HEAPBASE=$(GOEXPERIMENT=norandomizedheapbase64 "$GO" env GOEXPERIMENT 2>/dev/null || true)
   mkdir -p "$CT/hello"
   printf 'module hello\n\ngo 1.21\n' > "$CT/hello/go.mod"
   printf 'package main\n\nimport "os"\n\nfunc main() { os.Stdout.WriteString("hello\\n") }\n' > "$CT/hello/main.go"
-  if chk "build the Go hello world" host sh -c "cd $CT/hello && CGO_ENABLED=0 GOFLAGS= $GO build -trimpath -ldflags='-s -w' -o $CT/bin/hello ."; then
+  if chk "build the Go hello world" host sh -c "cd $CT/hello && CGO_ENABLED=0 GOEXPERIMENT=$HEAPBASE GOFLAGS= $GO build -trimpath -ldflags='-s -w' -o $CT/bin/hello ."; then
     T3+=("go hello world (same build flags)" "$CT/bin/hello" "layerctl ps" "$LCR ps" "layerctl images" "$LCR images")
   fi
   hf_table diag ns "${T3[@]}"

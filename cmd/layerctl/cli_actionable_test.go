@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/buildinfo"
 	"errors"
 	"os"
 	"os/exec"
@@ -126,4 +127,26 @@ func TestCLIVersion(t *testing.T) {
 	if strings.Contains(out, "version dev") {
 		t.Errorf("--version %q: the Makefile did not set the version", out)
 	}
+}
+
+// The binary's heap starts at its mapping's start (the Makefile's HEAPBASE),
+// where the Go that built it knows the setting: prefault's huge pages then
+// hold the heap of a whole command.
+func TestCLIBinaryHeapBase(t *testing.T) {
+	t.Parallel()
+	known := exec.Command("go", "env", "GOEXPERIMENT")
+	known.Env = append(os.Environ(), "GOEXPERIMENT=norandomizedheapbase64")
+	if err := known.Run(); err != nil {
+		t.Skipf("this Go does not know norandomizedheapbase64: %v", err)
+	}
+	info, err := buildinfo.ReadFile(binPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range info.Settings {
+		if s.Key == "GOEXPERIMENT" && strings.Contains(s.Value, "norandomizedheapbase64") {
+			return
+		}
+	}
+	t.Errorf("layerctl was built without GOEXPERIMENT=norandomizedheapbase64: %v", info.Settings)
 }
