@@ -16,7 +16,10 @@
 //   - the binary's read-only segments (code, constants, tables) are mapped
 //     in one MADV_POPULATE_READ, when they are in the page cache already
 //     (else the call would read the whole file from disk, where faults read
-//     only what runs).
+//     only what runs);
+//   - the binary's .data and .bss, which the runtime and the packages'
+//     initialisation write all over, are mapped writable in one
+//     MADV_POPULATE_WRITE (data.go).
 //
 // Each step is an optimisation only: on a kernel or a THP setting without
 // it, the call fails and nothing changes. The package imports only unsafe

@@ -17,6 +17,7 @@ const (
 var heapMark = new([16]byte)
 
 func init() {
+	populateData()
 	maps, ok := readMaps()
 	if !ok {
 		return

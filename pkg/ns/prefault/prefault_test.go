@@ -4,8 +4,10 @@ package prefault
 
 import (
 	"bufio"
+	"debug/elf"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -253,4 +255,71 @@ func TestHugeHeapTakesTheNextBlock(t *testing.T) {
 		}
 	}
 	t.Fatal("no mapping holds the test's memory")
+}
+
+// dataRange finds .data and .bss in a binary's section headers as
+// debug/elf does.
+func TestDataRange(t *testing.T) {
+	exe, err := os.Open("/proc/self/exe")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer exe.Close()
+	f, err := elf.NewFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, bss := f.Section(".data"), f.Section(".bss")
+	if data == nil || bss == nil {
+		t.Skip("the test binary has no .data or .bss")
+	}
+	start, end, ok := dataRange(int(exe.Fd()))
+	wantStart := uintptr(data.Addr) &^ (pageSize - 1)
+	wantEnd := (uintptr(bss.Addr+bss.Size) + pageSize - 1) &^ (pageSize - 1)
+	if !ok || start != wantStart || end != wantEnd {
+		t.Fatalf("dataRange = %#x-%#x (%v), want %#x-%#x", start, end, ok, wantStart, wantEnd)
+	}
+	// The package's init (run in this test binary as in layerctl) mapped
+	// them: every page of .bss is in memory, written or not.
+	bssStart := (uintptr(bss.Addr) + pageSize - 1) &^ (pageSize - 1)
+	vec := make([]byte, (end-bssStart)/pageSize)
+	if len(vec) > 0 && (!mincore(bssStart, end-bssStart, vec) || slices.Contains(vec, 0)) {
+		t.Errorf(".bss %#x-%#x: pages not in memory after init: %v", bssStart, end, vec)
+	}
+	// Anything else is refused.
+	for _, b := range [][]byte{nil, []byte("\x7fELF\x01\x01"), make([]byte, 64)} {
+		p := filepath.Join(t.TempDir(), "f")
+		must(t, os.WriteFile(p, b, 0o644))
+		g, err := os.Open(p)
+		must(t, err)
+		if _, _, ok := dataRange(int(g.Fd())); ok {
+			t.Errorf("a range found in %q", b)
+		}
+		g.Close()
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzDataRange(f *testing.F) {
+	exe, err := os.ReadFile("/proc/self/exe")
+	if err == nil && len(exe) > 4096 {
+		f.Add(exe[:4096])
+	}
+	f.Add([]byte("\x7fELF\x02\x01\x01"))
+	p := filepath.Join(f.TempDir(), "elf")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		must(t, os.WriteFile(p, b, 0o644))
+		g, err := os.Open(p)
+		must(t, err)
+		defer g.Close()
+		if start, end, ok := dataRange(int(g.Fd())); ok && (end <= start || end-start > maxDataSections) {
+			t.Fatalf("range %#x-%#x", start, end)
+		}
+	})
 }

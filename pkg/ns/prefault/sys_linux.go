@@ -50,3 +50,17 @@ func mincore(addr, length uintptr, vec []byte) bool {
 func madvise(addr, length uintptr, advice int) {
 	rawSyscall6(sysMadvise, addr, length, uintptr(advice), 0, 0, 0)
 }
+
+// pread reads into b at offset off, again after an interrupt.
+func pread(fd int, b []byte, off int64) int {
+	for {
+		r, _, e := rawSyscall6(sysPread64, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), uintptr(off), 0, 0)
+		if e == eINTR {
+			continue
+		}
+		if e != 0 {
+			return -1
+		}
+		return int(r)
+	}
+}
