@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,6 +128,29 @@ func TestCLIVersion(t *testing.T) {
 	}
 	if strings.Contains(out, "version dev") {
 		t.Errorf("--version %q: the Makefile did not set the version", out)
+	}
+}
+
+// On amd64 the binary starts at prefault's entry point (the Makefile's
+// ENTRY): its data is mapped before the runtime starts, and its image too
+// when the page cache holds nine pages in ten of it.
+func TestCLIBinaryEntry(t *testing.T) {
+	t.Parallel()
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the entry point is amd64's only")
+	}
+	_, stderr, code := run(t, newRoot(t), "--log-level", "debug", "images")
+	if code != 0 {
+		t.Fatalf("images: exit %d: %s", code, stderr)
+	}
+	m := regexp.MustCompile(`msg="the entry point mapped the binary" data=(\w+) image=(\w+) image_pages=(\d+) cached_pages=(\d+)`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no debug line of the entry point: the binary was not linked with it?\n%s", stderr)
+	}
+	pages, _ := strconv.Atoi(m[3])
+	cached, _ := strconv.Atoi(m[4])
+	if m[1] != "true" || m[2] != strconv.FormatBool(cached*10 >= pages*9) || pages == 0 || cached > pages {
+		t.Errorf("entry point: %s", m[0])
 	}
 }
 

@@ -22,7 +22,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/layerctl/layerctl/pkg/ns"
-	_ "github.com/layerctl/layerctl/pkg/ns/prefault" // a faster start: see its doc
+	"github.com/layerctl/layerctl/pkg/ns/prefault" // a faster start: see its doc
 	"github.com/layerctl/layerctl/pkg/ns/prespawn"
 )
 
@@ -250,5 +250,9 @@ func setupLogging(c *cli.Context) error {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.String("log-level"))
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	if e := prefault.At(); e.ImagePages > 0 {
+		slog.Debug("the entry point mapped the binary", "data", e.Data, "image", e.Image,
+			"image_pages", e.ImagePages, "cached_pages", e.CachedPages)
+	}
 	return nil
 }

@@ -17,7 +17,9 @@ const (
 var heapMark = new([16]byte)
 
 func init() {
-	populateData()
+	if !dataMapped {
+		populateData()
+	}
 	maps, ok := readMaps()
 	if !ok {
 		return
@@ -30,7 +32,7 @@ func init() {
 		if !ok {
 			return
 		}
-		if image && !m.writable {
+		if image && !m.writable && !imageMapped {
 			populate(m.start, m.end)
 		} else {
 			image = false
