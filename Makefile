@@ -22,10 +22,10 @@ BIN ?= bin/layerctl
 # --version prints these; from git, else "dev" and "unknown".
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-# On amd64 the binary starts at pkg/ns/prefault's entry point, which maps
-# the binary's data and code before Go's runtime starts (1 ms off ps here);
-# elsewhere prefault's init does it, later.
-ENTRY := $(if $(filter amd64,$(shell $(GO) env GOARCH 2>/dev/null)),-E github.com/layerctl/layerctl/pkg/ns/prefault.entry)
+# On amd64 the binaries start at pkg/ns/prefault/entrypoint's entry point,
+# which maps a binary's data and code before Go's runtime starts (1 ms off
+# ps here); elsewhere prefault's init does it for layerctl, later.
+ENTRY := $(if $(filter amd64,$(shell $(GO) env GOARCH 2>/dev/null)),-E github.com/layerctl/layerctl/pkg/ns/prefault/entrypoint.entry)
 LDFLAGS := -s -w $(ENTRY) -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 INIT_BIN := pkg/ns/prespawn/layerctl-init.bin
 # The binary is two programs in one file: the core (the core tag: every
@@ -42,7 +42,7 @@ TAGS := urfave_cli_no_docs,initembed
 # 3%. Empty for a Go that no longer knows the setting.
 HEAPBASE := $(shell GOEXPERIMENT=norandomizedheapbase64 $(GO) env GOEXPERIMENT 2>/dev/null)
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(INIT_BIN).$$$$ ./cmd/layerctl-init && \
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w $(ENTRY)" -o $(INIT_BIN).$$$$ ./cmd/layerctl-init && \
 		sha256sum $(INIT_BIN).$$$$ | cut -c1-64 > $(INIT_BIN).sha256.$$$$ && \
 		mv -f $(INIT_BIN).sha256.$$$$ $(INIT_BIN).sha256 && mv -f $(INIT_BIN).$$$$ $(INIT_BIN)
 	CGO_ENABLED=0 GOEXPERIMENT=$(HEAPBASE) $(GO) build -trimpath -tags $(TAGS) -ldflags="$(LDFLAGS)" -o $(BIN).full ./cmd/layerctl

@@ -19,6 +19,7 @@ import (
 	"os"
 
 	"github.com/layerctl/layerctl/pkg/ns"
+	_ "github.com/layerctl/layerctl/pkg/ns/prefault/entrypoint" // the binary's entry point (make build)
 )
 
 // The init step of a run or an exec starts from here, on the main thread

@@ -42,7 +42,7 @@ func TestCLIUnknownCommand(t *testing.T) {
 		{"command", []string{"foo"}},
 		{"command with args", []string{"foo", "bar", "--bogus"}},
 		{"help for it", []string{"help", "foo"}},
-		{"after global flags", []string{"--log-level", "debug", "foo"}},
+		{"after global flags", []string{"--log-level", "info", "foo"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := newRoot(t)

@@ -22,7 +22,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/layerctl/layerctl/pkg/ns"
-	"github.com/layerctl/layerctl/pkg/ns/prefault" // a faster start: see its doc
+	_ "github.com/layerctl/layerctl/pkg/ns/prefault" // a faster start: see its doc
+	"github.com/layerctl/layerctl/pkg/ns/prefault/entrypoint"
 	"github.com/layerctl/layerctl/pkg/ns/prespawn"
 )
 
@@ -250,7 +251,7 @@ func setupLogging(c *cli.Context) error {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.String("log-level"))
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	if e := prefault.At(); e.ImagePages > 0 {
+	if e := entrypoint.At(); e.ImagePages > 0 {
 		slog.Debug("the entry point mapped the binary", "data", e.Data, "image", e.Image,
 			"image_pages", e.ImagePages, "cached_pages", e.CachedPages)
 	}

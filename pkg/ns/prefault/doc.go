@@ -21,17 +21,14 @@
 //     initialisation write all over, are mapped writable in one
 //     MADV_POPULATE_WRITE (data.go).
 //
-// The last two run sooner where the binary is linked with this package's
-// entry point (-E github.com/layerctl/layerctl/pkg/ns/prefault.entry, as
-// make build does on amd64): before the runtime's first steps, which fault
-// through the image and data as well (its interface and type tables, its
-// check of the function table), and while .data is untouched, so that a
-// page costs a copy and not also a TLB flush (entry_linux_amd64.go). init
-// then skips them.
+// The last two run sooner, before the runtime starts, where the binary is
+// linked with the entry point of pkg/ns/prefault/entrypoint (make build
+// does so on amd64): init then skips them.
 //
 // Each step is an optimisation only: on a kernel or a THP setting without
 // it, the call fails and nothing changes. The package imports only unsafe
-// (its system calls go through syscall.RawSyscall6 by linkname), so that
+// and entrypoint, which imports nothing (its system calls go through
+// syscall.RawSyscall6 by linkname), so that
 // it initialises first of the program's packages, before those that fill
 // the heap (Go initialises, among the packages whose imports are done, the
 // one with the lowest import path first). On other systems it does nothing.

@@ -2,7 +2,11 @@
 
 package prefault
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/layerctl/layerctl/pkg/ns/prefault/entrypoint"
+)
 
 const (
 	madvHugepage      = 14 // MADV_HUGEPAGE
@@ -17,7 +21,8 @@ const (
 var heapMark = new([16]byte)
 
 func init() {
-	if !dataMapped {
+	done := entrypoint.At() // what is mapped already
+	if !done.Data {
 		populateData()
 	}
 	maps, ok := readMaps()
@@ -32,7 +37,7 @@ func init() {
 		if !ok {
 			return
 		}
-		if image && !m.writable && !imageMapped {
+		if image && !m.writable && !done.Image {
 			populate(m.start, m.end)
 		} else {
 			image = false

@@ -1,12 +1,12 @@
 #include "textflag.h"
 
 // entry is the binary's entry point when it is linked with
-// -E github.com/layerctl/layerctl/pkg/ns/prefault.entry (make build does):
+// -E github.com/layerctl/layerctl/pkg/ns/prefault/entrypoint.entry (make build does):
 // before the runtime starts, it maps the binary's .data and .bss writable
 // and its code and read-only data (the latter only when the page cache
 // holds nine pages in ten of it), then goes on to Go's own entry point. It
 // runs on the process's first stack, with no runtime: system calls only,
-// and nothing on the stack. See entry.go.
+// and nothing on the stack. See the package doc.
 TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	// madvise([data, ebss), MADV_POPULATE_WRITE)
 	LEAQ	runtime·data(SB), DI

@@ -1,6 +1,6 @@
 //go:build linux && amd64
 
-package prefault
+package entrypoint
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const entrySymbol = "github.com/layerctl/layerctl/pkg/ns/prefault.entry"
+const entrySymbol = "github.com/layerctl/layerctl/pkg/ns/prefault/entrypoint.entry"
 
 // buildEntryProgram builds testdata/entry, with ldflags.
 func buildEntryProgram(t *testing.T, ldflags string) string {
@@ -117,8 +117,8 @@ func evict(t *testing.T, path string) bool {
 	}
 	defer unix.Munmap(m)
 	vec := make([]byte, (len(m)+os.Getpagesize()-1)/os.Getpagesize())
-	if !mincore(uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), vec) {
-		t.Fatal("mincore failed")
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		t.Fatalf("mincore: %v", e)
 	}
 	cached := 0
 	for _, v := range vec {
