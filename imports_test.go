@@ -31,7 +31,7 @@ const module = "github.com/layerctl/layerctl/"
 var allowed = map[string][]string{
 	"cmd/layerctl": {"pkg/build", "pkg/explore", "pkg/explore/tui", "pkg/container", "pkg/image"},
 	// the init step alone, embedded in layerctl
-	"cmd/layerctl-init": {"pkg/ns"},
+	"cmd/layerctl-init": {"pkg/ns", "pkg/ns/prefault/entrypoint"},
 	"pkg/build":         {"pkg/container"},
 	"pkg/explore":       {"pkg/image", "pkg/layer"},
 	"pkg/explore/tui":   {"pkg/explore", "pkg/layer"},
@@ -41,8 +41,10 @@ var allowed = map[string][]string{
 	"pkg/union":         {"pkg/whiteout"},
 	"pkg/whiteout":      {},
 	"pkg/ns":            {"pkg/ns/prespawn"},
-	// start-up memory mapping, for the main packages only
-	"pkg/ns/prefault": {},
+	// start-up memory mapping, for the main packages only; the entry point
+	// maps before the runtime starts
+	"pkg/ns/prefault":            {"pkg/ns/prefault/entrypoint"},
+	"pkg/ns/prefault/entrypoint": {},
 	// the init step of a run started as the process starts; the sealed init program
 	"pkg/ns/prespawn": {},
 	"pkg/cgroup":      {},
@@ -53,7 +55,7 @@ var allowed = map[string][]string{
 // and maps its start-up memory first; handoff.go runs the full program a
 // core binary carries, from a sealed memfd.
 var fileAllowed = map[string][]string{
-	"cmd/layerctl/main.go":    {"pkg/ns", "pkg/ns/prefault", "pkg/ns/prespawn"},
+	"cmd/layerctl/main.go":    {"pkg/ns", "pkg/ns/prefault", "pkg/ns/prefault/entrypoint", "pkg/ns/prespawn"},
 	"cmd/layerctl/handoff.go": {"pkg/ns"},
 	// reads a run's command line as package prespawn did
 	"cmd/layerctl/earlyspawn.go": {"pkg/ns/prespawn"},
