@@ -8,9 +8,9 @@
 // image), and on a virtual machine with shadow page tables each first
 // touch is a fault costing 10-20 µs: 600 of them are 8 ms of a 15 ms
 // start. Here:
-//   - the heap's first 2 MiB blocks become huge pages (MADV_COLLAPSE, the
-//     next block by a write of one page, and MADV_HUGEPAGE for the rest of
-//     its first mapping): one fault where there were hundreds; only while
+//   - the heap's first 2 MiB block becomes a huge page (MADV_COLLAPSE), and
+//     the later ones of its first mapping at their first touch
+//     (MADV_HUGEPAGE): one fault where there were hundreds; only while
 //     the kernel has free 2 MiB blocks, so that it never compacts memory
 //     for it;
 //   - the binary's read-only segments (code, constants, tables) are mapped

@@ -218,8 +218,9 @@ func FuzzFreeHugeBlocks(f *testing.F) {
 	})
 }
 
-// hugeHeap makes the block holding the heap's last object and the next one
-// huge pages, on a mapping of the test's own: what a start's heap gets.
+// hugeHeap makes the block holding the heap's last object a huge page, and
+// the next one a huge page at its first touch, on a mapping of the test's
+// own: what a start's heap gets.
 func TestHugeHeapTakesTheNextBlock(t *testing.T) {
 	if !hugePagesFree() {
 		t.Skip("the kernel has no free 2 MiB block (/proc/buddyinfo)")
@@ -242,19 +243,26 @@ func TestHugeHeapTakesTheNextBlock(t *testing.T) {
 	}
 	failedBefore := vmstat("thp_collapse_alloc_failed") + vmstat("thp_fault_fallback")
 	hugeHeap(start, end, start+99*pageSize)
-	for _, m := range readSmaps(t) {
-		if m.start <= start && start < m.end {
-			got := m.kB["AnonHugePages"]
-			if got < 4096 && vmstat("thp_collapse_alloc_failed")+vmstat("thp_fault_fallback") > failedBefore {
-				t.Skipf("the kernel found no free huge page this time (AnonHugePages %d kB)", got)
+	hugeKB := func() int {
+		for _, m := range readSmaps(t) {
+			if m.start <= start && start < m.end {
+				got := m.kB["AnonHugePages"]
+				if got%2048 != 0 && vmstat("thp_collapse_alloc_failed")+vmstat("thp_fault_fallback") > failedBefore {
+					t.Skipf("the kernel found no free huge page this time (AnonHugePages %d kB)", got)
+				}
+				return got
 			}
-			if got != 4096 {
-				t.Fatalf("AnonHugePages %d kB, want blocks 0 and 1 huge (4096 kB), block 2 untouched", got)
-			}
-			return
 		}
+		t.Fatal("no mapping holds the test's memory")
+		return 0
 	}
-	t.Fatal("no mapping holds the test's memory")
+	if got := hugeKB(); got != 2048 {
+		t.Fatalf("after hugeHeap: AnonHugePages %d kB, want block 0 huge (2048 kB), blocks 1 and 2 untouched", got)
+	}
+	mem[start-base+hugePage+5*pageSize] = 1 // the heap's first touch of block 1
+	if got := hugeKB(); got != 4096 {
+		t.Fatalf("after a touch of block 1: AnonHugePages %d kB, want blocks 0 and 1 huge (4096 kB)", got)
+	}
 }
 
 // dataRange finds .data and .bss in a binary's section headers as
