@@ -143,11 +143,20 @@ var (
 // and extracting overlap.
 func decompress(body io.ReadCloser, v *verifyingReader) (*layerStream, error) {
 	var src io.Reader = body
+	s := &layerStream{verify: v, body: body}
 	if v != nil {
-		src = v
+		// Reading the network, hashing the blob and keeping a copy of it get
+		// a goroutine of their own: the decompressor's is the pull's
+		// bottleneck.
+		fetch, err := readahead.NewReaderSize(v, 4, 1<<20)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.closers = append(s.closers, fetch)
+		src = fetch
 	}
 	br := bufio.NewReaderSize(src, 1<<20)
-	s := &layerStream{verify: v, body: body}
 	magic, _ := br.Peek(4)
 	var dec io.Reader
 	switch {
