@@ -148,11 +148,7 @@ func decompress(body io.ReadCloser, v *verifyingReader) (*layerStream, error) {
 		// Reading the network, hashing the blob and keeping a copy of it get
 		// a goroutine of their own: the decompressor's is the pull's
 		// bottleneck.
-		fetch, err := readahead.NewReaderSize(v, 4, 1<<20)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
+		fetch := newPrefetchReader(v, 8, 256<<10)
 		s.closers = append(s.closers, fetch)
 		src = fetch
 	}
